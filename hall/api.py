@@ -1,0 +1,277 @@
+"""The JSON API of design.md: public, clerk and manager routes.
+
+Handlers are thin: read and check the body, find the caller's session, call one `hall.service`
+function, answer. Every refusal is a `HallError` turned into `{"error": {"code", "message"}}`
+by one exception handler, so no route can answer an error in another shape.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from hall import errors
+from hall.auth import COOKIE, Auth, Session
+from hall.service import Actor, HallService
+
+MANAGER_ROLES = ("manager", "admin")
+
+
+def _service(request: Request) -> HallService:
+    return request.app.state.service
+
+
+def _auth(request: Request) -> Auth:
+    return request.app.state.auth
+
+
+def _source(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
+    """The body as a JSON object, refusing oversized bodies before reading them whole."""
+    limit = _service(request).config.hall.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
+    if not chunks:
+        if required:
+            raise errors.bad_request("需要 JSON 请求体", "empty_body")
+        return {}
+    try:
+        body = json.loads(chunks)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.bad_request("请求体不是合法的 JSON", "malformed_json") from None
+    if not isinstance(body, dict):
+        raise errors.bad_request("请求体必须是 JSON 对象", "malformed_json")
+    return body
+
+
+def ok(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status)
+
+
+async def session_of(request: Request) -> Session:
+    session = await _auth(request).session(request.cookies.get(COOKIE))
+    if session is None:
+        raise errors.unauthenticated()
+    return session
+
+
+async def clerk_of(request: Request, number: int) -> Session:
+    """The caller may act on window `number`: its own clerk, or a manager standing in."""
+    session = await session_of(request)
+    _service(request)._window(number)
+    if session.window != number:
+        mine = f"{session.window} 号窗口" if session.window else "管理账户"
+        raise errors.forbidden(f"您登录的是{mine}，不能操作 {number} 号窗口")
+    return session
+
+
+async def manager_of(request: Request, roles: tuple[str, ...] = MANAGER_ROLES) -> Session:
+    session = await session_of(request)
+    if session.role not in roles:
+        raise errors.forbidden("需要管理员权限")
+    return session
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.bad_request(f"{name} 必须是整数", "invalid_query") from None
+    return max(low, min(high, value))
+
+
+# ---------------------------------------------------------------- public
+
+
+async def services(request: Request) -> Response:
+    return ok({"services": await _service(request).list_services()})
+
+
+async def issue(request: Request) -> Response:
+    body = await read_json(request)
+    ticket = await _service(request).issue_ticket(
+        body.get("service"), priority=body.get("priority"),
+        needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
+        kiosk=body.get("kiosk"), idempotency_key=request.headers.get("idempotency-key"))
+    return ok(ticket, 201)
+
+
+async def ticket(request: Request) -> Response:
+    return ok(await _service(request).get_ticket(request.path_params["token"]))
+
+
+async def hall_snapshot(request: Request) -> Response:
+    return ok(await _service(request).hall_snapshot())
+
+
+# ---------------------------------------------------------------- clerks
+
+
+async def login(request: Request) -> Response:
+    body = await read_json(request)
+    session, cookie = await _auth(request).login(
+        body.get("username"), body.get("password"), body.get("window"), _source(request))
+    response = ok({"user": {"username": session.username, "role": session.role},
+                   "window": session.window})
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    session = await session_of(request)
+    await _auth(request).logout(session, _source(request))
+    response = ok({"ok": True})
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+async def me(request: Request) -> Response:
+    session = await session_of(request)
+    return ok({"user": {"username": session.username, "role": session.role},
+               "window": session.window})
+
+
+async def window_detail(request: Request) -> Response:
+    number = request.path_params["n"]
+    session = await session_of(request)
+    if session.window != number and session.role not in MANAGER_ROLES:
+        raise errors.forbidden()
+    return ok(await _service(request).window_detail(number))
+
+
+def clerk_action(
+    action: Callable[[HallService, int, Actor, dict[str, Any]], Awaitable[dict[str, Any]]],
+    needs_body: bool = False,
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        number = request.path_params["n"]
+        session = await clerk_of(request, number)
+        body = await read_json(request, required=needs_body)
+        result = await action(_service(request), number, session.actor(_source(request)), body)
+        return ok(result)
+
+    return endpoint
+
+
+CLERK_ACTIONS: dict[str, tuple[Callable[..., Awaitable[dict[str, Any]]], bool]] = {
+    "call": (lambda s, n, a, b: s.call(n, a, b.get("number")), False),
+    "recall": (lambda s, n, a, b: s.recall(n, a), False),
+    "start": (lambda s, n, a, b: s.start(n, a), False),
+    "finish": (lambda s, n, a, b: s.finish(n, a, b.get("outcome"), b.get("note")), True),
+    "skip": (lambda s, n, a, b: s.skip(n, a), False),
+    "transfer": (lambda s, n, a, b: s.transfer(n, a, b.get("queue"), b.get("window")), True),
+    "hold": (lambda s, n, a, b: s.hold(n, a), False),
+    "callback": (lambda s, n, a, b: s.callback(n, a, b.get("number")), True),
+    "pause": (lambda s, n, a, b: s.pause(n, a, b.get("reason")), True),
+    "resume": (lambda s, n, a, b: s.resume(n, a), False),
+}
+
+
+# ---------------------------------------------------------------- managers
+
+
+def as_list(request: Request, name: str, rows: list[dict[str, Any]]) -> Response:
+    """Every manager list can be had as CSV (`?format=csv`) for the hall's own spreadsheets."""
+    if request.query_params.get("format") != "csv":
+        return ok({name: rows})
+    out = io.StringIO()
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list))
+                         else v for k, v in row.items()})
+    # a BOM so that Excel, which most halls open CSV files with, reads the Chinese right
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+async def manage_windows(request: Request) -> Response:
+    await manager_of(request)
+    return as_list(request, "windows", await _service(request).manage_windows())
+
+
+async def manage_events(request: Request) -> Response:
+    await manager_of(request)
+    limit = _int_param(request, "limit", 50, 1, 1000)
+    return as_list(request, "events", await _service(request).recent_events(limit))
+
+
+async def manage_audit(request: Request) -> Response:
+    await manager_of(request, ("auditor", "admin"))
+    limit = _int_param(request, "limit", 200, 1, 10000)
+    return as_list(request, "audit", await _service(request).audit_log(limit))
+
+
+async def manage_close_day(request: Request) -> Response:
+    session = await manager_of(request)
+    missed = await _service(request).close_day(session.actor(_source(request)))
+    return ok({"missed": missed})
+
+
+async def manage_devices(request: Request) -> Response:
+    await manager_of(request)
+    health = request.app.state.device_health
+    return as_list(request, "devices", health())
+
+
+def routes() -> list[BaseRoute]:
+    clerk = [Route(f"/api/windows/{{n:int}}/{name}", clerk_action(fn, needs_body),
+                   methods=["POST"]) for name, (fn, needs_body) in CLERK_ACTIONS.items()]
+    return [
+        Route("/api/services", services, methods=["GET"]),
+        Route("/api/tickets", issue, methods=["POST"]),
+        Route("/api/tickets/{token}", ticket, methods=["GET"]),
+        Route("/api/hall", hall_snapshot, methods=["GET"]),
+        Route("/api/login", login, methods=["POST"]),
+        Route("/api/logout", logout, methods=["POST"]),
+        Route("/api/me", me, methods=["GET"]),
+        Route("/api/windows/{n:int}", window_detail, methods=["GET"]),
+        *clerk,
+        Route("/api/manage/windows", manage_windows, methods=["GET"]),
+        Route("/api/manage/events", manage_events, methods=["GET"]),
+        Route("/api/manage/audit", manage_audit, methods=["GET"]),
+        Route("/api/manage/devices", manage_devices, methods=["GET"]),
+        Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
+    ]
+
+
+async def hall_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.HallError)
+    return JSONResponse(exc.as_json(), status_code=exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """404/405 from the router in the same error shape, so a kiosk never has to parse HTML."""
+    assert isinstance(exc, HTTPException)
+    codes = {404: ("not_found", "没有这个地址"), 405: ("method_not_allowed", "不支持该请求方法")}
+    code, message = codes.get(exc.status_code, ("http_error", str(exc.detail)))
+    return JSONResponse({"error": {"code": code, "message": message}},
+                        status_code=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": {"code": "internal", "message": "服务器内部错误，请稍后再试"}},
+                        status_code=500)

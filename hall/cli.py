@@ -1,0 +1,131 @@
+"""`python -m hall serve | check-config | user add` — the same on a laptop, a hall server and
+in tests."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import socket
+import sys
+
+from hall.config import ConfigError, HallConfig, load_config
+
+
+def _load(path: str) -> HallConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    print(f"{args.config}: ok — {len(config.queues)} queues, {len(config.services)} services, "
+          f"{len(config.windows)} windows, {len(config.devices)} devices")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        print("refusing to serve with a bad configuration", file=sys.stderr)
+        return 1
+    import uvicorn
+
+    from hall.app import build_app, page_urls
+
+    if args.no_hours:
+        from dataclasses import replace
+        config = replace(config, hall=replace(config.hall, enforce_hours=False))
+    app = build_app(config, args.db)
+    base = f"http://{args.host}:{args.port}"
+    print(f"{config.hall.name} — serving on {base}", flush=True)
+    for label, url in page_urls(base, config):
+        print(f"  {label:28} {url}", flush=True)
+    # stack-notes.md: per-message compression costs 2x memory and CPU per screen; the access
+    # log costs a fifth of the throughput.
+    server = uvicorn.Server(uvicorn.Config(
+        app, access_log=False, log_level="warning", ws_per_message_deflate=False,
+        ws="websockets-sansio", backlog=4096))
+    server.run(sockets=[_listen(args.host, args.port, config.hall.send_buffer_bytes)])
+    return 0
+
+
+def _listen(host: str, port: int, send_buffer: int) -> socket.socket:
+    """Our own listening socket, so accepted connections inherit its send buffer size."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    sock.bind((host, port))
+    sock.listen(4096)
+    sock.set_inheritable(True)
+    return sock
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码 password: ")
+        if getpass.getpass("再输一次 again: ") != password:
+            print("passwords differ", file=sys.stderr)
+            return 1
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from hall import errors
+    from hall.auth import Auth
+    from hall.service import HallService
+
+    async def run() -> None:
+        service = await HallService.open(config, args.db)
+        try:
+            await Auth(service).add_user(args.name, args.role, password)
+        finally:
+            await service.close()
+
+    try:
+        asyncio.run(run())
+    except errors.HallError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"user {args.name} ({args.role}) added")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅排队叫号系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the hall")
+    serve.add_argument("--config", default="config.toml")
+    serve.add_argument("--db", default="var/hall.db")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-hours", action="store_true",
+                       help="issue tickets outside opening hours (demo and tests)")
+    serve.set_defaults(fn=cmd_serve)
+    check = sub.add_parser("check-config", help="check a config file")
+    check.add_argument("--config", default="config.toml")
+    check.set_defaults(fn=cmd_check_config)
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add an account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["clerk", "manager", "admin", "auditor"])
+    add.add_argument("--db", default="var/hall.db")
+    add.add_argument("--config", default="config.toml")
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(fn=cmd_user_add)
+    args = parser.parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,477 @@
+"""Load and check `config.toml`.
+
+Every mistake is reported with the key that holds it (`windows[3].queues: unknown queue "X"`),
+all at once, because a hall administrator fixes a file faster from one full list than from a
+crash per mistake. The checked result is a tree of frozen dataclasses: nothing downstream has
+to re-validate or guess defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WINDOW_KINDS = ("comprehensive", "helpdesk", "consult", "cross_region", "complaint")
+SKIP_POLICIES = ("void", "requeue", "recall")
+WINDOW_ORDERS = ("strict", "oldest")
+DEVICE_KINDS = ("led", "printer", "caller", "evaluator")
+
+
+class ConfigError(Exception):
+    """All the mistakes found in one file, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class SkipPolicy:
+    policy: str = "requeue"
+    requeue_after: int = 3
+    recall_last: int = 3
+
+
+@dataclass(frozen=True)
+class HallInfo:
+    name: str
+    timezone: str = "Asia/Shanghai"
+    open: time = time(8, 30)
+    close: time = time(17, 30)
+    enforce_hours: bool = True
+    languages: tuple[str, ...] = ("zh-CN",)
+    notice: str = ""
+    kiosk_reset_seconds: int = 20
+    aging_minutes: int = 20
+    max_body_bytes: int = 65536
+    # events a WebSocket client may fall behind before it is told to resync (events.Bus)
+    ws_client_queue: int = 1000
+    # kernel send buffer per connection (0: the system's). Linux lets a stalled client hold
+    # up to 4 MiB in the kernel; with a thousand screens a hall server may want less.
+    send_buffer_bytes: int = 0
+    skip: SkipPolicy = field(default_factory=SkipPolicy)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Sla:
+    wait_alarm_minutes: int = 15
+    waiting_alarm: int = 10
+
+
+@dataclass(frozen=True)
+class Queue:
+    id: str
+    prefix: str
+    name: str
+    width: int = 3
+    daily_cap: int = 999
+    default_minutes: float = 8.0
+    waiting_alarm: int | None = None
+    wait_alarm_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    queue: str
+    materials: tuple[str, ...] = ()
+    time_limit_days: int = 0
+    helpdesk: bool = True
+
+
+@dataclass(frozen=True)
+class Window:
+    number: int
+    name: str
+    kind: str
+    queues: tuple[str, ...]
+    chief: bool = False
+    order: str = "strict"
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str = "espeak"
+    voice: str = "sit/cmn-Latn-pinyin"
+    rate: int = 150
+    volume: float = 1.0
+    repeat: int = 2
+    chime: bool = True
+    template: str = "请{number}号到{window}办理"
+    local_playback: bool = False
+
+
+@dataclass(frozen=True)
+class Device:
+    kind: str
+    name: str
+    url: str
+    baudrate: int = 9600
+    address: int = 1
+    window: int | None = None
+    kiosk: str | None = None
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    hall: HallInfo
+    sla: Sla
+    queues: tuple[Queue, ...]
+    services: tuple[Service, ...]
+    windows: tuple[Window, ...]
+    voice: Voice
+    devices: tuple[Device, ...]
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def queue(self, queue_id: str) -> Queue:
+        return self._queues[queue_id]
+
+    def service(self, service_id: str) -> Service:
+        return self._services[service_id]
+
+    def window(self, number: int) -> Window:
+        return self._windows[number]
+
+    def has_window(self, number: int) -> bool:
+        return number in self._windows
+
+    def has_queue(self, queue_id: str) -> bool:
+        return queue_id in self._queues
+
+    def has_service(self, service_id: str) -> bool:
+        return service_id in self._services
+
+    def queue_of_prefix(self, prefix: str) -> Queue | None:
+        return next((q for q in self.queues if q.prefix == prefix), None)
+
+    def windows_serving(self, queue_id: str) -> list[Window]:
+        return [w for w in self.windows if queue_id in w.queues]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_queues", {q.id: q for q in self.queues})
+        object.__setattr__(self, "_services", {s.id: s for s in self.services})
+        object.__setattr__(self, "_windows", {w.number: w for w in self.windows})
+
+
+class _Checker:
+    """Reads typed values out of the raw TOML and records a keyed problem for each bad one."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{key}: {message}")
+
+    def get(
+        self,
+        table: dict[str, Any],
+        key: str,
+        where: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+    ) -> Any:
+        full = f"{where}.{key}" if where else key
+        if key not in table:
+            if default is ...:
+                self.problem(full, "missing")
+                return None
+            return default
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are ints to isinstance; a hall writing `width = true` is a mistake.
+        if isinstance(value, bool) and bool not in kinds:
+            self.problem(full, f"expected {_kind_name(kinds)}, got {value!r}")
+            return None if default is ... else default
+        if not isinstance(value, kinds):
+            self.problem(full, f"expected {_kind_name(kinds)}, got {value!r}")
+            return None if default is ... else default
+        return value
+
+    def positive(self, value: Any, key: str) -> None:
+        if isinstance(value, (int, float)) and value <= 0:
+            self.problem(key, f"must be greater than 0, got {value}")
+
+    def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                self.problem(f"{where}.{key}" if where else key, "unknown key")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _clock(c: _Checker, text: str | None, key: str, default: time) -> time:
+    if text is None:
+        return default
+    try:
+        hours, minutes = text.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        c.problem(key, f'expected "HH:MM", got {text!r}')
+        return default
+
+
+def parse_config(raw: dict[str, Any]) -> HallConfig:
+    """Check a parsed TOML document; raise ConfigError listing every problem by key."""
+    c = _Checker()
+    hall_raw = c.get(raw, "hall", "", dict, None)
+    if hall_raw is None:
+        c.problem("hall", "missing")
+        hall_raw = {}
+    hall = _parse_hall(c, hall_raw)
+    sla_raw = c.get(raw, "sla", "", dict, {})
+    sla = Sla(
+        wait_alarm_minutes=c.get(sla_raw, "wait_alarm_minutes", "sla", int, 15),
+        waiting_alarm=c.get(sla_raw, "waiting_alarm", "sla", int, 10),
+    )
+    queues = _parse_queues(c, raw)
+    queue_ids = {q.id for q in queues}
+    services = _parse_services(c, raw, queue_ids)
+    windows = _parse_windows(c, raw, queue_ids)
+    voice = _parse_voice(c, raw)
+    devices = _parse_devices(c, raw, {w.number for w in windows})
+    c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
+                         "workdays", "ratings", "complaints"}, "")
+    if c.problems:
+        raise ConfigError(c.problems)
+    return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
+                      windows=tuple(windows), voice=voice, devices=tuple(devices), raw=raw)
+
+
+def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
+    name = c.get(t, "name", "hall", str) or ""
+    tz = c.get(t, "timezone", "hall", str, "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.problem("hall.timezone", f"unknown timezone {tz!r}")
+        tz = "Asia/Shanghai"
+    opening = _clock(c, c.get(t, "open", "hall", str, None), "hall.open", time(8, 30))
+    closing = _clock(c, c.get(t, "close", "hall", str, None), "hall.close", time(17, 30))
+    if opening >= closing:
+        c.problem("hall.close", f"must be later than hall.open ({opening:%H:%M})")
+    skip_raw = c.get(t, "skip", "hall", dict, {})
+    policy = c.get(skip_raw, "policy", "hall.skip", str, "requeue")
+    if policy not in SKIP_POLICIES:
+        c.problem("hall.skip.policy", f"must be one of {', '.join(SKIP_POLICIES)}, got {policy!r}")
+    skip = SkipPolicy(
+        policy=policy,
+        requeue_after=c.get(skip_raw, "requeue_after", "hall.skip", int, 3),
+        recall_last=c.get(skip_raw, "recall_last", "hall.skip", int, 3),
+    )
+    info = HallInfo(
+        name=name,
+        timezone=tz,
+        open=opening,
+        close=closing,
+        enforce_hours=c.get(t, "enforce_hours", "hall", bool, True),
+        languages=tuple(c.get(t, "languages", "hall", list, ["zh-CN"])),
+        notice=c.get(t, "notice", "hall", str, ""),
+        kiosk_reset_seconds=c.get(t, "kiosk_reset_seconds", "hall", int, 20),
+        aging_minutes=c.get(t, "aging_minutes", "hall", int, 20),
+        max_body_bytes=c.get(t, "max_body_bytes", "hall", int, 65536),
+        ws_client_queue=c.get(t, "ws_client_queue", "hall", int, 1000),
+        send_buffer_bytes=c.get(t, "send_buffer_bytes", "hall", int, 0),
+        skip=skip,
+    )
+    for key in ("kiosk_reset_seconds", "aging_minutes", "max_body_bytes", "ws_client_queue"):
+        c.positive(getattr(info, key), f"hall.{key}")
+    return info
+
+
+def _list_of_tables(c: _Checker, raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = c.get(raw, key, "", list, [])
+    good = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            good.append(item)
+        else:
+            c.problem(f"{key}[{i}]", "expected a table")
+            good.append({})
+    return good
+
+
+def _parse_queues(c: _Checker, raw: dict[str, Any]) -> list[Queue]:
+    queues: list[Queue] = []
+    seen_ids: set[str] = set()
+    seen_prefixes: set[str] = set()
+    tables = _list_of_tables(c, raw, "queues")
+    if not tables:
+        c.problem("queues", "at least one queue is needed")
+    for i, t in enumerate(tables):
+        where = f"queues[{i}]"
+        qid = c.get(t, "id", where, str) or f"?{i}"
+        prefix = c.get(t, "prefix", where, str) or "?"
+        if qid in seen_ids:
+            c.problem(f"{where}.id", f"duplicate queue id {qid!r}")
+        if prefix in seen_prefixes:
+            c.problem(f"{where}.prefix", f"duplicate prefix {prefix!r}")
+        if not (len(prefix) == 1 and prefix.isascii() and prefix.isupper()):
+            c.problem(f"{where}.prefix", f"must be one capital letter A-Z, got {prefix!r}")
+        seen_ids.add(qid)
+        seen_prefixes.add(prefix)
+        q = Queue(
+            id=qid,
+            prefix=prefix,
+            name=c.get(t, "name", where, str) or qid,
+            width=c.get(t, "width", where, int, 3),
+            daily_cap=c.get(t, "daily_cap", where, int, 999),
+            default_minutes=float(c.get(t, "default_minutes", where, (int, float), 8)),
+            waiting_alarm=c.get(t, "waiting_alarm", where, int, None),
+            wait_alarm_minutes=c.get(t, "wait_alarm_minutes", where, int, None),
+        )
+        if not 1 <= q.width <= 6:
+            c.problem(f"{where}.width", f"must be 1 to 6, got {q.width}")
+        elif q.daily_cap > 10**q.width - 1:
+            c.problem(f"{where}.daily_cap",
+                      f"{q.daily_cap} does not fit in {q.width} digits (width)")
+        c.positive(q.daily_cap, f"{where}.daily_cap")
+        c.positive(q.default_minutes, f"{where}.default_minutes")
+        c.unknown_keys(t, {"id", "prefix", "name", "width", "daily_cap", "default_minutes",
+                           "waiting_alarm", "wait_alarm_minutes"}, where)
+        queues.append(q)
+    return queues
+
+
+def _parse_services(c: _Checker, raw: dict[str, Any], queue_ids: set[str]) -> list[Service]:
+    services: list[Service] = []
+    seen: set[str] = set()
+    for i, t in enumerate(_list_of_tables(c, raw, "services")):
+        where = f"services[{i}]"
+        sid = c.get(t, "id", where, str) or f"?{i}"
+        if sid in seen:
+            c.problem(f"{where}.id", f"duplicate service id {sid!r}")
+        seen.add(sid)
+        queue = c.get(t, "queue", where, str) or ""
+        if queue and queue not in queue_ids:
+            c.problem(f"{where}.queue", f"unknown queue {queue!r}")
+        materials = c.get(t, "materials", where, list, [])
+        if any(not isinstance(m, str) for m in materials):
+            c.problem(f"{where}.materials", "expected a list of strings")
+            materials = []
+        services.append(Service(
+            id=sid,
+            name=c.get(t, "name", where, str) or sid,
+            queue=queue,
+            materials=tuple(materials),
+            time_limit_days=c.get(t, "time_limit_days", where, int, 0),
+            helpdesk=c.get(t, "helpdesk", where, bool, True),
+        ))
+        c.unknown_keys(t, {"id", "name", "queue", "materials", "time_limit_days", "helpdesk"},
+                       where)
+    if not services:
+        c.problem("services", "at least one service is needed")
+    return services
+
+
+def _parse_windows(c: _Checker, raw: dict[str, Any], queue_ids: set[str]) -> list[Window]:
+    windows: list[Window] = []
+    seen: set[int] = set()
+    for i, t in enumerate(_list_of_tables(c, raw, "windows")):
+        where = f"windows[{i}]"
+        number = c.get(t, "number", where, int)
+        if number is not None:
+            if number in seen:
+                c.problem(f"{where}.number", f"duplicate window number {number}")
+            if number <= 0:
+                c.problem(f"{where}.number", f"must be greater than 0, got {number}")
+            seen.add(number)
+        kind = c.get(t, "kind", where, str, "comprehensive")
+        if kind not in WINDOW_KINDS:
+            c.problem(f"{where}.kind", f"must be one of {', '.join(WINDOW_KINDS)}, got {kind!r}")
+        queues = c.get(t, "queues", where, list, [])
+        for queue in queues:
+            if queue not in queue_ids:
+                c.problem(f"{where}.queues", f"unknown queue {queue!r}")
+        if not queues:
+            c.problem(f"{where}.queues", "a window must serve at least one queue")
+        order = c.get(t, "order", where, str, "strict")
+        if order not in WINDOW_ORDERS:
+            c.problem(f"{where}.order", f"must be one of {', '.join(WINDOW_ORDERS)}, got {order!r}")
+        windows.append(Window(
+            number=number or 0,
+            name=c.get(t, "name", where, str) or f"{number}号窗口",
+            kind=kind,
+            queues=tuple(q for q in queues if isinstance(q, str)),
+            chief=c.get(t, "chief", where, bool, False),
+            order=order,
+        ))
+        c.unknown_keys(t, {"number", "name", "kind", "queues", "chief", "order"}, where)
+    if not windows:
+        c.problem("windows", "at least one window is needed")
+    return windows
+
+
+def _parse_voice(c: _Checker, raw: dict[str, Any]) -> Voice:
+    t = c.get(raw, "voice", "", dict, {})
+    voice = Voice(
+        engine=c.get(t, "engine", "voice", str, "espeak"),
+        voice=c.get(t, "voice", "voice", str, "sit/cmn-Latn-pinyin"),
+        rate=c.get(t, "rate", "voice", int, 150),
+        volume=float(c.get(t, "volume", "voice", (int, float), 1.0)),
+        repeat=c.get(t, "repeat", "voice", int, 2),
+        chime=c.get(t, "chime", "voice", bool, True),
+        template=c.get(t, "template", "voice", str, "请{number}号到{window}办理"),
+        local_playback=c.get(t, "local_playback", "voice", bool, False),
+    )
+    if "{number}" not in voice.template or "{window}" not in voice.template:
+        c.problem("voice.template", "must contain {number} and {window}")
+    if not 0.0 <= voice.volume <= 1.0:
+        c.problem("voice.volume", f"must be 0.0 to 1.0, got {voice.volume}")
+    if not 1 <= voice.repeat <= 5:
+        c.problem("voice.repeat", f"must be 1 to 5, got {voice.repeat}")
+    return voice
+
+
+def _parse_devices(c: _Checker, raw: dict[str, Any], windows: set[int]) -> list[Device]:
+    devices: list[Device] = []
+    for i, t in enumerate(_list_of_tables(c, raw, "devices")):
+        where = f"devices[{i}]"
+        kind = c.get(t, "kind", where, str) or ""
+        if kind and kind not in DEVICE_KINDS:
+            c.problem(f"{where}.kind", f"must be one of {', '.join(DEVICE_KINDS)}, got {kind!r}")
+        window = c.get(t, "window", where, int, None)
+        kiosk = c.get(t, "kiosk", where, str, None)
+        if kind == "printer" and not kiosk:
+            c.problem(f"{where}.kiosk", "a printer names the kiosk it serves")
+        if kind in ("led", "caller", "evaluator"):
+            if window is None:
+                c.problem(f"{where}.window", f"a {kind} device names its window")
+            elif window not in windows:
+                c.problem(f"{where}.window", f"unknown window {window}")
+        devices.append(Device(
+            kind=kind,
+            name=c.get(t, "name", where, str) or f"{kind}-{i}",
+            url=c.get(t, "url", where, str) or "",
+            baudrate=c.get(t, "baudrate", where, int, 9600),
+            address=c.get(t, "address", where, int, 1),
+            window=window,
+            kiosk=kiosk,
+        ))
+        c.unknown_keys(t, {"kind", "name", "url", "baudrate", "address", "window", "kiosk"},
+                       where)
+    return devices
+
+
+def load_config(path: str | Path) -> HallConfig:
+    """Read and check a config file; a TOML syntax error is reported as one keyed line too."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: {exc}"]) from None
+    return parse_config(raw)

@@ -1,0 +1,807 @@
+"""The only writer of the hall's state.
+
+Every change is one function here = one transaction (a savepoint of the store's group commit)
+that changes the rows, appends its event and, for clerk and manager actions, its audit row;
+the event is published after commit and the caller answered after that. Pages, devices and the
+API call these functions and nothing else writes to the database.
+
+Rules taken here where domain.md leaves room (each is a hall's choice, kept simple to explain):
+* A window with a ticket still called or being served cannot call the next one (409
+  `window_busy`): the clerk finishes, skips (过号), holds or transfers it first, so no citizen
+  is silently dropped.
+* A transfer keeps the ticket and its number (the citizen keeps the paper they hold) and its
+  original issue time; to a queue, it waits there in issue-time order; to a window, it is
+  directed there and taken first.
+* 过号 `requeue` puts the ticket back behind the next N waiting in its queue, once; a second
+  skip voids it. `recall` lets the window call one of its last K missed numbers by number.
+* Pausing needs a reason and a free window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hall import errors
+from hall.config import HallConfig
+from hall.eta import eta_minutes, rolling_minutes
+from hall.events import Bus
+from hall.model import (
+    CHANNELS,
+    LEGAL_FROM,
+    OUTCOME_NAMES,
+    PRIORITIES,
+    STATE_NAMES,
+    STEP_NAMES,
+    Candidate,
+    Outcome,
+    State,
+    WindowState,
+)
+from hall.numbering import format_number, hall_day, parse_number
+from hall.routing import WindowRule, choose_next
+from hall.store import Event, Store, Tx
+
+RECENT_CALLS = 10
+HANDLING_SAMPLES = 20
+
+IssueGuard = Callable[[str], Awaitable[str | None]]
+TicketHook = Callable[[dict[str, Any]], Awaitable[None]]
+CallHook = Callable[[str, int], str | None]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, for the ticket's clerk field and the audit log."""
+
+    user: str | None
+    source: str | None = None
+
+
+def _ts(value: float | None, tz: Any) -> str | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value, tz).isoformat(timespec="seconds")
+
+
+class HallService:
+    def __init__(self, config: HallConfig, store: Store, bus: Bus,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.bus = bus
+        self.tz = config.hall.tz
+        self.clock = clock or (lambda: datetime.now(self.tz))
+        self._handling: dict[str, float] = {}
+        self._open_windows: set[int] = set()
+        self._rules = {w.number: WindowRule(w.number, w.queues, w.kind, w.order)
+                       for w in config.windows}
+        # Hooks app.py wires to devices: a kiosk's printer refuses before a number is used;
+        # a printer prints after commit; a call gets its announcement's audio URL.
+        self.issue_guards: dict[str, IssueGuard] = {}
+        self.on_issued: list[TicketHook] = []
+        self.audio_for_call: CallHook | None = None
+        store.on_commit = bus.publish
+
+    @classmethod
+    async def open(cls, config: HallConfig, db_path: str | Path,
+                   clock: Callable[[], datetime] | None = None) -> HallService:
+        store = await Store.open(db_path)
+        service = cls(config, store, Bus(config.hall.ws_client_queue), clock)
+        await service._start()
+        return service
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def _start(self) -> None:
+        numbers = [w.number for w in self.config.windows]
+
+        def init(tx: Tx) -> None:
+            tx.conn.executemany("INSERT OR IGNORE INTO windows (number) VALUES (?)",
+                                [(n,) for n in numbers])
+
+        await self.store.write(init, self.clock())
+        await self.refresh_caches()
+        await self.close_stale_days()
+
+    async def refresh_caches(self) -> None:
+        def load(conn: sqlite3.Connection) -> tuple[set[int], dict[str, float]]:
+            open_ = {r[0] for r in conn.execute(
+                "SELECT number FROM windows WHERE clerk IS NOT NULL AND paused = 0")}
+            handling = {q.id: _handling_minutes(conn, q.id, q.default_minutes)
+                        for q in self.config.queues}
+            return open_, handling
+
+        self._open_windows, self._handling = await self.store.read(load)
+
+    # ------------------------------------------------------------------ reading helpers
+
+    def _now(self) -> tuple[datetime, float, str]:
+        now = self.clock()
+        return now, now.timestamp(), hall_day(now, self.tz).isoformat()
+
+    def _open_for(self, queue_id: str) -> int:
+        return sum(1 for w in self.config.windows_serving(queue_id)
+                   if w.number in self._open_windows)
+
+    def queue_summary(self, conn: sqlite3.Connection, queue_id: str, day: str,
+                      now: float) -> dict[str, Any]:
+        q = self.config.queue(queue_id)
+        waiting, oldest = conn.execute(
+            "SELECT COUNT(*), MIN(issued_at) FROM tickets "
+            "WHERE state = 'waiting' AND day = ? AND queue = ?", (day, queue_id)).fetchone()
+        return {
+            "id": q.id, "name": q.name, "prefix": q.prefix, "waiting": waiting,
+            "eta_minutes": eta_minutes(waiting, self._handling.get(q.id, q.default_minutes),
+                                       self._open_for(q.id)),
+            "longest_wait_minutes": int((now - oldest) // 60) if oldest else 0,
+            "waiting_alarm": q.waiting_alarm or self.config.sla.waiting_alarm,
+            "wait_alarm_minutes": q.wait_alarm_minutes or self.config.sla.wait_alarm_minutes,
+        }
+
+    def window_public(self, conn: sqlite3.Connection, number: int) -> dict[str, Any]:
+        row = conn.execute(
+            "SELECT w.clerk, w.paused, w.pause_reason, w.since, t.number AS current, "
+            "t.state AS tstate FROM windows w LEFT JOIN tickets t ON t.id = w.current_ticket "
+            "WHERE w.number = ?", (number,)).fetchone()
+        w = self.config.window(number)
+        if row is None or row["clerk"] is None:
+            state = WindowState.CLOSED
+        elif row["paused"]:
+            state = WindowState.PAUSED
+        elif row["current"] and row["tstate"] in (State.CALLED, State.SERVING):
+            state = WindowState(row["tstate"])
+        else:
+            state = WindowState.IDLE
+        current = row["current"] if row is not None and state in (
+            WindowState.CALLED, WindowState.SERVING) else None
+        return {"number": w.number, "name": w.name, "kind": w.kind, "state": str(state),
+                "current": current,
+                "since": _ts(row["since"], self.tz) if row is not None else None}
+
+    def _ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row, now: float,
+                     with_token: bool = True) -> dict[str, Any]:
+        """The ticket as its holder sees it. The token is the citizen's key to their status
+        and rating page: it goes to the holder only, never to a clerk's pad."""
+        service = self.config.service(row["service"])
+        queue = self.config.queue(row["queue"])
+        position = None
+        eta = None
+        if row["state"] == State.WAITING:
+            position = conn.execute(
+                "SELECT COUNT(*) FROM tickets WHERE state = 'waiting' AND day = ? "
+                "AND queue = ? AND (order_at < ? OR (order_at = ? AND id < ?))",
+                (row["day"], row["queue"], row["order_at"], row["order_at"],
+                 row["id"])).fetchone()[0]
+            eta = eta_minutes(position, self._handling.get(queue.id, queue.default_minutes),
+                              self._open_for(queue.id))
+        window = None
+        if row["window"] is not None and row["state"] in (
+                State.CALLED, State.SERVING, State.HELD, State.DONE):
+            window = {"number": row["window"],
+                      "name": self.config.window(row["window"]).name}
+        return {
+            "id": row["id"], "number": row["number"], "service": service.id,
+            "service_name": service.name, "queue": queue.id, "queue_name": queue.name,
+            "state": row["state"], "state_name": STATE_NAMES[State(row["state"])],
+            "position": position, "eta_minutes": eta,
+            "token": row["token"] if with_token else None,
+            "issued_at": _ts(row["issued_at"], self.tz),
+            "materials": list(service.materials), "time_limit_days": service.time_limit_days,
+            "priority": row["priority"], "needs_help": bool(row["needs_help"]),
+            "window": window, "outcome": row["outcome"],
+            "called_at": _ts(row["called_at"], self.tz),
+            "started_at": _ts(row["started_at"], self.tz),
+            "finished_at": _ts(row["finished_at"], self.tz),
+            "waited_minutes": int(((row["first_called_at"] or now) - row["issued_at"]) // 60),
+        }
+
+    # ------------------------------------------------------------------ citizens
+
+    async def issue_ticket(self, service_id: Any, *, priority: Any = None,
+                           needs_help: Any = False, channel: Any = "kiosk",
+                           kiosk: Any = None, idempotency_key: str | None = None,
+                           appointment_at: float | None = None) -> dict[str, Any]:
+        if not isinstance(service_id, str) or not service_id:
+            raise errors.invalid("service 必须是事项编号 (字符串)", "invalid_service")
+        if not self.config.has_service(service_id):
+            raise errors.not_found(f"没有这个事项: {service_id}", "unknown_service")
+        if priority is not None and priority not in PRIORITIES:
+            raise errors.invalid(
+                f"priority 只能是 {', '.join(PRIORITIES)} 之一或 null", "invalid_priority")
+        if not isinstance(needs_help, bool):
+            raise errors.invalid("needs_help 必须是 true 或 false", "invalid_needs_help")
+        if channel not in CHANNELS:
+            raise errors.invalid(f"channel 只能是 {', '.join(CHANNELS)} 之一", "invalid_channel")
+        if kiosk is not None and not isinstance(kiosk, str):
+            raise errors.invalid("kiosk 必须是字符串", "invalid_kiosk")
+        if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+            raise errors.bad_request("Idempotency-Key 长度应为 1 到 200", "invalid_idempotency_key")
+        now, ts, day = self._now()
+        hall = self.config.hall
+        if hall.enforce_hours and not (hall.open <= now.time() < hall.close):
+            raise errors.conflict(
+                f"现在不在取号时间 ({hall.open:%H:%M}-{hall.close:%H:%M})，请在办公时间内取号",
+                "hall_closed")
+        if kiosk and kiosk in self.issue_guards:
+            refusal = await self.issue_guards[kiosk](kiosk)
+            if refusal:
+                raise errors.HallError(503, "printer_not_ready",
+                                       f"{refusal}，请到其他取号机取号或联系工作人员")
+        service = self.config.service(service_id)
+        queue = self.config.queue(service.queue)
+
+        def issue(tx: Tx) -> tuple[dict[str, Any], bool]:
+            if idempotency_key is not None:
+                row = tx.one("SELECT t.* FROM idempotency i JOIN tickets t ON t.id = i.ticket_id "
+                             "WHERE i.key = ?", (idempotency_key,))
+                if row is not None:
+                    return self._ticket_view(tx.conn, row, ts), False
+            last = tx.one(
+                "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
+                "ON CONFLICT (queue, day) DO UPDATE SET last = last + 1 RETURNING last",
+                (queue.id, day))[0]
+            if last > queue.daily_cap:
+                raise errors.conflict(
+                    f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
+            number = format_number(queue.prefix, last, queue.width)
+            cur = tx.conn.execute(
+                "INSERT INTO tickets (day, number, queue, service, channel, kiosk, priority, "
+                "needs_help, appointment_at, state, token, issued_at, order_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
+                (day, number, queue.id, service.id, channel, kiosk, priority, int(needs_help),
+                 appointment_at, secrets.token_urlsafe(16), ts, ts))
+            ticket_id = cur.lastrowid
+            if idempotency_key is not None:
+                tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
+                                "VALUES (?, ?, ?)", (idempotency_key, ticket_id, ts))
+            row = tx.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+            view = self._ticket_view(tx.conn, row, ts)
+            tx.emit("ticket.issued", {
+                "number": number, "queue": queue.id, "service": service.id,
+                "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None})
+            return view, True
+
+        view, created = await self.store.write(issue, now)
+        if created:
+            for hook in self.on_issued:
+                asyncio.ensure_future(hook({**view, "kiosk": kiosk}))
+        return view
+
+    async def get_ticket(self, token: str) -> dict[str, Any]:
+        now, ts, _ = self._now()
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute("SELECT * FROM tickets WHERE token = ?", (token,)).fetchone()
+            return None if row is None else self._ticket_view(conn, row, ts)
+
+        view = await self.store.read(read)
+        if view is None:
+            raise errors.not_found("没有找到这张号票", "unknown_ticket")
+        return view
+
+    async def list_services(self) -> list[dict[str, Any]]:
+        summaries = {q["id"]: q for q in (await self.hall_snapshot())["queues"]}
+        return [{
+            "id": s.id, "name": s.name, "queue": s.queue,
+            "queue_name": self.config.queue(s.queue).name,
+            "prefix": self.config.queue(s.queue).prefix, "materials": list(s.materials),
+            "time_limit_days": s.time_limit_days, "helpdesk": s.helpdesk,
+            "waiting": summaries[s.queue]["waiting"],
+            "eta_minutes": summaries[s.queue]["eta_minutes"],
+        } for s in self.config.services]
+
+    async def hall_snapshot(self) -> dict[str, Any]:
+        """Everything a public screen shows, consistent with one `seq` (one read transaction)."""
+        _, ts, day = self._now()
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            calls = conn.execute(
+                "SELECT time, data FROM events WHERE type = 'ticket.called' "
+                "ORDER BY seq DESC LIMIT ?", (RECENT_CALLS * 3,)).fetchall()
+            recent: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            for row in calls:
+                data = json.loads(row["data"])
+                if data["number"] in seen:  # a recall is not a second line on the screen
+                    continue
+                seen.add(data["number"])
+                recent.append({"number": data["number"], "window": data["window"],
+                               "window_name": data["window_name"], "time": row["time"],
+                               "audio": data.get("audio")})
+                if len(recent) == RECENT_CALLS:
+                    break
+            return {
+                "seq": seq,
+                "hall": {"name": self.config.hall.name, "notice": self.config.hall.notice},
+                "queues": [self.queue_summary(conn, q.id, day, ts) for q in self.config.queues],
+                "windows": [self.window_public(conn, w.number) for w in self.config.windows],
+                "recent_calls": recent,
+            }
+
+        return await self.store.read(read)
+
+    async def events_since(self, seq: int, limit: int) -> list[Event]:
+        def read(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute("SELECT seq, time, type, data FROM events WHERE seq > ? "
+                                "ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+            return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+        return await self.store.read(read)
+
+    async def last_seq(self) -> int:
+        return await self.store.read(
+            lambda conn: conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    # ------------------------------------------------------------------ clerks
+
+    async def window_detail(self, number: int) -> dict[str, Any]:
+        self._window(number)
+        _, ts, day = self._now()
+        policy = self.config.hall.skip
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            return self._window_detail(conn, number, day, ts, policy.recall_last)
+
+        return await self.store.read(read)
+
+    def _window_detail(self, conn: sqlite3.Connection, number: int, day: str, ts: float,
+                       recall_last: int) -> dict[str, Any]:
+        w = self.config.window(number)
+        row = conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
+        public = self.window_public(conn, number)
+        current = None
+        if row["current_ticket"] is not None:
+            trow = conn.execute("SELECT * FROM tickets WHERE id = ?",
+                                (row["current_ticket"],)).fetchone()
+            if trow["state"] in (State.CALLED, State.SERVING):
+                current = self._ticket_view(conn, trow, ts, with_token=False)
+        held = [r[0] for r in conn.execute(
+            "SELECT number FROM tickets WHERE window = ? AND state = 'held' AND day = ? "
+            "ORDER BY called_at", (number, day))]
+        recallable: list[str] = []
+        if self.config.hall.skip.policy == "recall":
+            recallable = [r[0] for r in conn.execute(
+                "SELECT number FROM tickets WHERE window = ? AND state = 'no_show' AND day = ? "
+                "ORDER BY finished_at DESC, id DESC LIMIT ?", (number, day, recall_last))]
+        queues = [{"id": q, "name": self.config.queue(q).name,
+                   "waiting": self.queue_summary(conn, q, day, ts)["waiting"]}
+                  for q in w.queues]
+        directed = conn.execute("SELECT COUNT(*) FROM tickets WHERE state = 'waiting' "
+                                "AND day = ? AND directed_window = ?", (day, number)).fetchone()[0]
+        return {"window": {**public, "pause_reason": row["pause_reason"], "clerk": row["clerk"]},
+                "current": current, "queues": queues, "directed_waiting": directed,
+                "held": held, "recallable": recallable}
+
+    def _window(self, number: int) -> None:
+        if not self.config.has_window(number):
+            raise errors.not_found(f"没有 {number} 号窗口", "unknown_window")
+
+    async def _clerk_op(self, number: int, action: str, actor: Actor,
+                        body: Callable[[Tx, sqlite3.Row, str, float], list[str]],
+                        target: str | None = None) -> dict[str, Any]:
+        """Run one clerk step on a window: its change, its events and its audit row commit
+        together; a refusal is audited too (as a failure) and raised for the API to answer."""
+        self._window(number)
+        now, ts, day = self._now()
+        recall_last = self.config.hall.skip.recall_last
+
+        def op(tx: Tx) -> dict[str, Any]:
+            wrow = tx.one("SELECT * FROM windows WHERE number = ?", (number,))
+            touched = body(tx, wrow, day, ts)
+            audit(tx, actor, action, target or f"window:{number}", True,
+                  ",".join(t for t in touched if not t.startswith("queue:")))
+            return self._window_detail(tx.conn, number, day, ts, recall_last)
+
+        try:
+            result = await self.store.write(op, now)
+        except errors.HallError as exc:
+            await self.record_audit(actor, action, target or f"window:{number}", False,
+                                    exc.code)
+            raise
+        if action in ("login", "logout", "pause", "resume"):
+            await self.refresh_caches()
+        return result
+
+    def _current(self, tx: Tx, wrow: sqlite3.Row, step: str) -> sqlite3.Row:
+        ticket = None
+        if wrow["current_ticket"] is not None:
+            ticket = tx.one("SELECT * FROM tickets WHERE id = ?", (wrow["current_ticket"],))
+        if ticket is None or ticket["state"] not in (State.CALLED, State.SERVING):
+            raise errors.conflict(f"本窗口当前没有号票，无法{STEP_NAMES[step]}", "illegal_state")
+        if ticket["state"] not in LEGAL_FROM[step]:
+            raise errors.conflict(
+                f"{ticket['number']} 当前状态为{STATE_NAMES[State(ticket['state'])]} "
+                f"({ticket['state']})，不能{STEP_NAMES[step]}", "illegal_state")
+        return ticket
+
+    def _require_free(self, tx: Tx, wrow: sqlite3.Row) -> None:
+        if wrow["paused"]:
+            raise errors.conflict(f"窗口暂停服务中 ({wrow['pause_reason']})，请先恢复服务",
+                                  "window_paused")
+        if wrow["current_ticket"] is not None:
+            cur = tx.one("SELECT number, state FROM tickets WHERE id = ?",
+                         (wrow["current_ticket"],))
+            if cur is not None and cur["state"] in (State.CALLED, State.SERVING):
+                raise errors.conflict(
+                    f"{cur['number']} 尚未办结 ({cur['state']})，请先办结、过号、挂起或转移",
+                    "window_busy")
+
+    def _called(self, tx: Tx, number: int, ticket: sqlite3.Row, day: str, ts: float,
+                recall: bool) -> None:
+        audio = self.audio_for_call(ticket["number"], number) if self.audio_for_call else None
+        tx.emit("ticket.called", {
+            "number": ticket["number"], "window": number,
+            "window_name": self.config.window(number).name, "queue": ticket["queue"],
+            "recall": recall, "audio": audio,
+            "queues": [self.queue_summary(tx.conn, ticket["queue"], day, ts)],
+            "window_state": self.window_public(tx.conn, number)})
+
+    def _event(self, tx: Tx, type_: str, number: int, ticket: sqlite3.Row | None, day: str,
+               ts: float, queues: set[str] | None = None, **extra: Any) -> None:
+        """Every event carries the public state of the window and queues it changed, so a
+        screen merges it without asking again (design.md: public data only)."""
+        qs = set(queues or ())
+        if ticket is not None:
+            qs.add(ticket["queue"])
+        tx.emit(type_, {
+            "number": ticket["number"] if ticket is not None else None, "window": number,
+            "window_name": self.config.window(number).name, **extra,
+            "queues": [self.queue_summary(tx.conn, q, day, ts) for q in sorted(qs)],
+            "window_state": self.window_public(tx.conn, number)})
+
+    async def call(self, number: int, actor: Actor, ticket_number: Any = None) -> dict[str, Any]:
+        if ticket_number is not None and not isinstance(ticket_number, str):
+            raise errors.invalid("number 必须是号码字符串，如 A005", "invalid_number")
+        rule = self._rules.get(number)
+        aging = self.config.hall.aging_minutes * 60
+        policy = self.config.hall.skip
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            self._require_free(tx, wrow)
+            if ticket_number is None:
+                rows = tx.all(
+                    "SELECT id, queue, order_at, priority, needs_help, appointment_at, "
+                    "directed_window FROM tickets WHERE state = 'waiting' AND day = ? AND "
+                    f"(queue IN ({','.join('?' * len(rule.queues))}) OR directed_window = ?)",
+                    (day, *rule.queues, number))
+                chosen = choose_next(rule, [Candidate(
+                    r["id"], r["queue"], r["order_at"], r["priority"] is not None,
+                    bool(r["needs_help"]), r["appointment_at"], r["directed_window"])
+                    for r in rows], ts, aging)
+                if chosen is None:
+                    raise errors.conflict("当前没有等待的号票", "no_ticket_waiting")
+                ticket = tx.one("SELECT * FROM tickets WHERE id = ?", (chosen.id,))
+            else:
+                ticket = self._find_callable(tx, number, ticket_number, day, policy.recall_last)
+            tx.conn.execute(
+                "UPDATE tickets SET state = 'called', window = ?, clerk = ?, called_at = ?, "
+                "first_called_at = COALESCE(first_called_at, ?), calls = calls + 1, "
+                "directed_window = NULL WHERE id = ?",
+                (number, actor.user, ts, ts, ticket["id"]))
+            tx.conn.execute("UPDATE windows SET current_ticket = ?, since = ? WHERE number = ?",
+                            (ticket["id"], ts, number))
+            self._called(tx, number, ticket, day, ts, recall=False)
+            return [ticket["number"]]
+
+        return await self._clerk_op(number, "call", actor, body)
+
+    def _find_callable(self, tx: Tx, number: int, ticket_number: str, day: str,
+                       recall_last: int) -> sqlite3.Row:
+        parsed = parse_number(ticket_number)
+        if parsed is None:
+            raise errors.invalid(f"号码格式不对: {ticket_number}", "invalid_number")
+        ticket = tx.one("SELECT * FROM tickets WHERE day = ? AND number = ?",
+                        (day, ticket_number.strip().upper()))
+        if ticket is None:
+            raise errors.not_found(f"今天没有 {ticket_number} 号", "unknown_number")
+        rule = self._rules[number]
+        state = State(ticket["state"])
+        if state == State.NO_SHOW and self.config.hall.skip.policy == "recall":
+            recent = [r[0] for r in tx.all(
+                "SELECT id FROM tickets WHERE window = ? AND state = 'no_show' AND day = ? "
+                "ORDER BY finished_at DESC, id DESC LIMIT ?", (number, day, recall_last))]
+            if ticket["id"] in recent:
+                return ticket
+        if state != State.WAITING:
+            raise errors.conflict(
+                f"{ticket['number']} 当前状态为{STATE_NAMES[state]} ({state})，不能叫号",
+                "illegal_state")
+        directed = ticket["directed_window"]
+        if (directed is not None and directed != number) or (
+                directed is None and ticket["queue"] not in rule.queues):
+            raise errors.conflict(f"{ticket['number']} 不属于本窗口办理的队列", "not_served")
+        return ticket
+
+    async def recall(self, number: int, actor: Actor) -> dict[str, Any]:
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = self._current(tx, wrow, "recall")
+            tx.conn.execute("UPDATE tickets SET calls = calls + 1, called_at = ? WHERE id = ?",
+                            (ts, ticket["id"]))
+            self._called(tx, number, ticket, day, ts, recall=True)
+            return [ticket["number"]]
+
+        return await self._clerk_op(number, "recall", actor, body)
+
+    async def start(self, number: int, actor: Actor) -> dict[str, Any]:
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = self._current(tx, wrow, "start")
+            tx.conn.execute("UPDATE tickets SET state = 'serving', started_at = ?, clerk = ? "
+                            "WHERE id = ?", (ts, actor.user, ticket["id"]))
+            tx.conn.execute("UPDATE windows SET since = ? WHERE number = ?", (ts, number))
+            self._event(tx, "ticket.started", number, ticket, day, ts)
+            return [ticket["number"]]
+
+        return await self._clerk_op(number, "start", actor, body)
+
+    async def finish(self, number: int, actor: Actor, outcome: Any,
+                     note: Any = None) -> dict[str, Any]:
+        if outcome not in set(Outcome):
+            raise errors.invalid(
+                f"outcome 只能是 {', '.join(o.value for o in Outcome)} 之一", "invalid_outcome")
+        if note is not None and not isinstance(note, str):
+            raise errors.invalid("note 必须是文字", "invalid_note")
+        if outcome == Outcome.REJECTED and not (note or "").strip():
+            raise errors.invalid("不予受理必须写明理由 (note)", "reason_required")
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = self._current(tx, wrow, "finish")
+            started = ticket["started_at"] or ticket["called_at"]
+            tx.conn.execute(
+                "UPDATE tickets SET state = 'done', outcome = ?, note = ?, finished_at = ?, "
+                "started_at = COALESCE(started_at, ?), clerk = ? WHERE id = ?",
+                (outcome, note, ts, started, actor.user, ticket["id"]))
+            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
+                            "WHERE number = ?", (ts, number))
+            touched = [ticket["number"]]
+            if outcome == Outcome.FAILED:
+                cur = tx.conn.execute(
+                    "INSERT INTO complaints (opened_at, source, ticket_id, service, window, "
+                    "clerk, description, status) VALUES (?, 'clerk', ?, ?, ?, ?, ?, 'open')",
+                    (ts, ticket["id"], ticket["service"], number, actor.user,
+                     (note or "").strip() or "窗口办理未成功 (办不成)"))
+                touched.append(f"complaint:{cur.lastrowid}")
+            self._handling[ticket["queue"]] = _handling_minutes(
+                tx.conn, ticket["queue"], self.config.queue(ticket["queue"]).default_minutes)
+            self._event(tx, "ticket.finished", number, ticket, day, ts, outcome=outcome,
+                        outcome_name=OUTCOME_NAMES[Outcome(outcome)])
+            return touched
+
+        return await self._clerk_op(number, "finish", actor, body)
+
+    async def skip(self, number: int, actor: Actor) -> dict[str, Any]:
+        policy = self.config.hall.skip
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = self._current(tx, wrow, "skip")
+            requeue = policy.policy == "requeue" and ticket["skips"] == 0
+            if requeue:
+                behind = tx.all(
+                    "SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? "
+                    "AND queue = ? ORDER BY order_at, id LIMIT ?",
+                    (day, ticket["queue"], policy.requeue_after))
+                order_at = (behind[-1][0] + 1e-3) if len(behind) == policy.requeue_after else ts
+                if len(behind) < policy.requeue_after and behind:
+                    order_at = max(ts, behind[-1][0] + 1e-3)
+                tx.conn.execute(
+                    "UPDATE tickets SET state = 'waiting', order_at = ?, skips = skips + 1, "
+                    "window = NULL WHERE id = ?", (order_at, ticket["id"]))
+            else:
+                tx.conn.execute(
+                    "UPDATE tickets SET state = 'no_show', skips = skips + 1, finished_at = ? "
+                    "WHERE id = ?", (ts, ticket["id"]))
+            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
+                            "WHERE number = ?", (ts, number))
+            self._event(tx, "ticket.skipped", number, ticket, day, ts, requeued=requeue)
+            return [ticket["number"]]
+
+        return await self._clerk_op(number, "skip", actor, body)
+
+    async def transfer(self, number: int, actor: Actor, queue: Any = None,
+                       window: Any = None) -> dict[str, Any]:
+        if (queue is None) == (window is None):
+            raise errors.invalid("转移需要且只需要 queue 或 window 之一", "invalid_transfer")
+        if queue is not None and (not isinstance(queue, str) or not self.config.has_queue(queue)):
+            raise errors.not_found(f"没有这个队列: {queue}", "unknown_queue")
+        if window is not None:
+            if not isinstance(window, int) or isinstance(window, bool):
+                raise errors.invalid("window 必须是窗口号 (整数)", "invalid_window")
+            self._window(window)
+            if window == number:
+                raise errors.conflict("不能转移到本窗口", "illegal_state")
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = self._current(tx, wrow, "transfer")
+            if queue is not None:
+                tx.conn.execute(
+                    "UPDATE tickets SET state = 'waiting', queue = ?, directed_window = NULL, "
+                    "window = NULL, transfers = transfers + 1 WHERE id = ?", (queue, ticket["id"]))
+            else:
+                tx.conn.execute(
+                    "UPDATE tickets SET state = 'waiting', directed_window = ?, window = NULL, "
+                    "transfers = transfers + 1 WHERE id = ?", (window, ticket["id"]))
+            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
+                            "WHERE number = ?", (ts, number))
+            self._event(tx, "ticket.transferred", number, ticket, day, ts,
+                        queues={queue} if queue else None, to_queue=queue, to_window=window)
+            return [ticket["number"], f"to:{queue or window}"]
+
+        return await self._clerk_op(number, "transfer", actor, body)
+
+    async def hold(self, number: int, actor: Actor) -> dict[str, Any]:
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = self._current(tx, wrow, "hold")
+            tx.conn.execute("UPDATE tickets SET state = 'held' WHERE id = ?", (ticket["id"],))
+            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
+                            "WHERE number = ?", (ts, number))
+            self._event(tx, "ticket.held", number, ticket, day, ts)
+            return [ticket["number"]]
+
+        return await self._clerk_op(number, "hold", actor, body)
+
+    async def callback(self, number: int, actor: Actor, ticket_number: Any) -> dict[str, Any]:
+        if not isinstance(ticket_number, str):
+            raise errors.invalid("number 必须是号码字符串，如 A005", "invalid_number")
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            self._require_free(tx, wrow)
+            ticket = tx.one("SELECT * FROM tickets WHERE day = ? AND number = ? AND window = ?",
+                            (day, ticket_number.strip().upper(), number))
+            if ticket is None or ticket["state"] != State.HELD:
+                state = ticket["state"] if ticket is not None else "unknown"
+                raise errors.conflict(f"{ticket_number} 不是本窗口挂起的号 ({state})",
+                                      "illegal_state")
+            tx.conn.execute("UPDATE tickets SET state = 'called', called_at = ?, "
+                            "calls = calls + 1 WHERE id = ?", (ts, ticket["id"]))
+            tx.conn.execute("UPDATE windows SET current_ticket = ?, since = ? WHERE number = ?",
+                            (ticket["id"], ts, number))
+            self._called(tx, number, ticket, day, ts, recall=True)
+            return [ticket["number"]]
+
+        return await self._clerk_op(number, "callback", actor, body)
+
+    async def pause(self, number: int, actor: Actor, reason: Any) -> dict[str, Any]:
+        if not isinstance(reason, str) or not reason.strip():
+            raise errors.invalid("暂停服务需要填写原因", "reason_required")
+        reason = reason.strip()[:100]
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            self._require_free(tx, wrow)
+            tx.conn.execute("UPDATE windows SET paused = 1, pause_reason = ?, since = ? "
+                            "WHERE number = ?", (reason, ts, number))
+            self._event(tx, "window.paused", number, None, day, ts, reason=reason)
+            return [reason]
+
+        return await self._clerk_op(number, "pause", actor, body)
+
+    async def resume(self, number: int, actor: Actor) -> dict[str, Any]:
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            if not wrow["paused"]:
+                raise errors.conflict("窗口没有暂停，无需恢复", "illegal_state")
+            tx.conn.execute("UPDATE windows SET paused = 0, pause_reason = NULL, since = ? "
+                            "WHERE number = ?", (ts, number))
+            self._event(tx, "window.resumed", number, None, day, ts)
+            return []
+
+        return await self._clerk_op(number, "resume", actor, body)
+
+    async def open_window(self, number: int, actor: Actor) -> dict[str, Any]:
+        """A clerk logging in opens the window; a second login takes the window over (shift
+        change), which the audit log records."""
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            tx.conn.execute("UPDATE windows SET clerk = ?, since = ? WHERE number = ?",
+                            (actor.user, ts, number))
+            self._event(tx, "window.opened", number, None, day, ts)
+            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] else []
+
+        return await self._clerk_op(number, "login", actor, body)
+
+    async def close_window(self, number: int, actor: Actor) -> dict[str, Any]:
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            if wrow["clerk"] is None:
+                return []
+            tx.conn.execute("UPDATE windows SET clerk = NULL, paused = 0, pause_reason = NULL, "
+                            "since = ? WHERE number = ?", (ts, number))
+            self._event(tx, "window.closed", number, None, day, ts)
+            return []
+
+        return await self._clerk_op(number, "logout", actor, body)
+
+    # ------------------------------------------------------------------ the day
+
+    async def close_day(self, actor: Actor) -> int:
+        """End of day: every ticket still waiting (or held) is closed as missed."""
+        now, ts, day = self._now()
+
+        def op(tx: Tx) -> int:
+            cur = tx.conn.execute(
+                "UPDATE tickets SET state = 'missed', finished_at = ? "
+                "WHERE state IN ('waiting', 'held') AND day <= ?", (ts, day))
+            count = cur.rowcount
+            tx.emit("hall.closed", {
+                "missed": count, "window": None,
+                "queues": [self.queue_summary(tx.conn, q.id, day, ts)
+                           for q in self.config.queues]})
+            audit(tx, actor, "close_day", day, True, f"missed:{count}")
+            return count
+
+        return await self.store.write(op, now)
+
+    async def close_stale_days(self) -> int:
+        """Numbers are valid on the day of issue only: on start, earlier days are closed."""
+        now, ts, day = self._now()
+
+        def op(tx: Tx) -> int:
+            cur = tx.conn.execute(
+                "UPDATE tickets SET state = 'missed', finished_at = ? "
+                "WHERE state IN ('waiting', 'held', 'called', 'serving') AND day < ?", (ts, day))
+            tx.conn.execute(
+                "UPDATE windows SET current_ticket = NULL WHERE current_ticket IN "
+                "(SELECT id FROM tickets WHERE day < ?)", (day,))
+            tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
+                            (ts - timedelta(days=2).total_seconds(),))
+            return cur.rowcount
+
+        return await self.store.write(op, now)
+
+    # ------------------------------------------------------------------ managers
+
+    async def manage_windows(self) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            out = []
+            for w in self.config.windows:
+                row = conn.execute("SELECT clerk, pause_reason FROM windows WHERE number = ?",
+                                   (w.number,)).fetchone()
+                out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
+                            "pause_reason": row["pause_reason"], "queues": list(w.queues)})
+            return out
+
+        return await self.store.read(read)
+
+    async def recent_events(self, limit: int) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute("SELECT seq, time, type, data FROM events ORDER BY seq DESC "
+                                "LIMIT ?", (limit,)).fetchall()
+            return [{"seq": r[0], "time": r[1], "type": r[2], "data": json.loads(r[3])}
+                    for r in rows]
+
+        return await self.store.read(read)
+
+    async def audit_log(self, limit: int) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?",
+                                (limit,)).fetchall()
+            return [dict(r) for r in rows]
+
+        return await self.store.read(read)
+
+    async def record_audit(self, actor: Actor, action: str, target: str | None, success: bool,
+                           detail: str | None = None) -> None:
+        await self.store.write(lambda tx: audit(tx, actor, action, target, success, detail),
+                               self.clock())
+
+
+def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
+          detail: str | None) -> None:
+    tx.conn.execute(
+        "INSERT INTO audit (time, user, action, target, source, success, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (tx.now.isoformat(timespec="milliseconds"), actor.user, action, target, actor.source,
+         int(success), detail))
+
+
+def _handling_minutes(conn: sqlite3.Connection, queue_id: str, default: float) -> float:
+    rows = conn.execute(
+        "SELECT finished_at - started_at FROM tickets WHERE queue = ? AND state = 'done' "
+        "AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+        (queue_id, HANDLING_SAMPLES)).fetchall()
+    return rolling_minutes([r[0] for r in rows], default)

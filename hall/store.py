@@ -1,0 +1,308 @@
+"""The one SQLite file: schema versions, the single writer with group commit, and reads.
+
+Why group commit: `synchronous=FULL` makes every COMMIT an fsync, and an fsync per ticket caps
+a hall server at a few thousand tickets a second on a good day (stack-notes.md). The writer
+task takes every operation that is waiting, runs each inside its own SAVEPOINT (one failing
+operation never undoes another's rows — the aiosqlite shared-transaction trap), commits once,
+then hands the batch's events to `on_commit` and only then answers the callers. So an answer
+always means "on disk", and events reach subscribers in `seq` order, after commit.
+
+Why `Connection._execute`: each aiosqlite await is a thread hop; a whole batch runs in the
+connection's own thread in one hop. The aiosqlite version is pinned in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+
+MIGRATIONS: list[str] = [
+    # 1: tickets, numbering, the event log, windows, people and the audit log
+    """
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        number TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        service TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        kiosk TEXT,
+        priority TEXT,
+        needs_help INTEGER NOT NULL DEFAULT 0,
+        appointment_at REAL,
+        state TEXT NOT NULL,
+        outcome TEXT,
+        note TEXT,
+        token TEXT NOT NULL UNIQUE,
+        issued_at REAL NOT NULL,
+        order_at REAL NOT NULL,
+        directed_window INTEGER,
+        window INTEGER,
+        clerk TEXT,
+        first_called_at REAL,
+        called_at REAL,
+        started_at REAL,
+        finished_at REAL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        skips INTEGER NOT NULL DEFAULT 0,
+        transfers INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (day, number)
+    );
+    CREATE INDEX tickets_waiting ON tickets (state, day, queue, order_at);
+    CREATE INDEX tickets_window ON tickets (window, state);
+    CREATE INDEX tickets_finished ON tickets (queue, finished_at);
+    CREATE TABLE counters (
+        queue TEXT NOT NULL,
+        day TEXT NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (queue, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        ticket_id INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE windows (
+        number INTEGER PRIMARY KEY,
+        clerk TEXT,
+        paused INTEGER NOT NULL DEFAULT 0,
+        pause_reason TEXT,
+        current_ticket INTEGER,
+        since REAL
+    );
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        pwhash TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until REAL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        window INTEGER,
+        created_at REAL NOT NULL,
+        last_seen REAL NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        user TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        source TEXT,
+        success INTEGER NOT NULL,
+        detail TEXT
+    );
+    CREATE TABLE complaints (
+        id INTEGER PRIMARY KEY,
+        opened_at REAL NOT NULL,
+        source TEXT NOT NULL,
+        ticket_id INTEGER,
+        service TEXT,
+        window INTEGER,
+        clerk TEXT,
+        description TEXT NOT NULL,
+        contact TEXT,
+        status TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+@dataclass
+class Event:
+    seq: int
+    time: str
+    type: str
+    data: dict[str, Any]
+
+    def message(self) -> str:
+        """The wire form, built once and sent to every subscriber as is."""
+        return json.dumps({"seq": self.seq, "type": self.type, "data": self.data,
+                           "time": self.time}, ensure_ascii=False, separators=(",", ":"))
+
+
+class Tx:
+    """One operation's view of the open transaction: the connection and the events it appends."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.events: list[Event] = []
+
+    def emit(self, type_: str, data: dict[str, Any]) -> Event:
+        stamp = self.now.isoformat(timespec="milliseconds")
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        cur = self.conn.execute("INSERT INTO events (time, type, data) VALUES (?, ?, ?)",
+                                (stamp, type_, payload))
+        event = Event(seq=int(cur.lastrowid or 0), time=stamp, type=type_, data=data)
+        self.events.append(event)
+        return event
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+@dataclass
+class _Op(Generic[T]):
+    fn: Callable[[Tx], T]
+    now: datetime
+    future: asyncio.Future[T]
+    result: Any = None
+    error: BaseException | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+class Store:
+    """Owns the writer connection (the only one that writes) and a reader connection."""
+
+    max_batch = 512
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection,
+                 reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._pending: asyncio.Queue[_Op[Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.on_commit: Callable[[list[Event]], None] = lambda events: None
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(str(path), isolation_level=None)
+        await writer._execute(_prepare_writer, writer._conn)
+        reader = await aiosqlite.connect(str(path), isolation_level=None)
+        await reader._execute(_prepare_reader, reader._conn)
+        store = cls(path, writer, reader)
+        store._task = asyncio.create_task(store._write_loop(), name="hall-store-writer")
+        return store
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._writer.close()
+        await self._reader.close()
+
+    async def write(self, fn: Callable[[Tx], T], now: datetime) -> T:
+        """Run `fn` in its own savepoint of the next group commit; return once it is on disk."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait(_Op(fn, now, future))
+        return await future
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in one read transaction: everything it sees is one committed moment."""
+        return await self._reader._execute(_read_snapshot, self._reader._conn, fn)
+
+    async def _write_loop(self) -> None:
+        while True:
+            ops = [await self._pending.get()]
+            while len(ops) < self.max_batch:
+                try:
+                    ops.append(self._pending.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            try:
+                await self._writer._execute(_run_batch, self._writer._conn, ops)
+            except Exception as exc:  # the COMMIT itself failed: nobody's change is on disk
+                for op in ops:
+                    op.error, op.events = exc, []
+            events = [event for op in ops if op.error is None for event in op.events]
+            if events:
+                # a broken subscriber must not lose a committed answer
+                with contextlib.suppress(Exception):
+                    self.on_commit(events)
+            for op in ops:
+                if op.future.done():
+                    continue
+                if op.error is not None:
+                    op.future.set_exception(op.error)
+                else:
+                    op.future.set_result(op.result)
+
+
+def _prepare_writer(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _prepare_reader(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA query_only=ON")
+
+
+def _read_snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN")
+    try:
+        return fn(conn)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _run_batch(conn: sqlite3.Connection, ops: list[_Op[Any]]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for op in ops:
+            tx = Tx(conn, op.now)
+            conn.execute("SAVEPOINT op")
+            try:
+                op.result = op.fn(tx)
+                op.events = tx.events
+                conn.execute("RELEASE op")
+            except Exception as exc:
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                op.error = exc
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def now_ts() -> float:
+    return time.time()

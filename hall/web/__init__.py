@@ -1,0 +1,45 @@
+"""Shared page machinery: one Jinja2 environment for every page package, and the shared assets.
+
+The pages of `displays/` and `counters/` extend one base template (`base.html`) and use one theme
+and one small JavaScript library (`/static/hall/hall.js`: fetch helper with error display, a
+reconnecting WebSocket client that resumes with `since`). A ChoiceLoader lets each package keep
+its own templates next to its code while sharing the base, without a package importing another's
+internals.
+
+Everything is served by the app itself: halls run on intranets, so no CDN, no web fonts, no
+framework.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+STATIC = HERE / "static"
+
+TEMPLATE_DIRS = (
+    HERE / "templates",
+    ROOT / "displays" / "templates",
+    ROOT / "counters" / "templates",
+)
+
+
+def _environment() -> jinja2.Environment:
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in TEMPLATE_DIRS])
+    # autoescape everything: service names and notices come from a config file a hall edits
+    return jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True,
+                              lstrip_blocks=True)
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def routes() -> list[BaseRoute]:
+    """The shared assets (theme, hall.js) under /static/hall."""
+    return [Mount("/static/hall", StaticFiles(directory=STATIC), name="static-hall")]

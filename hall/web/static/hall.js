@@ -1,0 +1,215 @@
+/* hall.js — the small shared library of every hall page (no framework, nothing from the net).
+ *
+ * Hall.api: fetch JSON; a refusal becomes an ApiError carrying the server's Chinese message,
+ *   so every page can show a person exactly what the core said.
+ * Hall.live: a WebSocket client that reconnects by itself and resumes with ?since=<last seq>,
+ *   so a screen whose link drops shows every call made meanwhile (the server replays them);
+ *   on {"type":"resync"} it drops its seq and takes a fresh snapshot.
+ * Hall.h: builds DOM nodes; text goes in as text, never as HTML.
+ */
+(function () {
+  "use strict";
+  const Hall = {};
+  const cfgNode = document.getElementById("page-config");
+  Hall.config = cfgNode ? JSON.parse(cfgNode.textContent || "{}") : {};
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+  Hall.ApiError = ApiError;
+
+  /** Call the JSON API. Throws ApiError(status 0, code "network") when the server is gone. */
+  Hall.api = async function (method, url, body, headers) {
+    const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    Object.assign(init.headers, headers || {});
+    let resp;
+    try {
+      resp = await fetch(url, init);
+    } catch (e) {
+      throw new ApiError(0, "network", "网络连接中断，请稍后再试");
+    }
+    let data = null;
+    try {
+      data = await resp.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!resp.ok) {
+      const err = data && data.error;
+      throw new ApiError(resp.status, (err && err.code) || "http_" + resp.status,
+        (err && err.message) || "服务器错误 (" + resp.status + ")，请稍后再试");
+    }
+    return data;
+  };
+
+  /** Show a message in a role=alert/status element; kind: error | ok | info. */
+  Hall.say = function (el, text, kind) {
+    if (!el) return;
+    el.textContent = text || "";
+    el.dataset.kind = kind || "error";
+    el.hidden = !text;
+  };
+
+  /** h("div", {class: "x", onclick: fn}, "text", child) → element. Strings become text. */
+  Hall.h = function (tag, attrs) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "class") el.className = v;
+      else if (k === "dataset") Object.assign(el.dataset, v);
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    for (let i = 2; i < arguments.length; i++) {
+      const c = arguments[i];
+      if (c === null || c === undefined || c === false) continue;
+      if (Array.isArray(c)) c.forEach((x) => x && el.append(x));
+      else el.append(c);
+    }
+    return el;
+  };
+
+  Hall.minutes = function (m) {
+    if (m === null || m === undefined) return "—";
+    if (m <= 0) return "即将办理";
+    return "约 " + m + " 分钟";
+  };
+
+  Hall.sinceMinutes = function (iso) {
+    if (!iso) return null;
+    return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+  };
+
+  Hall.hhmm = function (iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  };
+
+  /** The public window state an event carries (core puts it in data.window_state). */
+  Hall.windowOf = function (ev) {
+    const d = (ev && ev.data) || {};
+    if (d.window_state && typeof d.window_state === "object") return d.window_state;
+    if (d.window && typeof d.window === "object") return d.window;
+    return null;
+  };
+
+  /** The window number an event concerns, whatever shape it has. */
+  Hall.windowNumberOf = function (ev) {
+    const w = Hall.windowOf(ev);
+    if (w) return w.number;
+    const d = (ev && ev.data) || {};
+    return typeof d.window === "number" ? d.window : null;
+  };
+
+  /** A clock in a node: 2025年1月2日 星期四 09:30:05. */
+  Hall.clock = function (el, withDate) {
+    const days = "日一二三四五六";
+    const tick = function () {
+      const d = new Date();
+      const t = [d.getHours(), d.getMinutes(), d.getSeconds()]
+        .map((x) => String(x).padStart(2, "0")).join(":");
+      el.textContent = withDate
+        ? d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" +
+          days[d.getDay()] + " " + t
+        : t;
+    };
+    tick();
+    return setInterval(tick, 1000);
+  };
+
+  /**
+   * Hall.live({onSnapshot(data, seq), onEvent(ev), onStatus(connected), onOpen()})
+   * Keeps one WebSocket to /ws. The first connection takes a snapshot; every reconnection
+   * asks for ?since=<last seq seen>, and the server replays exactly the missed events.
+   */
+  Hall.live = function (handlers) {
+    const banner = document.getElementById("conn");
+    const self = { seq: null, ws: null, connected: false, stopped: false, urls: [] };
+    let delay = 500;
+    let timer = null;
+
+    function status(up) {
+      self.connected = up;
+      if (banner) banner.hidden = up;
+      if (handlers.onStatus) handlers.onStatus(up);
+    }
+
+    function connect() {
+      timer = null;
+      if (self.stopped) return;
+      const proto = location.protocol === "https:" ? "wss:" : "ws:";
+      const url = proto + "//" + location.host + "/ws" + (self.seq !== null ? "?since=" + self.seq : "");
+      self.urls.push(url);
+      let ws;
+      try {
+        ws = new WebSocket(url);
+      } catch (e) {
+        schedule();
+        return;
+      }
+      self.ws = ws;
+      ws.onopen = function () {
+        delay = 500;
+        status(true);
+        if (handlers.onOpen) handlers.onOpen();
+      };
+      ws.onmessage = function (m) {
+        let msg;
+        try {
+          msg = JSON.parse(m.data);
+        } catch (e) {
+          return;
+        }
+        if (msg.type === "snapshot") {
+          self.seq = msg.seq;
+          if (handlers.onSnapshot) handlers.onSnapshot(msg.data, msg.seq);
+        } else if (msg.type === "resync") {
+          self.seq = null; // fall back to a fresh snapshot on the next connection
+          ws.close();
+        } else if (typeof msg.seq === "number") {
+          if (self.seq !== null && msg.seq <= self.seq) return; // seen already
+          self.seq = msg.seq;
+          if (handlers.onEvent) handlers.onEvent(msg);
+        }
+      };
+      ws.onclose = function () {
+        if (self.ws !== ws) return;
+        status(false);
+        schedule();
+      };
+      ws.onerror = function () { /* onclose follows */ };
+    }
+
+    function schedule() {
+      if (timer || self.stopped) return;
+      timer = setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+
+    /** Drop the connection now (it comes back by itself): used when the network returns. */
+    self.reconnect = function () {
+      if (self.ws) self.ws.close();
+    };
+    window.addEventListener("online", function () {
+      if (!self.connected) {
+        clearTimeout(timer);
+        timer = null;
+        delay = 500;
+        connect();
+      }
+    });
+    connect();
+    return self;
+  };
+
+  window.Hall = Hall;
+})();

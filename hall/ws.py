@@ -1,0 +1,83 @@
+"""`/ws`: a snapshot (or the missed events), then every event in order.
+
+Order of work on connect matters: subscribe to the bus first, then read the snapshot (or the
+durable log after `since`), then send live events whose `seq` is beyond what was already sent.
+Events published while the snapshot was being read sit in the subscriber's queue, and the seq
+filter drops those already included: no gap, no duplicate.
+
+Back-pressure: each client has a bounded queue (events.Bus). A watchdog cancels the sending
+loop the moment that queue overflows, even while a send is blocked on a client that stopped
+reading; the client is then told to resync if its socket still takes data, and closed. A screen
+that comes back reconnects with `since` and misses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hall.events import Subscriber
+from hall.service import HallService
+
+REPLAY_LIMIT = 5000
+RESYNC = json.dumps({"type": "resync"})
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    service: HallService = ws.app.state.service
+    since_raw = ws.query_params.get("since")
+    await ws.accept()
+    sub = service.bus.subscribe()
+    sender = asyncio.create_task(_send_all(ws, service, sub, since_raw))
+    reader = asyncio.create_task(_drain_incoming(ws))
+    overflow = asyncio.create_task(sub.overflowed.wait())
+    try:
+        await asyncio.wait({sender, reader, overflow}, return_when=asyncio.FIRST_COMPLETED)
+        if overflow.done() and not sender.done():
+            sender.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await sender
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.send_text(RESYNC), 1.0)
+    finally:
+        service.bus.unsubscribe(sub)
+        for task in (sender, reader, overflow):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(), 1.0)
+
+
+async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
+                    since_raw: str | None) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        if since_raw is not None and since_raw.isdigit():
+            since = int(since_raw)
+            replay = await service.events_since(since, REPLAY_LIMIT + 1)
+            if len(replay) > REPLAY_LIMIT or since > await service.last_seq():
+                await ws.send_text(RESYNC)
+                return
+            for event in replay:
+                await ws.send_text(event.message())
+            sent = replay[-1].seq if replay else since
+        else:
+            snapshot = await service.hall_snapshot()
+            sent = snapshot["seq"]
+            await ws.send_text(json.dumps({"type": "snapshot", "seq": sent, "data": snapshot},
+                                          ensure_ascii=False, separators=(",", ":")))
+        while True:
+            event = await sub.queue.get()
+            if event.seq > sent:
+                await ws.send_text(event.message())
+                sent = event.seq
+
+
+async def _drain_incoming(ws: WebSocket) -> None:
+    """Screens send nothing; reading still matters to notice a client that went away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return

@@ -1,0 +1,139 @@
+"""Shared fixtures: a real `hall serve` process on loopback over a real SQLite file.
+
+The server runs as a separate process (as in a hall), so tests can `kill -9` it and restart it
+on the same database. Its opening-hours check is off (`--no-hours`) so tests run at any hour.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "config.toml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HallServer:
+    """A `python -m hall serve` child process and the means to add users, kill and restart."""
+
+    def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = ()) -> None:
+        self.tmp = tmp
+        self.config = config
+        self.db = tmp / "hall.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tmp / "server.log"
+
+    def start(self, timeout: float = 20.0) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hall", "serve", "--config", str(self.config),
+                 "--db", str(self.db), "--port", str(self.port), "--no-hours", *self.extra],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/api/hall", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a power cut or an OOM kill."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def add_user(self, username: str, role: str, password: str = "password123") -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "hall", "user", "add", username, "--role", role,
+             "--db", str(self.db), "--config", str(self.config), "--password-stdin"],
+            cwd=ROOT, input=password + "\n", capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr)
+
+    def login(self, username: str, window: int | None, password: str = "password123"
+              ) -> httpx.Client:
+        """A client holding the session cookie of `username` at `window`."""
+        client = httpx.Client(base_url=self.url, timeout=10)
+        r = client.post("/api/login", json={"username": username, "password": password,
+                                             "window": window})
+        assert r.status_code == 200, r.text
+        return client
+
+    def clerk(self, window: int) -> httpx.Client:
+        name = f"clerk{window}"
+        try:
+            self.add_user(name, "clerk")
+        except RuntimeError as exc:
+            if "已存在" not in str(exc):
+                raise
+        return self.login(name, window)
+
+    def issue(self, service: str = "yibao-card", **body: object) -> dict:
+        r = httpx.post(self.url + "/api/tickets", json={"service": service, **body}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def roomy_config(tmp: Path, **hall: object) -> Path:
+    """The demo hall with every queue's daily cap at its 999 maximum, for load tests, and
+    extra `[hall]` keys."""
+    text = re.sub(r"daily_cap = \d+", "daily_cap = 999", DEMO_CONFIG.read_text(encoding="utf-8"))
+    extra = "".join(f"{key} = {value}\n" for key, value in hall.items())
+    text = text.replace("[hall]\n", "[hall]\n" + extra, 1)
+    path = tmp / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def roomy_server(tmp_path: Path) -> Iterator[HallServer]:
+    server = HallServer(tmp_path, roomy_config(tmp_path))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def hall_server(tmp_path: Path) -> Iterator[HallServer]:
+    server = HallServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
