@@ -7,17 +7,23 @@ It builds the Starlette app, opens the store, mounts the API, the WebSocket, the
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import counters.pages
-import displays.pages
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 
+import counters.pages
+import displays.pages
+import displays.voice
 import hall.web
+from counters.keypad_adapter import CounterPads
+from displays.led_adapter import LedWindowScreens
+from displays.printer_adapter import KioskPrinters
+from displays.voice import VoiceScheduler
 from hall import api, errors
 from hall.auth import Auth
 from hall.config import HallConfig
@@ -26,16 +32,20 @@ from hall.ws import websocket_endpoint
 
 
 def build_app(config: HallConfig, db_path: str | Path,
-              clock: Any = None) -> Starlette:
+              clock: Any = None, public_url: str = "http://127.0.0.1:8000") -> Starlette:
+    """`public_url`: the base URL phones reach the server at (QR codes on printed tickets)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service = await HallService.open(config, db_path, clock)
         app.state.service = service
         app.state.auth = Auth(service)
         app.state.device_health = lambda: []
+        stop_devices = await start_devices(app, service, Path(db_path).parent / "voice",
+                                           public_url)
         try:
             yield
         finally:
+            await stop_devices()
             await service.close()
 
     routes = [
@@ -44,6 +54,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         *hall.web.routes(),
         *displays.pages.routes(),
         *counters.pages.routes(),
+        *displays.voice.routes(),
     ]
     return Starlette(
         routes=routes,
@@ -54,6 +65,56 @@ def build_app(config: HallConfig, db_path: str | Path,
             500: api.server_error,
         },
     )
+
+
+async def start_devices(app: Starlette, service: HallService, voice_dir: Path,
+                        public_url: str) -> Callable[[], Awaitable[None]]:
+    """Build the adapters of `[voice]` and `[[devices]]`, hook them into the service, start
+    them; return what stops them. The voice runs even with no device configured: the hall
+    screens' browsers play its WAVs."""
+    config = service.config
+    voice = VoiceScheduler.for_hall(config, voice_dir)
+    service.audio_for_call = voice.audio_for_call
+    service.bus.listen(voice.on_event)
+    adapters: list[Any] = [
+        voice,
+        LedWindowScreens(service, config.devices),
+        KioskPrinters(service, config.devices, public_url),
+        # the feedback service is looked up per key press: it may be wired after this
+        CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None)),
+    ]
+    started = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+    except BaseException:
+        for adapter in reversed(started):
+            await adapter.stop()
+        raise
+    app.state.voice = voice
+    app.state.device_health = lambda: [row for a in adapters for row in a.health()]
+
+    async def stop() -> None:
+        service.audio_for_call = None
+        for adapter in reversed(adapters):
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+
+    return stop
+
+
+def public_base(host: str, port: int) -> str:
+    """The base URL a phone in the hall can open. A server listening on every address
+    (0.0.0.0) is named by the address it reaches the network from (no packet is sent)."""
+    if host in ("0.0.0.0", "::", ""):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect(("10.255.255.255", 1))
+                host = s.getsockname()[0]
+        except OSError:
+            host = socket.gethostname()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:

@@ -37,12 +37,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     import uvicorn
 
-    from hall.app import build_app, page_urls
+    from hall.app import build_app, page_urls, public_base
 
     if args.no_hours:
         from dataclasses import replace
         config = replace(config, hall=replace(config.hall, enforce_hours=False))
-    app = build_app(config, args.db)
+    app = build_app(config, args.db, public_url=public_base(args.host, args.port))
     base = f"http://{args.host}:{args.port}"
     print(f"{config.hall.name} — serving on {base}", flush=True)
     for label, url in page_urls(base, config):

@@ -9,8 +9,8 @@ to re-validate or guess defaults.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
-from datetime import time
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +19,16 @@ WINDOW_KINDS = ("comprehensive", "helpdesk", "consult", "cross_region", "complai
 SKIP_POLICIES = ("void", "requeue", "recall")
 WINDOW_ORDERS = ("strict", "oldest")
 DEVICE_KINDS = ("led", "printer", "caller", "evaluator")
+COMPLAINT_CLASSES = ("simple", "complex", "special", "out_of_scope")
+
+# Offered when `[ratings.reasons]` is absent: what the 好差评 forms of many halls list.
+DEFAULT_REASONS: dict[int, tuple[str, ...]] = {
+    1: ("等待时间长", "态度不好", "一次性告知不到位", "多次跑腿", "办理超时限", "推诿扯皮"),
+    2: ("等待时间长", "态度不好", "一次性告知不到位", "多次跑腿", "业务不熟练"),
+    3: ("等待时间偏长", "告知不够清楚", "环境设施有待改善"),
+    4: ("办事快", "态度好", "告知清楚"),
+    5: ("办事快", "态度好", "一次办成", "主动帮办", "告知清楚"),
+}
 
 
 class ConfigError(Exception):
@@ -122,6 +132,35 @@ class Device:
 
 
 @dataclass(frozen=True)
+class Ratings:
+    """好差评: how long a ticket may be rated, the 差评整改 deadlines, the reasons offered."""
+
+    days_open: int = 7  # the QR/phone page may rate this many days after service
+    callback_days: int = 1  # 回访 due, working days after the bad rating
+    fix_days: int = 15  # 整改 due, working days after the bad rating
+    tablet_minutes: int = 10  # the window tablet offers the ticket just finished this long
+    reasons: dict[int, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
+
+
+@dataclass(frozen=True)
+class Workdays:
+    """The holiday calendar: official days off and the weekend days worked instead (调休)."""
+
+    holidays: frozenset[date] = frozenset()
+    makeup_days: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class Complaints:
+    """办不成事: working days to answer by class, and who cases may be handed to (交办)."""
+
+    deadlines: dict[str, int] = field(default_factory=lambda: {
+        "simple": 0, "complex": 5, "special": 15, "out_of_scope": 3})
+    departments: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class HallConfig:
     hall: HallInfo
     sla: Sla
@@ -130,6 +169,9 @@ class HallConfig:
     windows: tuple[Window, ...]
     voice: Voice
     devices: tuple[Device, ...]
+    ratings: Ratings = field(default_factory=Ratings)
+    workdays: Workdays = field(default_factory=Workdays)
+    complaints: Complaints = field(default_factory=Complaints)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def queue(self, queue_id: str) -> Queue:
@@ -242,12 +284,18 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
     windows = _parse_windows(c, raw, queue_ids)
     voice = _parse_voice(c, raw)
     devices = _parse_devices(c, raw, {w.number for w in windows})
+    ratings = _parse_ratings(c, raw)
+    workdays = _parse_workdays(c, raw)
+    complaints = _parse_complaints(c, raw)
+    if not complaints.departments:  # a hall that lists none hands cases to its queues' owners
+        complaints = replace(complaints, departments=tuple(dict.fromkeys(q.name for q in queues)))
     c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
                          "workdays", "ratings", "complaints"}, "")
     if c.problems:
         raise ConfigError(c.problems)
     return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
-                      windows=tuple(windows), voice=voice, devices=tuple(devices), raw=raw)
+                      windows=tuple(windows), voice=voice, devices=tuple(devices),
+                      ratings=ratings, workdays=workdays, complaints=complaints, raw=raw)
 
 
 def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
@@ -463,6 +511,112 @@ def _parse_devices(c: _Checker, raw: dict[str, Any], windows: set[int]) -> list[
         c.unknown_keys(t, {"kind", "name", "url", "baudrate", "address", "window", "kiosk"},
                        where)
     return devices
+
+
+def _texts(c: _Checker, t: dict[str, Any], key: str, where: str,
+           default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A list of distinct, non-empty strings (reasons, departments, categories)."""
+    items = c.get(t, key, where, list, list(default))
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            c.problem(f"{where}.{key}[{i}]", f"expected a non-empty string, got {item!r}")
+        elif item.strip() in out:
+            c.problem(f"{where}.{key}[{i}]", f"duplicate {item.strip()!r}")
+        else:
+            out.append(item.strip())
+    return tuple(out)
+
+
+def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
+    t = c.get(raw, "ratings", "", dict, {})
+    ratings = Ratings(
+        days_open=c.get(t, "days_open", "ratings", int, 7),
+        callback_days=c.get(t, "callback_days", "ratings", int, 1),
+        fix_days=c.get(t, "fix_days", "ratings", int, 15),
+        tablet_minutes=c.get(t, "tablet_minutes", "ratings", int, 10),
+        reasons=_parse_reasons(c, t),
+    )
+    for key in ("days_open", "fix_days", "tablet_minutes"):
+        c.positive(getattr(ratings, key), f"ratings.{key}")
+    if ratings.callback_days < 0:
+        c.problem("ratings.callback_days", f"must be 0 or more, got {ratings.callback_days}")
+    elif ratings.fix_days > 0 and ratings.callback_days > ratings.fix_days:
+        c.problem("ratings.callback_days",
+                  f"the call-back ({ratings.callback_days}) cannot be due after the fix "
+                  f"(ratings.fix_days = {ratings.fix_days})")
+    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes", "reasons"},
+                   "ratings")
+    return ratings
+
+
+def _parse_reasons(c: _Checker, t: dict[str, Any]) -> dict[int, tuple[str, ...]]:
+    """`[ratings.reasons]` keys are the levels "1".."5"; a level left out offers none."""
+    table = c.get(t, "reasons", "ratings", dict, None)
+    if table is None:
+        return dict(DEFAULT_REASONS)
+    reasons: dict[int, tuple[str, ...]] = {level: () for level in range(1, 6)}
+    for key in table:
+        if key not in {"1", "2", "3", "4", "5"}:
+            c.problem(f"ratings.reasons.{key}", "unknown level: use 1 to 5 "
+                      "(5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意)")
+            continue
+        reasons[int(key)] = _texts(c, table, key, "ratings.reasons")
+        for i, text in enumerate(reasons[int(key)]):
+            if len(text) > 20:
+                c.problem(f"ratings.reasons.{key}[{i}]", "longer than 20 characters")
+    return reasons
+
+
+def _dates(c: _Checker, t: dict[str, Any], key: str) -> list[date]:
+    out: list[date] = []
+    for i, item in enumerate(c.get(t, key, "workdays", list, [])):
+        try:
+            if not isinstance(item, (str, date)) or isinstance(item, datetime):
+                raise ValueError
+            out.append(item if isinstance(item, date) else date.fromisoformat(item))
+        except ValueError:
+            c.problem(f"workdays.{key}[{i}]", f'expected a date "YYYY-MM-DD", got {item!r}')
+    return out
+
+
+def _parse_workdays(c: _Checker, raw: dict[str, Any]) -> Workdays:
+    t = c.get(raw, "workdays", "", dict, {})
+    holidays = _dates(c, t, "holidays")
+    makeup = _dates(c, t, "makeup_days")
+    for i, day in enumerate(makeup):
+        if day in holidays:
+            c.problem(f"workdays.makeup_days[{i}]", f"{day} is also listed in workdays.holidays")
+        elif day.weekday() < 5:
+            c.problem(f"workdays.makeup_days[{i}]",
+                      f"{day} is a weekday: makeup_days lists the weekend days worked (调休上班)")
+    c.unknown_keys(t, {"holidays", "makeup_days"}, "workdays")
+    return Workdays(holidays=frozenset(holidays), makeup_days=frozenset(makeup))
+
+
+def _parse_complaints(c: _Checker, raw: dict[str, Any]) -> Complaints:
+    t = c.get(raw, "complaints", "", dict, {})
+    defaults = Complaints().deadlines
+    d = c.get(t, "deadlines", "complaints", dict, {})
+    # the key a hall reads in its policy text is "refusal" (不予受理/转办, answered with
+    # reasons); it is the deadline of the out_of_scope class
+    names = {"simple": "simple", "complex": "complex", "special": "special",
+             "refusal": "out_of_scope"}
+    deadlines = dict(defaults)
+    for key, cls in names.items():
+        value = c.get(d, key, "complaints.deadlines", int, defaults[cls])
+        if value is not None and value < 0:
+            c.problem(f"complaints.deadlines.{key}", f"must be 0 or more, got {value}")
+        elif value is not None:
+            deadlines[cls] = value
+    c.unknown_keys(d, set(names), "complaints.deadlines")
+    complaints = Complaints(
+        deadlines=deadlines,
+        departments=_texts(c, t, "departments", "complaints"),
+        categories=_texts(c, t, "categories", "complaints"),
+    )
+    c.unknown_keys(t, {"deadlines", "departments", "categories"}, "complaints")
+    return complaints
 
 
 def load_config(path: str | Path) -> HallConfig:

@@ -15,17 +15,24 @@ from hall.store import Event
 
 
 class Subscriber:
+    """One live client's bounded queue. On overflow it calls `on_overflow` once (the WebSocket
+    cancels its sender) — a callback rather than a watcher task, since a hall screen server
+    keeps a thousand of these and each task costs memory."""
+
     def __init__(self, limit: int) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=limit)
-        self.overflowed = asyncio.Event()
+        self.overflowed = False
+        self.on_overflow: Callable[[], None] | None = None
 
     def offer(self, event: Event) -> None:
-        if self.overflowed.is_set():
+        if self.overflowed:
             return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            self.overflowed.set()
+            self.overflowed = True
+            if self.on_overflow is not None:
+                self.on_overflow()
 
 
 class Bus:

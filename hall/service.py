@@ -55,6 +55,7 @@ HANDLING_SAMPLES = 20
 IssueGuard = Callable[[str], Awaitable[str | None]]
 TicketHook = Callable[[dict[str, Any]], Awaitable[None]]
 CallHook = Callable[[str, int], str | None]
+FailedCaseHook = Callable[[Tx, sqlite3.Row, int, "Actor", str | None, float], str]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class HallService:
         self.issue_guards: dict[str, IssueGuard] = {}
         self.on_issued: list[TicketHook] = []
         self.audio_for_call: CallHook | None = None
+        # hall.feedback makes a 办不成 outcome a complaint case (reference, deadlines, alarm)
+        # in the finish's own transaction; without it, a bare complaints row is written.
+        self.open_failed_case: FailedCaseHook | None = None
         store.on_commit = bus.publish
 
     @classmethod
@@ -134,10 +138,15 @@ class HallService:
 
     def queue_summary(self, conn: sqlite3.Connection, queue_id: str, day: str,
                       now: float) -> dict[str, Any]:
+        """Waiting count from the trigger-kept `waiting_counts` (a count over the tickets would
+        cost the hot issue path a scan per ticket); longest wait by the oldest place in line."""
         q = self.config.queue(queue_id)
-        waiting, oldest = conn.execute(
-            "SELECT COUNT(*), MIN(issued_at) FROM tickets "
-            "WHERE state = 'waiting' AND day = ? AND queue = ?", (day, queue_id)).fetchone()
+        row = conn.execute("SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?",
+                           (day, queue_id)).fetchone()
+        waiting = row[0] if row else 0
+        oldest = conn.execute(
+            "SELECT MIN(order_at) FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ?",
+            (day, queue_id)).fetchone()[0]
         return {
             "id": q.id, "name": q.name, "prefix": q.prefix, "waiting": waiting,
             "eta_minutes": eta_minutes(waiting, self._handling.get(q.id, q.default_minutes),
@@ -168,19 +177,22 @@ class HallService:
                 "since": _ts(row["since"], self.tz) if row is not None else None}
 
     def _ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row, now: float,
-                     with_token: bool = True) -> dict[str, Any]:
+                     with_token: bool = True, position: int | None = None) -> dict[str, Any]:
         """The ticket as its holder sees it. The token is the citizen's key to their status
-        and rating page: it goes to the holder only, never to a clerk's pad."""
+        and rating page: it goes to the holder only, never to a clerk's pad. A caller that
+        knows the position (a new ticket is last in line) passes it and spares a count."""
         service = self.config.service(row["service"])
         queue = self.config.queue(row["queue"])
-        position = None
         eta = None
-        if row["state"] == State.WAITING:
+        if row["state"] != State.WAITING:
+            position = None
+        elif position is None:
             position = conn.execute(
                 "SELECT COUNT(*) FROM tickets WHERE state = 'waiting' AND day = ? "
                 "AND queue = ? AND (order_at < ? OR (order_at = ? AND id < ?))",
                 (row["day"], row["queue"], row["order_at"], row["order_at"],
                  row["id"])).fetchone()[0]
+        if position is not None:
             eta = eta_minutes(position, self._handling.get(queue.id, queue.default_minutes),
                               self._open_for(queue.id))
         window = None
@@ -188,6 +200,11 @@ class HallService:
                 State.CALLED, State.SERVING, State.HELD, State.DONE):
             window = {"number": row["window"],
                       "name": self.config.window(row["window"]).name}
+        # 好差评: a served ticket may be rated once, within [ratings] days_open of service
+        rated = row["state"] == State.DONE and conn.execute(
+            "SELECT 1 FROM ratings WHERE ticket_id = ?", (row["id"],)).fetchone() is not None
+        rating_open = (row["state"] == State.DONE and not rated and now - (
+            row["finished_at"] or now) <= self.config.ratings.days_open * 86400)
         return {
             "id": row["id"], "number": row["number"], "service": service.id,
             "service_name": service.name, "queue": queue.id, "queue_name": queue.name,
@@ -201,6 +218,7 @@ class HallService:
             "called_at": _ts(row["called_at"], self.tz),
             "started_at": _ts(row["started_at"], self.tz),
             "finished_at": _ts(row["finished_at"], self.tz),
+            "rated": rated, "rating_open": rating_open,
             "waited_minutes": int(((row["first_called_at"] or now) - row["issued_at"]) // 60),
         }
 
@@ -253,6 +271,8 @@ class HallService:
                 raise errors.conflict(
                     f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
             number = format_number(queue.prefix, last, queue.width)
+            ahead = tx.one("SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?",
+                           (day, queue.id))
             cur = tx.conn.execute(
                 "INSERT INTO tickets (day, number, queue, service, channel, kiosk, priority, "
                 "needs_help, appointment_at, state, token, issued_at, order_at) "
@@ -264,7 +284,7 @@ class HallService:
                 tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
                                 "VALUES (?, ?, ?)", (idempotency_key, ticket_id, ts))
             row = tx.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
-            view = self._ticket_view(tx.conn, row, ts)
+            view = self._ticket_view(tx.conn, row, ts, position=ahead[0] if ahead else 0)
             tx.emit("ticket.issued", {
                 "number": number, "queue": queue.id, "service": service.id,
                 "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None})
@@ -563,7 +583,9 @@ class HallService:
             tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
                             "WHERE number = ?", (ts, number))
             touched = [ticket["number"]]
-            if outcome == Outcome.FAILED:
+            if outcome == Outcome.FAILED and self.open_failed_case is not None:
+                touched.append(self.open_failed_case(tx, ticket, number, actor, note, ts))
+            elif outcome == Outcome.FAILED:
                 cur = tx.conn.execute(
                     "INSERT INTO complaints (opened_at, source, ticket_id, service, window, "
                     "clerk, description, status) VALUES (?, 'clerk', ?, ?, ?, ?, ?, 'open')",

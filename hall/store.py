@@ -127,6 +127,116 @@ MIGRATIONS: list[str] = [
         status TEXT NOT NULL
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE waiting_counts (
+        day TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        waiting INTEGER NOT NULL,
+        PRIMARY KEY (day, queue)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER waiting_on_insert AFTER INSERT ON tickets WHEN NEW.state = 'waiting'
+    BEGIN
+        INSERT INTO waiting_counts (day, queue, waiting) VALUES (NEW.day, NEW.queue, 1)
+        ON CONFLICT (day, queue) DO UPDATE SET waiting = waiting + 1;
+    END;
+    CREATE TRIGGER waiting_on_update AFTER UPDATE OF state, queue ON tickets
+    WHEN (OLD.state = 'waiting') <> (NEW.state = 'waiting') OR
+         (OLD.state = 'waiting' AND OLD.queue <> NEW.queue)
+    BEGIN
+        UPDATE waiting_counts SET waiting = waiting - 1
+        WHERE OLD.state = 'waiting' AND day = OLD.day AND queue = OLD.queue;
+        INSERT INTO waiting_counts (day, queue, waiting)
+        SELECT NEW.day, NEW.queue, 1 WHERE NEW.state = 'waiting'
+        ON CONFLICT (day, queue) DO UPDATE SET waiting = waiting + 1;
+    END;
+    """,
+    # 2: 好差评 ratings, 差评整改 cases, 办不成事 complaints as full cases (hall/feedback.py)
+    """
+    CREATE TABLE ratings (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL UNIQUE,
+        number TEXT NOT NULL,
+        day TEXT NOT NULL,
+        window INTEGER,
+        clerk TEXT,
+        service TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+        reasons TEXT NOT NULL DEFAULT '[]',
+        comment TEXT,
+        overall INTEGER,
+        efficiency INTEGER,
+        quality INTEGER,
+        attitude INTEGER,
+        channel TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        rated_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE INDEX ratings_time ON ratings (rated_at);
+    CREATE INDEX ratings_window ON ratings (window, rated_at);
+    CREATE TABLE rectifications (
+        id INTEGER PRIMARY KEY,
+        rating_id INTEGER NOT NULL UNIQUE,
+        ticket_id INTEGER NOT NULL,
+        window INTEGER,
+        clerk TEXT,
+        service TEXT,
+        level INTEGER NOT NULL,
+        opened_at REAL NOT NULL,
+        day TEXT NOT NULL,
+        status TEXT NOT NULL,
+        assignee TEXT,
+        contact TEXT,
+        callback_due TEXT NOT NULL,
+        fix_due TEXT NOT NULL,
+        classification TEXT,
+        appeal_upheld INTEGER,
+        view TEXT,
+        called_back_at REAL,
+        classified_at REAL,
+        fixed_at REAL,
+        fed_back_at REAL,
+        reviewed_at REAL,
+        closed_at REAL
+    );
+    CREATE INDEX rectifications_open ON rectifications (status, opened_at);
+    ALTER TABLE complaints ADD COLUMN reference TEXT;
+    ALTER TABLE complaints ADD COLUMN day TEXT;
+    ALTER TABLE complaints ADD COLUMN category TEXT;
+    ALTER TABLE complaints ADD COLUMN class TEXT;
+    ALTER TABLE complaints ADD COLUMN department TEXT;
+    ALTER TABLE complaints ADD COLUMN chief INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE complaints ADD COLUMN assignee TEXT;
+    ALTER TABLE complaints ADD COLUMN contact_due TEXT;
+    ALTER TABLE complaints ADD COLUMN due TEXT;
+    ALTER TABLE complaints ADD COLUMN contacted_at REAL;
+    ALTER TABLE complaints ADD COLUMN referral TEXT;
+    ALTER TABLE complaints ADD COLUMN view TEXT;
+    ALTER TABLE complaints ADD COLUMN assessed_at REAL;
+    ALTER TABLE complaints ADD COLUMN assigned_at REAL;
+    ALTER TABLE complaints ADD COLUMN resolved_at REAL;
+    ALTER TABLE complaints ADD COLUMN answered_at REAL;
+    ALTER TABLE complaints ADD COLUMN followed_up_at REAL;
+    ALTER TABLE complaints ADD COLUMN archived_at REAL;
+    UPDATE complaints SET status = 'received',
+        reference = 'BC' || upper(hex(randomblob(3))),
+        day = date(opened_at, 'unixepoch', '+8 hours'),
+        contact_due = date(opened_at, 'unixepoch', '+8 hours'),
+        due = date(opened_at, 'unixepoch', '+8 hours')
+        WHERE reference IS NULL;
+    CREATE UNIQUE INDEX complaints_reference ON complaints (reference);
+    CREATE INDEX complaints_open ON complaints (status, opened_at);
+    CREATE TABLE case_steps (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        case_id INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        status TEXT NOT NULL,
+        time REAL NOT NULL,
+        user TEXT,
+        note TEXT
+    );
+    CREATE INDEX case_steps_case ON case_steps (kind, case_id, id);
     """,
 ]
 
@@ -259,14 +369,26 @@ def _prepare_writer(conn: sqlite3.Connection) -> None:
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(script):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={number}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; a trigger body's `;` does not end its statement."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
 
 
 def _prepare_reader(conn: sqlite3.Connection) -> None:

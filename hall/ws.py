@@ -5,8 +5,8 @@ durable log after `since`), then send live events whose `seq` is beyond what was
 Events published while the snapshot was being read sit in the subscriber's queue, and the seq
 filter drops those already included: no gap, no duplicate.
 
-Back-pressure: each client has a bounded queue (events.Bus). A watchdog cancels the sending
-loop the moment that queue overflows, even while a send is blocked on a client that stopped
+Back-pressure: each client has a bounded queue (events.Bus). Its overflow cancels the sending
+loop at once, even while a send is blocked on a client that stopped
 reading; the client is then told to resync if its socket still takes data, and closed. A screen
 that comes back reconnects with `since` and misses nothing.
 """
@@ -32,20 +32,17 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     await ws.accept()
     sub = service.bus.subscribe()
     sender = asyncio.create_task(_send_all(ws, service, sub, since_raw))
+    sub.on_overflow = sender.cancel
     reader = asyncio.create_task(_drain_incoming(ws))
-    overflow = asyncio.create_task(sub.overflowed.wait())
     try:
-        await asyncio.wait({sender, reader, overflow}, return_when=asyncio.FIRST_COMPLETED)
-        if overflow.done() and not sender.done():
-            sender.cancel()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await sender
+        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if sub.overflowed:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.send_text(RESYNC), 1.0)
     finally:
         service.bus.unsubscribe(sub)
-        for task in (sender, reader, overflow):
-            task.cancel()
+        sender.cancel()
+        reader.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(), 1.0)
 

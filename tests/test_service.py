@@ -301,3 +301,53 @@ async def test_eta_counts_people_ahead_and_open_windows(tmp_path: Path, clock: C
     assert last["eta_minutes"] == 8
     await service.pause(2, Actor("clerk2"), "开会")
     assert (await service.get_ticket(last["token"]))["eta_minutes"] == 12
+
+
+async def test_random_clerk_work_keeps_counts_and_windows_consistent(tmp_path: Path,
+                                                                     clock: Clock) -> None:
+    """300 random steps by four windows: the trigger-kept waiting counts always equal a real
+    count, and no ticket is ever current at two windows."""
+    import random
+
+    rng = random.Random(7)
+    failures = 0
+    service = await open_service(tmp_path, clock)
+    steps = ["issue", "issue", "call", "start", "finish", "skip", "hold", "transfer", "pause",
+             "resume"]
+    for _ in range(300):
+        clock.advance(seconds=rng.randint(1, 90))
+        step = rng.choice(steps)
+        window = rng.choice([1, 2, 3, 5])
+        try:
+            if step == "issue":
+                await service.issue_ticket(rng.choice(["yibao-card", "shebao-pension",
+                                                       "bdc-query"]),
+                                           priority=rng.choice([None, None, "elderly"]))
+            elif step == "call":
+                await service.call(window, LI)
+            elif step == "finish":
+                await service.finish(window, LI, "done")
+            elif step == "transfer":
+                await service.transfer(window, LI, window=rng.choice([1, 2, 3, 5]))
+            elif step == "pause":
+                await service.pause(window, LI, "离开")
+            else:
+                await getattr(service, step)(window, LI)
+        except errors.HallError as exc:
+            assert exc.status in (404, 409), exc.message
+            failures += 1
+    day = clock.now.date().isoformat()
+
+    def check(conn: sqlite3.Connection) -> tuple[dict, dict, list]:
+        kept = dict(conn.execute("SELECT queue, waiting FROM waiting_counts WHERE day = ? "
+                                 "AND waiting > 0", (day,)).fetchall())
+        real = dict(conn.execute("SELECT queue, COUNT(*) FROM tickets WHERE state = 'waiting' "
+                                 "AND day = ? GROUP BY queue", (day,)).fetchall())
+        current = [r[0] for r in conn.execute(
+            "SELECT current_ticket FROM windows WHERE current_ticket IS NOT NULL")]
+        return kept, real, current
+
+    kept, real, current = await service.store.read(check)
+    assert kept == real and sum(real.values()) > 0
+    assert failures < 200  # most steps did something
+    assert len(current) == len(set(current))

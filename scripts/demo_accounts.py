@@ -1,0 +1,41 @@
+"""Accounts for the demo hall, made once with random passwords (there are no default accounts:
+domain.md). The passwords are printed and kept in var/demo-accounts.txt for the person trying
+the demo; a real hall makes its own with `python -m hall user add`."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ACCOUNTS = [("clerk1", "clerk"), ("clerk2", "clerk"), ("clerk3", "clerk"),
+            ("clerk5", "clerk"), ("clerk12", "clerk"), ("manager", "manager"),
+            ("auditor", "auditor")]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default="var/hall.db")
+    args = parser.parse_args()
+    sheet = Path(args.db).parent / "demo-accounts.txt"
+    if sheet.exists():
+        print(sheet.read_text(encoding="utf-8"))
+        return 0
+    lines = []
+    for name, role in ACCOUNTS:
+        password = secrets.token_urlsafe(9)
+        subprocess.run([sys.executable, "-m", "hall", "user", "add", name, "--role", role,
+                        "--db", args.db, "--password-stdin"], input=password + "\n",
+                       text=True, check=True, capture_output=True)
+        lines.append(f"{name:10} {role:8} {password}")
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    sheet.write_text("demo accounts (user role password):\n" + "\n".join(lines) + "\n",
+                     encoding="utf-8")
+    print(sheet.read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# System packages the hall and its tests need: espeak-ng (the offline voice), sox (to measure
+# WAVs by hand), Chromium and a CJK font (the pages' tests; without the font every Hanzi is a
+# box). Installs what is missing when run as root; otherwise says what to install.
+set -euo pipefail
+missing=()
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v sox >/dev/null || missing+=(sox)
+command -v chromium >/dev/null || missing+=(chromium)
+fc-list 2>/dev/null | grep -qi "wqy\|WenQuanYi" || missing+=(fonts-wqy-microhei)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "missing system packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
