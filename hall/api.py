@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -225,6 +226,31 @@ async def manage_audit(request: Request) -> Response:
     return as_list(request, "audit", await _service(request).audit_log(limit))
 
 
+async def manage_stats(request: Request) -> Response:
+    await manager_of(request)
+    service = _service(request)
+    today = service.clock().date().isoformat()
+    first = request.query_params.get("from", today)
+    last = request.query_params.get("to", first if "from" in request.query_params else today)
+    for value in (first, last):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+    by = request.query_params.get("by", "queue")
+    return as_list(request, "stats", await service.stats(first, last, by))
+
+
+async def manage_alarms(request: Request) -> Response:
+    await manager_of(request)
+    return as_list(request, "alarms", await _service(request).alarms())
+
+
+async def manage_users(request: Request) -> Response:
+    await manager_of(request, ("admin", "manager"))
+    return as_list(request, "users", await _auth(request).users())
+
+
 async def manage_close_day(request: Request) -> Response:
     session = await manager_of(request)
     missed = await _service(request).close_day(session.actor(_source(request)))
@@ -255,6 +281,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/audit", manage_audit, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),
         Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
+        Route("/api/manage/stats", manage_stats, methods=["GET"]),
+        Route("/api/manage/alarms", manage_alarms, methods=["GET"]),
+        Route("/api/manage/users", manage_users, methods=["GET"]),
     ]
 
 

@@ -94,6 +94,17 @@ class Auth:
 
         await self.service.store.write(op, now)
 
+    async def users(self) -> list[dict[str, object]]:
+        """Accounts without their hashes, for the admin's list."""
+        def read(conn: sqlite3.Connection) -> list[dict[str, object]]:
+            rows = conn.execute("SELECT username, role, active, locked_until, created_at, "
+                                "(SELECT window FROM sessions s WHERE s.username = u.username "
+                                "ORDER BY last_seen DESC LIMIT 1) AS window FROM users u "
+                                "ORDER BY username").fetchall()
+            return [dict(r) for r in rows]
+
+        return await self.service.store.read(read)
+
     async def login(self, username: object, password: object, window: object,
                     source: str | None) -> tuple[Session, str]:
         if not isinstance(username, str) or not isinstance(password, str):

@@ -46,6 +46,7 @@ from hall.model import (
     WindowState,
 )
 from hall.numbering import format_number, hall_day, parse_number
+from hall.reports import GROUPINGS, alarms_from, summarise
 from hall.routing import WindowRule, choose_next
 from hall.store import Event, Store, Tx
 
@@ -781,13 +782,39 @@ class HallService:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             out = []
             for w in self.config.windows:
-                row = conn.execute("SELECT clerk, pause_reason FROM windows WHERE number = ?",
-                                   (w.number,)).fetchone()
+                row = conn.execute("SELECT clerk, pause_reason, since FROM windows "
+                                   "WHERE number = ?", (w.number,)).fetchone()
                 out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
-                            "pause_reason": row["pause_reason"], "queues": list(w.queues)})
+                            "pause_reason": row["pause_reason"], "queues": list(w.queues),
+                            "since_ts": row["since"]})
             return out
 
         return await self.store.read(read)
+
+    async def stats(self, first: str, last: str, by: str) -> list[dict[str, Any]]:
+        """Figures over hall days `first`..`last` (ISO dates), grouped by `by`."""
+        if by not in GROUPINGS:
+            raise errors.invalid(f"by 只能是 {', '.join(GROUPINGS)} 之一", "invalid_grouping")
+        tz = self.tz
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = [dict(r) for r in conn.execute(
+                "SELECT day, queue, service, window, clerk, state, priority, transfers, "
+                "issued_at, first_called_at, started_at, finished_at FROM tickets "
+                "WHERE day BETWEEN ? AND ?", (first, last))]
+            for row in rows:
+                row["hour"] = datetime.fromtimestamp(row["issued_at"], tz).hour
+            return rows
+
+        return summarise(await self.store.read(read), by)
+
+    async def alarms(self) -> list[dict[str, Any]]:
+        snapshot = await self.hall_snapshot()
+        _, ts, _ = self._now()
+        windows = await self.manage_windows()
+        norms = {w.number: min(self._handling.get(q, 15) for q in w.queues)
+                 for w in self.config.windows}
+        return alarms_from(snapshot["queues"], windows, ts, norms)
 
     async def recent_events(self, limit: int) -> list[dict[str, Any]]:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
