@@ -288,7 +288,8 @@ class HallService:
             view = self._ticket_view(tx.conn, row, ts, position=ahead[0] if ahead else 0)
             tx.emit("ticket.issued", {
                 "number": number, "queue": queue.id, "service": service.id,
-                "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None})
+                "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None,
+                "window_state": None})
             return view, True
 
         view, created = await self.store.write(issue, now)
@@ -751,7 +752,7 @@ class HallService:
                 "WHERE state IN ('waiting', 'held') AND day <= ?", (ts, day))
             count = cur.rowcount
             tx.emit("hall.closed", {
-                "missed": count, "window": None,
+                "missed": count, "window": None, "window_state": None,
                 "queues": [self.queue_summary(tx.conn, q.id, day, ts)
                            for q in self.config.queues]})
             audit(tx, actor, "close_day", day, True, f"missed:{count}")
@@ -772,9 +773,24 @@ class HallService:
                 "(SELECT id FROM tickets WHERE day < ?)", (day,))
             tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
                             (ts - timedelta(days=2).total_seconds(),))
+            if cur.rowcount:  # screens drop yesterday's counts and current numbers
+                tx.emit("hall.closed", {
+                    "missed": cur.rowcount, "window": None, "window_state": None,
+                    "queues": [self.queue_summary(tx.conn, q.id, day, ts)
+                               for q in self.config.queues]})
             return cur.rowcount
 
         return await self.store.write(op, now)
+
+    async def run_day_rollover(self) -> None:
+        """Run for the server's life: just after each midnight in the hall's timezone, close
+        the day that ended (a hall server is rarely restarted every night)."""
+        while True:
+            now = self.clock()
+            tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                        tzinfo=self.tz)
+            await asyncio.sleep(max(1.0, (tomorrow - now).total_seconds() + 1))
+            await self.close_stale_days()
 
     # ------------------------------------------------------------------ managers
 

@@ -133,7 +133,7 @@ def _slow_client(hall_server: HallServer) -> None:
                 seen = event["seq"]
         # the stalled client, reading at last, finds its stream cut off and closed long
         # before the end: the server dropped it instead of buffering everything for it
-        slow.settimeout(10)
+        slow.settimeout(40)  # uvicorn waits up to 20 s for a close reply before hanging up
         data = b""
         while chunk := slow.recv(65536):
             data += chunk

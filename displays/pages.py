@@ -1,0 +1,142 @@
+"""Public pages: the kiosk, the hall screen, the window screen and the citizen's phone page.
+
+The handlers only render a shell from the configuration (names, services, materials): all live
+data (waiting counts, calls, ticket state) comes from the JSON API and /ws in the browser, so a
+page never holds queue state the core does not know, and a reload always shows the truth.
+
+The QR code of a ticket is drawn here as SVG with the `qrcode` library (no Pillow, no network):
+the kiosk shows it, and a phone that scans it opens `/t/{token}`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from hall.config import HallConfig
+from hall.web import templates
+
+STATIC = Path(__file__).resolve().parent / "static"
+# tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PRIORITIES = (("elderly", "老年人"), ("disabled", "残疾人"), ("pregnant", "孕妇"),
+              ("military", "军人依法优先"))
+SKIP_RULES = {
+    "void": "过号作废，请重新取号。",
+    "requeue": "过号后可重新排队一次（排在 {n} 位之后）。",
+    "recall": "过号后请到原窗口，工作人员可为您重新叫号。",
+}
+
+
+def _config(request: Request) -> HallConfig:
+    return request.app.state.service.config
+
+
+def _skip_rule(config: HallConfig) -> str:
+    skip = config.hall.skip
+    return SKIP_RULES.get(skip.policy, "").format(n=skip.requeue_after)
+
+
+def _grouped_services(config: HallConfig) -> list[dict[str, Any]]:
+    """Services by domain (queue), in the order of the configuration, as the kiosk shows them."""
+    groups = []
+    for q in config.queues:
+        services = [s for s in config.services if s.queue == q.id]
+        if services:
+            groups.append({"queue": q, "services": services})
+    return groups
+
+
+async def kiosk(request: Request) -> Response:
+    config = _config(request)
+    kiosk_name = request.query_params.get("kiosk") or None
+    if kiosk_name is not None and not re.fullmatch(r"[\w.-]{1,40}", kiosk_name):
+        kiosk_name = None
+    return templates.TemplateResponse(request, "kiosk.html", {
+        "theme": "dark",
+        "hall_name": config.hall.name,
+        "groups": _grouped_services(config),
+        "priorities": PRIORITIES,
+        "page_config": {
+            "hall": config.hall.name,
+            "kiosk": kiosk_name,
+            "reset_seconds": config.hall.kiosk_reset_seconds,
+            "skip_rule": _skip_rule(config),
+        },
+    })
+
+
+async def screen(request: Request) -> Response:
+    config = _config(request)
+    return templates.TemplateResponse(request, "screen.html", {
+        "theme": "dark",
+        "hall_name": config.hall.name,
+        "notice": config.hall.notice,
+        "queues": config.queues,
+        "page_config": {"recent": 8},
+    })
+
+
+async def window_screen(request: Request) -> Response:
+    config = _config(request)
+    number = request.path_params["n"]
+    if not config.has_window(number):
+        raise HTTPException(404)
+    window = config.window(number)
+    return templates.TemplateResponse(request, "window_screen.html", {
+        "theme": "dark",
+        "hall_name": config.hall.name,
+        "window": window,
+        "page_config": {"window": window.number, "name": window.name},
+    })
+
+
+async def ticket_page(request: Request) -> Response:
+    config = _config(request)
+    token = request.path_params["token"]
+    if not TOKEN.fullmatch(token):
+        raise HTTPException(404)
+    return templates.TemplateResponse(request, "ticket.html", {
+        "theme": "light",
+        "hall_name": config.hall.name,
+        "page_config": {"token": token, "skip_rule": _skip_rule(config)},
+    })
+
+
+def qr_svg(data: str) -> bytes:
+    """An SVG QR code (one path, scales to any size on a screen or a phone)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2,
+                       image_factory=qrcode.image.svg.SvgPathImage)
+    qr.add_data(data)
+    qr.make(fit=True)
+    return qr.make_image().to_string(encoding="unicode").encode("utf-8")
+
+
+async def ticket_qr(request: Request) -> Response:
+    token = request.path_params["token"]
+    if not TOKEN.fullmatch(token):
+        raise HTTPException(404)
+    # the address the kiosk reached the server by is the one phones in the hall can reach too
+    url = str(request.url_for("ticket", token=token))
+    return Response(qr_svg(url), media_type="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/kiosk", kiosk, methods=["GET"], name="kiosk"),
+        Route("/screen", screen, methods=["GET"], name="screen"),
+        Route("/screen/window/{n:int}", window_screen, methods=["GET"], name="window_screen"),
+        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket"),
+        Route("/t/{token}/qr.svg", ticket_qr, methods=["GET"], name="ticket_qr"),
+        Mount("/static/displays", StaticFiles(directory=STATIC), name="static-displays"),
+    ]
