@@ -6,6 +6,7 @@ It builds the Starlette app, opens the store, mounts the API, the WebSocket, the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,9 +25,10 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors
+from hall import api, errors, feedback_api
 from hall.auth import Auth
 from hall.config import HallConfig
+from hall.feedback import Feedback
 from hall.service import HallService
 from hall.ws import websocket_endpoint
 
@@ -39,18 +41,22 @@ def build_app(config: HallConfig, db_path: str | Path,
         service = await HallService.open(config, db_path, clock)
         app.state.service = service
         app.state.auth = Auth(service)
+        app.state.feedback = Feedback(service)
         app.state.device_health = lambda: []
         stop_devices = await start_devices(app, service, Path(db_path).parent / "voice",
                                            public_url)
+        rollover = asyncio.create_task(service.run_day_rollover(), name="hall-day-rollover")
         try:
             yield
         finally:
+            rollover.cancel()
             await stop_devices()
             await service.close()
 
     routes = [
         *api.routes(),
         WebSocketRoute("/ws", websocket_endpoint),
+        *feedback_api.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
         *counters.pages.routes(),
