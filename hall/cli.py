@@ -42,7 +42,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.no_hours:
         from dataclasses import replace
         config = replace(config, hall=replace(config.hall, enforce_hours=False))
-    app = build_app(config, args.db, public_url=public_base(args.host, args.port))
+    public_url = config.hall.public_url or public_base(args.host, args.port)
+    app = build_app(config, args.db, public_url=public_url)
     base = f"http://{args.host}:{args.port}"
     print(f"{config.hall.name} — serving on {base}", flush=True)
     for label, url in page_urls(base, config):

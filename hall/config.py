@@ -63,6 +63,9 @@ class HallInfo:
     # kernel send buffer per connection (0: the system's). Linux lets a stalled client hold
     # up to 4 MiB in the kernel; with a thousand screens a hall server may want less.
     send_buffer_bytes: int = 0
+    # where phones reach the server (the QR code on printed tickets), e.g. behind a proxy;
+    # empty: derived from the address `serve` listens on
+    public_url: str = ""
     skip: SkipPolicy = field(default_factory=SkipPolicy)
 
     @property
@@ -332,8 +335,12 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
         max_body_bytes=c.get(t, "max_body_bytes", "hall", int, 65536),
         ws_client_queue=c.get(t, "ws_client_queue", "hall", int, 1000),
         send_buffer_bytes=c.get(t, "send_buffer_bytes", "hall", int, 0),
+        public_url=c.get(t, "public_url", "hall", str, "").rstrip("/"),
         skip=skip,
     )
+    if info.public_url and not info.public_url.startswith(("http://", "https://")):
+        c.problem("hall.public_url",
+                  f"must start with http:// or https://, got {info.public_url!r}")
     for key in ("kiosk_reset_seconds", "aging_minutes", "max_body_bytes", "ws_client_queue"):
         c.positive(getattr(info, key), f"hall.{key}")
     return info
