@@ -12,6 +12,8 @@ How counting works (the rule the tests hammer):
 * n = 0 means "the same working day": `start` itself if it is a working day, otherwise the next
   working day (a complaint handed in on a Saturday is due on Monday, not on Saturday).
 * The answer is always a working day, so a deadline never lands on a day the hall is shut.
+* Counting starts the next day, so from a day off "the same working day" (n = 0) and "1
+  working day" (n = 1) are both the first working day after it.
 
 Pure functions of dates and sets: no clock, no config object, no I/O.
 """
