@@ -28,12 +28,12 @@ looked up when a key is pressed (`feedback()`), so it may be wired after the pad
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from devices.keypad import Key, KeypadBus, KeyPress
+from devices.tasks import cancel_and_wait
 from hall.config import Device
 from hall.errors import HallError
 from hall.service import Actor, HallService
@@ -113,11 +113,7 @@ class CounterPads:
     async def stop(self) -> None:
         self._running = False
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         for bus in self.buses.values():
             await bus.stop()
 

@@ -37,6 +37,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from devices.tasks import cancel_and_wait
 from devices.transport import (
     BROADCAST,
     Frame,
@@ -250,10 +251,7 @@ class LedScreen:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([task])
 
     async def close(self) -> None:
         await self.stop()

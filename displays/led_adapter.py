@@ -17,13 +17,13 @@ itself re-sends its state when a screen comes back).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from devices.led import IDLE_TEXT, PAUSED_TEXT, LedScreen
+from devices.tasks import cancel_and_wait
 from displays.phrase import led_call_text
 from hall.config import Device, HallConfig
 from hall.service import HallService
@@ -85,10 +85,7 @@ class ScreenFeed:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([task])
         await self.screen.close()
 
     async def _run(self) -> None:

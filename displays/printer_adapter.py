@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from devices.printer import PrintedTicket, PrinterNotReady, TicketPrinter
+from devices.tasks import cancel_and_wait
 from displays.led_adapter import device_row
 from hall.config import Device, HallConfig
 from hall.service import HallService
@@ -126,10 +127,7 @@ class KioskPrinters:
         with contextlib.suppress(ValueError):
             self.service.on_issued.remove(self.print_issued)
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([task])
         for _, printer in self.entries:
             await printer.close()
 

@@ -38,6 +38,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from devices.speech import LocalPlayer, SpeechRenderer
+from devices.tasks import cancel_and_wait
 from displays.phrase import call_phrase
 from hall import errors
 from hall.config import HallConfig
@@ -136,11 +137,7 @@ class VoiceScheduler:
     async def stop(self) -> None:
         self._running = False
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         for event in self._done.values():
             event.set()
         await self.renderer.close()

@@ -152,11 +152,17 @@ async def me(request: Request) -> Response:
                "window": session.window})
 
 
-async def window_detail(request: Request) -> Response:
-    number = request.path_params["n"]
+async def reader_of(request: Request, number: int) -> Session:
+    """May see window `number`'s pad: its own clerk, or a manager."""
     session = await session_of(request)
     if session.window != number and session.role not in MANAGER_ROLES:
         raise errors.forbidden()
+    return session
+
+
+async def window_detail(request: Request) -> Response:
+    number = request.path_params["n"]
+    await reader_of(request, number)
     return ok(await _service(request).window_detail(number))
 
 

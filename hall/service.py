@@ -582,8 +582,7 @@ class HallService:
                 "UPDATE tickets SET state = 'done', outcome = ?, note = ?, finished_at = ?, "
                 "started_at = COALESCE(started_at, ?), clerk = ? WHERE id = ?",
                 (outcome, note, ts, started, actor.user, ticket["id"]))
-            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
-                            "WHERE number = ?", (ts, number))
+            _free_window(tx, number, ts)
             touched = [ticket["number"]]
             if outcome == Outcome.FAILED and self.open_failed_case is not None:
                 touched.append(self.open_failed_case(tx, ticket, number, actor, note, ts))
@@ -613,9 +612,10 @@ class HallService:
                     "SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? "
                     "AND queue = ? ORDER BY order_at, id LIMIT ?",
                     (day, ticket["queue"], policy.requeue_after))
-                order_at = (behind[-1][0] + 1e-3) if len(behind) == policy.requeue_after else ts
-                if len(behind) < policy.requeue_after and behind:
-                    order_at = max(ts, behind[-1][0] + 1e-3)
+                if len(behind) == policy.requeue_after:  # just behind the N-th in line
+                    order_at = behind[-1][0] + 1e-3
+                else:  # fewer than N waiting: the end of the line
+                    order_at = max([ts, *(r[0] + 1e-3 for r in behind)])
                 tx.conn.execute(
                     "UPDATE tickets SET state = 'waiting', order_at = ?, skips = skips + 1, "
                     "window = NULL WHERE id = ?", (order_at, ticket["id"]))
@@ -623,8 +623,7 @@ class HallService:
                 tx.conn.execute(
                     "UPDATE tickets SET state = 'no_show', skips = skips + 1, finished_at = ? "
                     "WHERE id = ?", (ts, ticket["id"]))
-            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
-                            "WHERE number = ?", (ts, number))
+            _free_window(tx, number, ts)
             self._event(tx, "ticket.skipped", number, ticket, day, ts, requeued=requeue)
             return [ticket["number"]]
 
@@ -653,8 +652,7 @@ class HallService:
                 tx.conn.execute(
                     "UPDATE tickets SET state = 'waiting', directed_window = ?, window = NULL, "
                     "transfers = transfers + 1 WHERE id = ?", (window, ticket["id"]))
-            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
-                            "WHERE number = ?", (ts, number))
+            _free_window(tx, number, ts)
             self._event(tx, "ticket.transferred", number, ticket, day, ts,
                         queues={queue} if queue else None, to_queue=queue, to_window=window)
             return [ticket["number"], f"to:{queue or window}"]
@@ -665,8 +663,7 @@ class HallService:
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
             ticket = self._current(tx, wrow, "hold")
             tx.conn.execute("UPDATE tickets SET state = 'held' WHERE id = ?", (ticket["id"],))
-            tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? "
-                            "WHERE number = ?", (ts, number))
+            _free_window(tx, number, ts)
             self._event(tx, "ticket.held", number, ticket, day, ts)
             return [ticket["number"]]
 
@@ -862,6 +859,12 @@ def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (tx.now.isoformat(timespec="milliseconds"), actor.user, action, target, actor.source,
          int(success), detail))
+
+
+def _free_window(tx: Tx, number: int, ts: float) -> None:
+    """The window's current ticket has left it (finished, skipped, held, transferred)."""
+    tx.conn.execute("UPDATE windows SET current_ticket = NULL, since = ? WHERE number = ?",
+                    (ts, number))
 
 
 def _handling_minutes(conn: sqlite3.Connection, queue_id: str, default: float) -> float:
