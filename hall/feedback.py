@@ -38,6 +38,7 @@ from typing import Any
 
 from hall import errors
 from hall.model import State
+from hall.sealed import Sealer
 from hall.service import Actor, HallService, audit
 from hall.store import Tx
 from hall.workdays import add_working_days
@@ -166,6 +167,7 @@ class Feedback:
         self.service = service
         self.config = service.config
         self.tz = service.tz
+        self.sealer = Sealer(service.store.path.with_suffix(".key"))
         service.open_failed_case = self._open_failed_case
 
     # ------------------------------------------------------------------ time helpers
@@ -292,7 +294,8 @@ class Feedback:
             "opened_at, day, status, contact, callback_due, fix_due) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
             (rating_id, ticket["id"], ticket["window"], ticket["clerk"], ticket["service"],
-             inp.level, ts, day.isoformat(), inp.contact, callback_due, fix_due))
+             inp.level, ts, day.isoformat(), self.sealer.seal(inp.contact), callback_due,
+             fix_due))
         case_id = int(cur.lastrowid or 0)
         self._step(tx, "rectification", case_id, "opened", "open", ts, None,
                    f"{LEVELS[inp.level]}，回访期限 {callback_due}，整改期限 {fix_due}")
@@ -422,7 +425,8 @@ class Feedback:
             "INSERT INTO complaints (opened_at, source, ticket_id, service, window, clerk, "
             "description, contact, status, reference, day, category, contact_due, due, "
             "contacted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)",
-            (ts, source, ticket_id, service, window, clerk, description, contact, reference,
+            (ts, source, ticket_id, service, window, clerk, description,
+             self.sealer.seal(contact), reference,
              day.isoformat(), category, due, due, ts if face_to_face else None))
         case_id = int(cur.lastrowid or 0)
         note = COMPLAINT_SOURCES[source] + ("，当面沟通" if face_to_face else "")
@@ -734,7 +738,7 @@ class Feedback:
             if row is None:
                 raise errors.not_found(f"没有这个案件: {case_id}", "unknown_case")
             audit(tx, actor, f"{kind}.reveal_contact", f"{kind}:{case_id}", True, None)
-            return {"id": case_id, "contact": row["contact"]}
+            return {"id": case_id, "contact": self.sealer.open(row["contact"])}
 
         return await self._write(op, now)
 
@@ -815,7 +819,7 @@ class Feedback:
                 "comment": rating["comment"], "channel": rating["channel"],
                 "mode": rating["mode"], "rated_at": self._iso(rating["rated_at"])},
             "opened_at": self._iso(row["opened_at"]), "assignee": row["assignee"],
-            "contact": mask_contact(row["contact"]),
+            "contact": mask_contact(self.sealer.open(row["contact"])),
             "callback_due": row["callback_due"], "fix_due": row["fix_due"],
             "classification": row["classification"],
             "classification_name": CLASSIFICATIONS.get(row["classification"] or ""),
@@ -847,7 +851,8 @@ class Feedback:
             "opened_at": self._iso(row["opened_at"]), "description": row["description"],
             "service": row["service"], "service_name": self._service_name(row["service"]),
             "window": row["window"], "window_name": self._window_name(row["window"]),
-            "number": number, "clerk": row["clerk"], "contact": mask_contact(row["contact"]),
+            "number": number, "clerk": row["clerk"],
+            "contact": mask_contact(self.sealer.open(row["contact"])),
             "category": row["category"], "class": row["class"],
             "class_name": COMPLAINT_CLASSES.get(row["class"] or ""),
             "department": row["department"], "chief": bool(row["chief"]),

@@ -335,6 +335,13 @@ async def test_every_way_in_opens_a_case_with_reference_and_due(tmp_path: Path,
                   "unknown_ticket")
     await refused(fb.open_complaint({"description": "x", "name": "张三"}), 422, "unknown_field")
     assert ("clerk12", "complaint.receive", f"complaint:{cases['window']['id']}", 1) in hall.audit()
+    # sealed at rest: the database file alone does not give the phone numbers away
+    with sqlite3.connect(tmp_path / "hall.db") as db:
+        stored = [r[0] for r in db.execute("SELECT contact FROM complaints WHERE contact "
+                                           "IS NOT NULL")]
+    assert len(stored) == 2 and not any("1390000" in c or "5678" in c for c in stored)
+    revealed = await fb.reveal_contact("complaint", cases["qr_page"]["id"], Actor("boss"))
+    assert revealed["contact"] == "王女士 13900001111"
 
 
 async def test_complaint_loop_deadlines_and_contact(tmp_path: Path, clock: Clock) -> None:

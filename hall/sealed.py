@@ -1,0 +1,53 @@
+"""Contact details sealed at rest (domain.md: phone numbers are stored encrypted).
+
+A citizen's phone number left for a 回访 call-back is the most personal thing the hall keeps.
+It is encrypted with Fernet (AES-128-CBC + HMAC, from the well-kept `cryptography` package)
+under a key kept in its own file beside the database (`var/hall.key`, mode 600): a copied
+database file alone reveals no contact. Back the key up with the database, or the contacts of
+open cases cannot be read again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+PREFIX = "f1:"
+
+
+class Sealer:
+    def __init__(self, key_path: Path) -> None:
+        self.key_path = key_path
+        self._fernet = Fernet(self._load_or_create())
+
+    def _load_or_create(self) -> bytes:
+        try:
+            return self.key_path.read_bytes().strip()
+        except FileNotFoundError:
+            pass
+        key = Fernet.generate_key()
+        self.key_path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not each write a different key
+        try:
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self.key_path.read_bytes().strip()
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+        return key
+
+    def seal(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        return PREFIX + self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def open(self, stored: str | None) -> str | None:
+        """The contact as given; one that cannot be opened (a lost key) reads as unknown."""
+        if not stored or not stored.startswith(PREFIX):
+            return stored  # written before sealing existed
+        try:
+            return self._fernet.decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            return "(无法解密)"
