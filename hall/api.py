@@ -248,8 +248,10 @@ async def manage_stats(request: Request) -> Response:
 
 
 async def manage_alarms(request: Request) -> Response:
+    """The hall's live alarms and the 差评 / 办不成事 cases waiting for a manager."""
     await manager_of(request)
-    return as_list(request, "alarms", await _service(request).alarms())
+    alarms = await _service(request).alarms() + await request.app.state.feedback.alarms()
+    return as_list(request, "alarms", alarms)
 
 
 async def manage_users(request: Request) -> Response:

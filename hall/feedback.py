@@ -916,6 +916,24 @@ class Feedback:
         views.sort(key=lambda v: (not v["overdue"], v["next_due"] or "9999-12-31"))
         return views
 
+    async def alarms(self) -> list[dict[str, Any]]:
+        """Open cases a manager must act on: every overdue case, and every case still waiting
+        for its first step (a new 差评 or 办不成事). Ids and windows only: no personal data."""
+        out: list[dict[str, Any]] = []
+        for kind, fresh in (("rectification", "open"), ("complaint", "received")):
+            label = "差评整改" if kind == "rectification" else "办不成事"
+            for case in await self.cases(kind, open_only=True):
+                where = case.get("window_name") or self._window_name(case.get("window")) or ""
+                if case["overdue"]:
+                    out.append({"kind": f"{kind}_overdue", kind: case["id"],
+                                "window": case.get("window"),
+                                "message": f"{label} #{case['id']} {where} 已超期"})
+                elif case["status"] == fresh:
+                    out.append({"kind": f"{kind}_new", kind: case["id"],
+                                "window": case.get("window"),
+                                "message": f"新{label} #{case['id']} {where} 待处理"})
+        return out
+
     # ------------------------------------------------------------------ manager lists, figures
 
     async def ratings(self, start: date, end: date, window: int | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from hall.reports import alarms_from, percentile, summarise
@@ -58,7 +60,8 @@ def test_alarms_name_the_queue_and_window() -> None:
 
 
 def test_stats_and_alarms_endpoints(hall_server: HallServer) -> None:
-    for _ in range(3):
+    first = hall_server.issue("yibao-card")
+    for _ in range(2):
         hall_server.issue("yibao-card")
     clerk = hall_server.clerk(1)
     clerk.post("/api/windows/1/call")
@@ -75,7 +78,16 @@ def test_stats_and_alarms_endpoints(hall_server: HallServer) -> None:
     assert csv.status_code == 200 and "clerk1" in csv.text
     assert boss.get("/api/manage/stats?from=yesterday").status_code == 400
     assert boss.get("/api/manage/stats?by=mood").status_code == 422
-    assert isinstance(boss.get("/api/manage/alarms").json()["alarms"], list)
+    # a 差评 shows among the alarms, by case id and window only
+    served = httpx.get(f"{hall_server.url}/api/tickets/{first['token']}").json()
+    assert served["state"] == "done"
+    rated = httpx.post(f"{hall_server.url}/api/tickets/{first['token']}/rating",
+                       json={"level": 1, "contact": "13812345678"})
+    assert rated.status_code == 201, rated.text
+    alarms = boss.get("/api/manage/alarms").json()["alarms"]
+    new_case = [a for a in alarms if a["kind"] == "rectification_new"]
+    assert len(new_case) == 1 and new_case[0]["window"] == 1
+    assert "13812345678" not in json.dumps(alarms) and "5678" not in json.dumps(alarms)
     users = boss.get("/api/manage/users").json()["users"]
     assert {u["username"] for u in users} >= {"boss", "clerk1"}
     assert all("pwhash" not in u for u in users)
