@@ -259,6 +259,14 @@ async def manage_users(request: Request) -> Response:
     return as_list(request, "users", await _auth(request).users())
 
 
+async def manage_server(request: Request) -> Response:
+    """How the server itself is doing: connected screens and the event log's head."""
+    await manager_of(request)
+    service = _service(request)
+    return ok({"subscribers": service.bus.subscriber_count, "seq": await service.last_seq(),
+               "db": str(service.store.path)})
+
+
 async def manage_close_day(request: Request) -> Response:
     session = await manager_of(request)
     missed = await _service(request).close_day(session.actor(_source(request)))
@@ -291,6 +299,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
         Route("/api/manage/stats", manage_stats, methods=["GET"]),
         Route("/api/manage/alarms", manage_alarms, methods=["GET"]),
+        Route("/api/manage/server", manage_server, methods=["GET"]),
         Route("/api/manage/users", manage_users, methods=["GET"]),
     ]
 

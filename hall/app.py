@@ -45,11 +45,16 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.device_health = lambda: []
         stop_devices = await start_devices(app, service, Path(db_path).parent / "voice",
                                            public_url)
-        rollover = asyncio.create_task(service.run_day_rollover(), name="hall-day-rollover")
+        background = [
+            asyncio.create_task(service.run_day_rollover(), name="hall-day-rollover"),
+            asyncio.create_task(service.bus.run_heartbeat(config.hall.ws_heartbeat_seconds),
+                                name="hall-ws-heartbeat"),
+        ]
         try:
             yield
         finally:
-            rollover.cancel()
+            for task in background:
+                task.cancel()
             await stop_devices()
             await service.close()
 

@@ -60,6 +60,7 @@ class HallInfo:
     max_body_bytes: int = 65536
     # events a WebSocket client may fall behind before it is told to resync (events.Bus)
     ws_client_queue: int = 1000
+    ws_heartbeat_seconds: float = 25.0
     # kernel send buffer per connection (0: the system's). Linux lets a stalled client hold
     # up to 4 MiB in the kernel; with a thousand screens a hall server may want less.
     send_buffer_bytes: int = 0
@@ -334,6 +335,7 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
         aging_minutes=c.get(t, "aging_minutes", "hall", int, 20),
         max_body_bytes=c.get(t, "max_body_bytes", "hall", int, 65536),
         ws_client_queue=c.get(t, "ws_client_queue", "hall", int, 1000),
+        ws_heartbeat_seconds=float(c.get(t, "ws_heartbeat_seconds", "hall", (int, float), 25)),
         send_buffer_bytes=c.get(t, "send_buffer_bytes", "hall", int, 0),
         public_url=c.get(t, "public_url", "hall", str, "").rstrip("/"),
         skip=skip,
@@ -341,7 +343,8 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
     if info.public_url and not info.public_url.startswith(("http://", "https://")):
         c.problem("hall.public_url",
                   f"must start with http:// or https://, got {info.public_url!r}")
-    for key in ("kiosk_reset_seconds", "aging_minutes", "max_body_bytes", "ws_client_queue"):
+    for key in ("kiosk_reset_seconds", "aging_minutes", "max_body_bytes", "ws_client_queue",
+                "ws_heartbeat_seconds"):
         c.positive(getattr(info, key), f"hall.{key}")
     return info
 

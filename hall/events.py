@@ -35,6 +35,12 @@ class Subscriber:
                 self.on_overflow()
 
 
+# Offered to every subscriber on a timer and sent as {"type": "ping"}: a screen that vanished
+# without closing is found by the failed send, and a screen can tell a quiet hall from a dead
+# connection.
+HEARTBEAT = Event(seq=0, time="", type="ping", data={})
+
+
 class Bus:
     def __init__(self, limit: int = 2000) -> None:
         self.limit = limit
@@ -56,6 +62,12 @@ class Bus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    async def run_heartbeat(self, every: float = 25.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            for sub in list(self._subscribers):
+                sub.offer(HEARTBEAT)
 
     def publish(self, events: list[Event]) -> None:
         for event in events:

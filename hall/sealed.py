@@ -11,22 +11,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 PREFIX = "f1:"
 
 
 class Sealer:
+    """Loads `cryptography` on first use: its OpenSSL bindings cost a hall server 6-7 MiB,
+    spent only once someone actually leaves a contact."""
+
     def __init__(self, key_path: Path) -> None:
         self.key_path = key_path
-        self._fernet = Fernet(self._load_or_create())
+        self._cipher: Fernet | None = None
+
+    @property
+    def _fernet(self) -> Fernet:
+        if self._cipher is None:
+            from cryptography.fernet import Fernet
+
+            self._cipher = Fernet(self._load_or_create())
+        return self._cipher
 
     def _load_or_create(self) -> bytes:
         try:
             return self.key_path.read_bytes().strip()
         except FileNotFoundError:
             pass
+        from cryptography.fernet import Fernet
+
         key = Fernet.generate_key()
         self.key_path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two processes starting at once must not each write a different key
@@ -47,6 +62,8 @@ class Sealer:
         """The contact as given; one that cannot be opened (a lost key) reads as unknown."""
         if not stored or not stored.startswith(PREFIX):
             return stored  # written before sealing existed
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
         except InvalidToken:

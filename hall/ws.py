@@ -5,6 +5,10 @@ durable log after `since`), then send live events whose `seq` is beyond what was
 Events published while the snapshot was being read sit in the subscriber's queue, and the seq
 filter drops those already included: no gap, no duplicate.
 
+A client that closes is noticed by its reader; one that vanished without closing (a screen
+losing power) by the next send failing: an event, or the bus's heartbeat (`{"type": "ping"}`
+every 25 s), which also lets a screen tell a quiet hall from a dead connection.
+
 Back-pressure: each client has a bounded queue (events.Bus). Its overflow cancels the sending
 loop at once, even while a send is blocked on a client that stopped
 reading; the client is then told to resync if its socket still takes data, and closed. A screen
@@ -19,11 +23,12 @@ import json
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hall.events import Subscriber
+from hall.events import HEARTBEAT, Subscriber
 from hall.service import HallService
 
 REPLAY_LIMIT = 5000
 RESYNC = json.dumps({"type": "resync"})
+PING = json.dumps({"type": "ping"})
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
@@ -66,13 +71,16 @@ async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
                                           ensure_ascii=False, separators=(",", ":")))
         while True:
             event = await sub.queue.get()
-            if event.seq > sent:
+            if event is HEARTBEAT:
+                await ws.send_text(PING)
+            elif event.seq > sent:
                 await ws.send_text(event.message())
                 sent = event.seq
 
 
 async def _drain_incoming(ws: WebSocket) -> None:
-    """Screens send nothing; reading still matters to notice a client that went away."""
+    """Screens send nothing; reading still matters: it is how a closed connection (and a
+    server shutting down) ends the endpoint at once."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             message = await ws.receive()

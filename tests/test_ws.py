@@ -141,3 +141,33 @@ def _slow_client(hall_server: HallServer) -> None:
         assert data.count(b'"seq"') < total / 2
 
     asyncio.run(run())
+
+
+def test_heartbeat_pings_and_departed_screens_are_dropped(tmp_path: Path) -> None:
+    """Every connection gets a ping on the heartbeat; a screen that went away is noticed by
+    the next send and no longer counted."""
+    hall_server = HallServer(tmp_path, roomy_config(tmp_path, ws_heartbeat_seconds=0.5))
+    hall_server.start()
+    try:
+        hall_server.add_user("boss", "manager")
+        boss = hall_server.login("boss", None)
+
+        async def run() -> None:
+            sockets = [await websockets.connect(hall_server.ws_url) for _ in range(3)]
+            for ws in sockets:
+                assert (await recv(ws))["type"] == "snapshot"
+                assert (await recv(ws, timeout=3))["type"] == "ping"
+            count = (await asyncio.to_thread(boss.get, "/api/manage/server")).json()
+            assert count["subscribers"] == 3
+            for ws in sockets:
+                await ws.close()
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                server = (await asyncio.to_thread(boss.get, "/api/manage/server")).json()
+                if server["subscribers"] == 0:
+                    return
+            raise AssertionError(f"departed screens still counted: {server}")
+
+        asyncio.run(run())
+    finally:
+        hall_server.stop()
