@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test lint bench screenshots system-deps clean
+.PHONY: run test bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,21 +14,21 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-system-deps:
-	bash scripts/system-deps.sh
-
-run: $(STAMP) system-deps
+run: $(STAMP)
+	bash scripts/system-deps.sh run
 	$(PY) scripts/demo_accounts.py --db var/hall.db
 	$(PY) -m hall serve --config config.toml --db var/hall.db --host $(HOST) --port $(PORT) --no-hours
 
-test: $(STAMP) system-deps
+test: $(STAMP)
+	bash scripts/system-deps.sh test
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-screenshots: $(STAMP) system-deps
+screenshots: $(STAMP)
+	bash scripts/system-deps.sh test
 	$(PY) scripts/screenshots.py
 
 clean:

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# System packages the hall and its tests need: espeak-ng (the offline voice), sox (to measure
-# WAVs by hand), Chromium and a CJK font (the pages' tests; without the font every Hanzi is a
-# box). Installs what is missing when run as root; otherwise says what to install.
+# System packages: `run` needs espeak-ng (the offline voice); `test` also needs sox (to
+# measure WAVs by hand), Chromium and a CJK font (the pages' tests; without the font every
+# Hanzi is a box). Installs what is missing when run as root; otherwise says what to install.
 set -euo pipefail
+mode=${1:-test}
 missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
-command -v sox >/dev/null || missing+=(sox)
-command -v chromium >/dev/null || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "wqy\|WenQuanYi" || missing+=(fonts-wqy-microhei)
+if [ "$mode" = test ]; then
+  command -v sox >/dev/null || missing+=(sox)
+  command -v chromium >/dev/null || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi "wqy\|WenQuanYi" || missing+=(fonts-wqy-microhei)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
