@@ -1,4 +1,5 @@
-"""Public pages: the kiosk, the hall screen, the window screen and the citizen's phone page.
+"""Public pages: the kiosk, the hall screen, the window screen, the citizen's phone page (status,
+then 好差评 and a 办不成事 report) and the public 办不成事反映 page (/complaint).
 
 The handlers only render a shell from the configuration (names, services, materials): all live
 data (waiting counts, calls, ticket state) comes from the JSON API and /ws in the browser, so a
@@ -108,7 +109,22 @@ async def ticket_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "ticket.html", {
         "theme": "light",
         "hall_name": config.hall.name,
-        "page_config": {"token": token, "skip_rule": _skip_rule(config)},
+        "days_open": config.ratings.days_open,
+        "page_config": {"token": token, "skip_rule": _skip_rule(config),
+                        # opened from an invitation to rate (SMS, hall staff): the rating says so
+                        "invited": request.query_params.get("invited") == "1"},
+    })
+
+
+async def complaint(request: Request) -> Response:
+    """The public 办不成事反映 page: anyone, no login, no ticket needed."""
+    config = _config(request)
+    return templates.TemplateResponse(request, "complaint.html", {
+        "theme": "light",
+        "hall_name": config.hall.name,
+        "groups": _grouped_services(config),
+        "windows": config.windows,
+        "page_config": {},
     })
 
 
@@ -138,5 +154,6 @@ def routes() -> list[BaseRoute]:
         Route("/screen/window/{n:int}", window_screen, methods=["GET"], name="window_screen"),
         Route("/t/{token}", ticket_page, methods=["GET"], name="ticket"),
         Route("/t/{token}/qr.svg", ticket_qr, methods=["GET"], name="ticket_qr"),
+        Route("/complaint", complaint, methods=["GET"], name="complaint"),
         Mount("/static/displays", StaticFiles(directory=STATIC), name="static-displays"),
     ]

@@ -138,6 +138,10 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("大厅综合屏 hall screen", f"{base}/screen"),
         ("窗口屏 window screen", f"{base}/screen/window/{first}"),
         ("手机查询 phone page", f"{base}/t/<token>"),
+        ("办不成事反映 complaint", f"{base}/complaint"),
         ("管理 manager view", f"{base}/manage"),
+        ("好差评 ratings", f"{base}/manage/ratings"),
+        ("差评整改 rectifications", f"{base}/manage/rectifications"),
+        ("办不成事 complaints", f"{base}/manage/complaints"),
         ("API snapshot", f"{base}/api/hall"),
     ]

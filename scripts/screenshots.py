@@ -3,8 +3,9 @@
 Why a script: the pages are judged by eye at the sizes they run at in a hall (a 1920×1080 TV,
 a 10-inch 1280×800 tablet, a 390×844 phone); a reviewer should see the current pages without
 setting up a hall. It starts its own `python -m hall serve` on a temporary database with the
-demo config, puts a realistic morning in it (tickets, open windows, calls, a pause) through the
-public API, and photographs each page with Debian's Chromium.
+demo config, puts a realistic morning in it (tickets, open windows, calls, a pause; earlier
+citizens' ratings, two 差评 cases and three 办不成事 reports) through the public API, and
+photographs each page with Debian's Chromium.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 """
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -64,19 +66,82 @@ def _user(tmp: Path, name: str, role: str) -> None:
                    check=True, capture_output=True)
 
 
-def _clerk(url: str, name: str, window: int) -> httpx.Client:
+def _clerk(url: str, name: str, window: int | None) -> httpx.Client:
     client = httpx.Client(base_url=url, timeout=10)
     client.post("/api/login", json={"username": name, "password": PASSWORD,
                                     "window": window}).raise_for_status()
     return client
 
 
-def _morning(tmp: Path, url: str) -> str:
-    """A plausible hall at 9:40; returns the token of a ticket still waiting."""
+def _serve_one(url: str, clerk: httpx.Client, window: int, service: str,
+               outcome: str = "done", note: str | None = None) -> dict:
+    """Issue a ticket and have `window` call, start and finish it; the ticket as issued."""
+    ticket = httpx.post(url + "/api/tickets", json={"service": service, "channel": "kiosk"},
+                        timeout=10)
+    ticket.raise_for_status()
+    clerk.post(f"/api/windows/{window}/call", json={}).raise_for_status()
+    clerk.post(f"/api/windows/{window}/start").raise_for_status()
+    body = {"outcome": outcome, **({"note": note} if note else {})}
+    clerk.post(f"/api/windows/{window}/finish", json=body).raise_for_status()
+    return ticket.json()
+
+
+def _rate(url: str, token: str, **body: object) -> None:
+    httpx.post(f"{url}/api/tickets/{token}/rating", json=body, timeout=10).raise_for_status()
+
+
+def _earlier(url: str) -> dict[str, object]:
+    """Citizens served before the morning rush, at windows closed since: ratings (two of them
+    差评), a failed case, 办不成事 reports, and the manager's first steps on two cases.
+    Returns the token of a served ticket not yet rated and the ids of the cases shown."""
+    w4 = _clerk(url, "zhouqiang", 4)
+    w7 = _clerk(url, "wuhong", 7)
+    w8 = _clerk(url, "zhengyu", 8)
+    good = _serve_one(url, w4, 4, "bdc-query")
+    _rate(url, good["token"], level=5, reasons=["办事快", "态度好"])
+    tablet = _serve_one(url, w4, 4, "tax-invoice")
+    httpx.post(url + "/api/evaluate/4", json={"number": tablet["number"], "level": 4,
+                                              "reasons": ["告知清楚"]}).raise_for_status()
+    bad = _serve_one(url, w7, 7, "hukou-move")
+    _rate(url, bad["token"], level=2, reasons=["态度不好"], comment="窗口人员态度生硬",
+          contact="13912345678")
+    worse = _serve_one(url, w7, 7, "hukou-move")
+    _rate(url, worse["token"], level=1, reasons=["等待时间长", "多次跑腿"],
+          contact="王先生 13700001111")
+    _serve_one(url, w8, 8, "company-setup", outcome="failed",
+               note="企业名称自主申报系统故障，无法提交")
+    unrated = _serve_one(url, w8, 8, "company-setup")
+    public = httpx.post(url + "/api/complaints", timeout=10, json={
+        "description": "户口迁移跑了三次，每次要求的材料都不一样", "service": "hukou-move",
+        "window": 7, "contact": "王女士 13812341234"})
+    public.raise_for_status()
+    httpx.post(url + "/api/complaints", timeout=10, json={
+        "description": "二手房过户说要补材料，但没说清楚要哪些", "ticket": good["token"]},
+    ).raise_for_status()
+    boss = _clerk(url, "zhuren", None)
+    rect = boss.get("/api/manage/rectifications").json()["rectifications"]
+    case = next(c for c in rect if c["number"] == worse["number"])["id"]
+    boss.post(f"/api/manage/rectifications/{case}/callback", json={
+        "note": "已电话联系群众，说明当日人多，致歉并听取意见"}).raise_for_status()
+    boss.post(f"/api/manage/rectifications/{case}/classify", json={
+        "classification": "fix_now", "note": "高峰期增开 7 号旁临时窗口"}).raise_for_status()
+    complaint = public.json()["id"]
+    boss.post(f"/api/manage/complaints/{complaint}/assess", json={
+        "class": "complex", "category": "材料要求不明确"}).raise_for_status()
+    for client in (w4, w7, w8, boss):
+        client.post("/api/logout", json={}).raise_for_status()
+    return {"unrated": unrated["token"], "rectification": case, "complaint": complaint}
+
+
+def _morning(tmp: Path, url: str) -> tuple[str, dict[str, object]]:
+    """A plausible hall at 9:40; returns the token of a ticket still waiting, and what
+    `_earlier` returns."""
     for name, role in (("wangfang", "clerk"), ("lijun", "clerk"), ("zhaomin", "clerk"),
-                       ("chenjing", "clerk"), ("sunli", "clerk"),
+                       ("chenjing", "clerk"), ("sunli", "clerk"), ("zhouqiang", "clerk"),
+                       ("wuhong", "clerk"), ("zhengyu", "clerk"),
                        ("zhuren", "manager")):
         _user(tmp, name, role)
+    earlier = _earlier(url)
     token = ""
     plan = ["yibao-card", "yibao-reimburse", "shebao-retire", "yibao-transfer", "bdc-transfer",
             "bdc-query", "tax-invoice", "shebao-pension", "yibao-card", "hukou-move",
@@ -101,13 +166,77 @@ def _morning(tmp: Path, url: str) -> str:
     w3.post("/api/windows/3/start").raise_for_status()
     w6.post("/api/windows/6/pause", json={"reason": "午休"}).raise_for_status()
     w2.post("/api/windows/2/recall").raise_for_status()
-    return token
+    return token, earlier
 
 
-def _shot(page: Page, out: Path, name: str) -> None:
+def _shot(page: Page, out: Path, name: str, full_page: bool = False) -> None:
     page.wait_for_timeout(400)
-    page.screenshot(path=str(out / f"{name}.png"))
+    page.screenshot(path=str(out / f"{name}.png"), full_page=full_page)
     print("wrote", out / f"{name}.png")
+
+
+def _feedback_pages(page_at: Callable[[str], Page], url: str, out: Path,
+                    earlier: dict[str, object]) -> None:
+    """The 好差评 and 办不成事 pages: the window tablet, rating and reporting on the phone,
+    the public report page, and the manager's lists and case pages."""
+    p = page_at("tablet")
+    p.goto(url + "/evaluate/4")
+    p.locator("#idle").wait_for()
+    _shot(p, out, "evaluate-idle-tablet")
+    p.goto(url + "/evaluate/1")  # window 1 has just finished a ticket
+    p.locator("#e-number").wait_for()
+    _shot(p, out, "evaluate-tablet")
+    p.get_by_text("满意", exact=True).click()
+    p.get_by_text("办事快", exact=True).click()
+    _shot(p, out, "evaluate-chosen-tablet")
+    p.context.close()
+
+    p = page_at("phone")
+    p.goto(f"{url}/t/{earlier['unrated']}")
+    p.locator("#t-rate .rating-form").wait_for()
+    _shot(p, out, "ticket-rate-phone", full_page=True)
+    p.get_by_text("不满意", exact=True).click()
+    p.get_by_text("业务不熟练", exact=True).click()
+    p.get_by_role("button", name="我要反映办不成事").click()
+    _shot(p, out, "ticket-rate-bad-phone", full_page=True)
+    p.context.close()
+
+    for size in ("phone", "tablet"):
+        p = page_at(size)
+        p.goto(url + "/complaint")
+        _shot(p, out, f"complaint-{size}", full_page=size == "phone")
+        if size == "phone":
+            p.get_by_label("没办成的事情").fill("社保卡补办说要单位证明，单位已注销开不了")
+            p.get_by_role("button", name="提交反映").click()
+            p.locator("#c-done").wait_for()
+            _shot(p, out, "complaint-done-phone")
+        p.context.close()
+
+    p = page_at("tv")
+    p.goto(url + "/manage/ratings")
+    p.fill("#l-user", "zhuren")
+    p.fill("#l-pass", PASSWORD)
+    p.click("#l-submit")
+    p.locator("#ratings tr[data-rating]").first.wait_for()
+    _shot(p, out, "manage-ratings-tv", full_page=True)
+    for path, name in (("/manage/rectifications", "manage-rectifications-tv"),
+                       (f"/manage/rectifications/{earlier['rectification']}",
+                        "manage-rectification-case-tv"),
+                       ("/manage/complaints", "manage-complaints-tv"),
+                       (f"/manage/complaints/{earlier['complaint']}",
+                        "manage-complaint-case-tv")):
+        p.goto(url + path)
+        p.locator("#cases tr[data-case], #timeline li").first.wait_for()
+        _shot(p, out, name)
+    p.context.close()
+    p = page_at("tablet")
+    p.goto(url + "/manage/ratings")
+    p.fill("#l-user", "zhuren")
+    p.fill("#l-pass", PASSWORD)
+    p.click("#l-submit")
+    p.locator("#ratings tr[data-rating]").first.wait_for()
+    _shot(p, out, "manage-ratings-tablet")
+    p.context.close()
 
 
 def main() -> int:
@@ -120,7 +249,7 @@ def main() -> int:
         tmp = Path(d)
         proc, url = _serve(tmp)
         try:
-            token = _morning(tmp, url)
+            token, earlier = _morning(tmp, url)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                              args=CHROMIUM_ARGS)
@@ -191,8 +320,11 @@ def main() -> int:
                     p.click("#l-submit")
                     p.locator("#mw tr").first.wait_for()
                     p.locator("#me li").first.wait_for()
+                    p.locator("#md tr").first.wait_for()
                     _shot(p, out, f"manage-{size}")
                     p.context.close()
+
+                _feedback_pages(page_at, url, out, earlier)
                 browser.close()
         finally:
             proc.terminate()

@@ -1,49 +1,38 @@
 /* manage.js — the manager's live view: queues against their alarm thresholds, windows with
- * clerk and current number, the latest events. Queue figures come from /ws (snapshot + the
- * summaries every event carries), staffing from /api/manage/windows, history from
- * /api/manage/events. Waiting times grow without events, so the snapshot is re-read each 30 s. */
+ * clerk and current number, the latest events, device health. Queue figures come from /ws
+ * (snapshot + the summaries every event carries), staffing from /api/manage/windows, history
+ * from /api/manage/events. Waiting times grow without events, so the snapshot is re-read each
+ * 30 s; device health (GET /api/manage/devices) has no events at all, so it is read each 15 s.
+ * Session, navigation and the 差评 / 办不成事 alarm strip: manage_common.js. */
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
   const queues = new Map();
   let windows = [];
   let events = [];
-  let live = null;
   let winTimer = null;
+  let timers = null;
+  const DEVICE_POLL_MS = 15000; // a printer runs out of paper without any event
 
   const TYPES = { "ticket.issued": "取号", "ticket.called": "叫号", "ticket.started": "开始办理",
     "ticket.finished": "办结", "ticket.skipped": "过号", "ticket.transferred": "转移",
     "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
-    "window.opened": "开窗", "window.closed": "关窗", "hall.closed": "闭厅" };
+    "window.opened": "开窗", "window.closed": "关窗", "hall.closed": "闭厅",
+    "rating.recorded": "收到评价", "alarm.bad_rating": "差评预警", "alarm.complaint": "办不成事反映",
+    "rectification.updated": "差评整改", "complaint.updated": "办不成事处理" };
+  const KINDS = { led: "窗口屏", printer: "取号打印机", caller: "呼叫器", evaluator: "评价器",
+    voice: "语音" };
   const STATES = { closed: "未开窗", idle: "空闲", called: "已叫号", serving: "办理中", paused: "暂停" };
 
-  Hall.clock($("clock"), false);
-
-  function showLogin(text) {
-    $("view").hidden = true;
-    $("logout").hidden = true;
-    $("login").hidden = false;
-    Hall.say($("login-msg"), text || "", "info");
-    $("l-user").focus();
-  }
-
-  async function showView(me) {
-    $("login").hidden = true;
-    $("view").hidden = false;
-    $("logout").hidden = false;
-    $("who").textContent = me.user.username + "（" + me.user.role + "）";
-    await Promise.all([loadWindows(), loadEvents(), loadHall()]);
-    if (!live) {
-      live = Hall.live({ onSnapshot: (d) => mergeQueues(d.queues), onEvent, onOpen: loadWindows });
-      setInterval(loadHall, 30000);
-      setInterval(drawWindows, 30000);
+  async function ready() {
+    await Promise.all([loadWindows(), loadEvents(), loadHall(), loadDevices()]);
+    if (!timers) {
+      timers = [setInterval(loadHall, 30000), setInterval(drawWindows, 30000),
+        setInterval(loadDevices, DEVICE_POLL_MS)];
     }
   }
 
-  function fail(e) {
-    if (e.status === 401 || e.status === 403) showLogin(e.message);
-    else Hall.say($("m-msg"), e.message, "error");
-  }
+  const fail = (e) => HallManage.fail(e);
 
   async function loadWindows() {
     winTimer = null;
@@ -62,6 +51,40 @@
     try {
       mergeQueues((await Hall.api("GET", "/api/hall")).queues);
     } catch (e) { fail(e); }
+  }
+
+  async function loadDevices() {
+    try {
+      drawDevices((await Hall.api("GET", "/api/manage/devices")).devices);
+    } catch (e) { fail(e); }
+  }
+
+  /** ok / no answer / a warning / an error text (docs/devices.md) → a word and a colour. */
+  function health(text) {
+    if (text === "ok") return ["ok", "正常"];
+    if (text === "no answer") return ["bad", "无应答"];
+    if (text === "paper near end") return ["warn", "纸将用完"];
+    if (text === "paper out") return ["bad", "缺纸"];
+    if (text === "cover open") return ["bad", "纸仓盖未关"];
+    if (/^unused/.test(text)) return ["warn", "未启用：" + text.replace(/^unused:\s*/, "")];
+    return ["bad", "故障：" + text];
+  }
+
+  function drawDevices(list) {
+    $("md").replaceChildren(...list.map(function (d) {
+      const [cls, word] = health(d.health || "");
+      const where = d.window ? (Hall.config.windows[String(d.window)] || d.window + "号窗口")
+        : d.kiosk ? "取号机 " + d.kiosk : "大厅";
+      return Hall.h("tr", { class: cls === "bad" ? "alarm" : "", dataset: { device: d.name } },
+        Hall.h("td", null, d.name),
+        Hall.h("td", null, KINDS[d.kind] || d.kind),
+        Hall.h("td", null, where),
+        Hall.h("td", null, Hall.h("span", { class: "hl hl-" + cls }, word)));
+    }));
+    if (!list.length) {
+      $("md").replaceChildren(Hall.h("tr", null, Hall.h("td", { colspan: 4, class: "muted" }, "未配置设备")));
+    }
+    $("md-time").textContent = "（" + Hall.hhmm(new Date().toISOString()) + " 更新）";
   }
 
   function mergeQueues(list) {
@@ -122,40 +145,17 @@
       if (d.window_name) bits.push("→ " + d.window_name + " ");
       if (d.outcome_name) bits.push("（" + d.outcome_name + "）");
       if (d.reason) bits.push("（" + d.reason + "）");
+      if (d.level_name) bits.push("（" + d.level_name + "）");
+      if (d.status_name && !d.number) bits.push("#" + (d.id || d.rectification || d.complaint) +
+        "（" + d.status_name + "）");
       return Hall.h("li", null, bits);
     }));
   }
 
-  $("login-form").addEventListener("submit", async function (e) {
-    e.preventDefault();
-    $("l-submit").disabled = true;
-    try {
-      const me = await Hall.api("POST", "/api/login", { username: $("l-user").value.trim(),
-        password: $("l-pass").value, window: null });
-      $("l-pass").value = "";
-      if (me.user.role !== "manager" && me.user.role !== "admin") {
-        Hall.say($("login-msg"), "需要管理员权限（manager 或 admin）", "error");
-        return;
-      }
-      showView(me);
-    } catch (err) {
-      Hall.say($("login-msg"), err.message, "error");
-    } finally {
-      $("l-submit").disabled = false;
-    }
+  HallManage.start({
+    ready,
+    onSnapshot: (d) => mergeQueues(d.queues),
+    onEvent,
+    onOpen: loadWindows,
   });
-  $("logout").addEventListener("click", async function () {
-    try { await Hall.api("POST", "/api/logout", {}); } catch (e) { /* gone already */ }
-    showLogin("已退出登录");
-  });
-
-  (async function init() {
-    try {
-      const me = await Hall.api("GET", "/api/me");
-      if (me.user.role === "manager" || me.user.role === "admin") showView(me);
-      else showLogin("当前账户不是管理员，请用管理账户登录");
-    } catch (e) {
-      showLogin(e.status === 401 ? "" : e.message);
-    }
-  })();
 })();

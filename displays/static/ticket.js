@@ -3,6 +3,11 @@
  * The ticket itself comes from GET /api/tickets/{token}; public events from /ws only tell the
  * page WHEN to ask again (an event about its number or its queue), so the token never travels
  * over the shared event stream and the page shows what the server holds.
+ *
+ * Once served (rating_open), the page offers the 好差评 form of rating.js (channel qr_page:
+ * POST /api/tickets/{token}/rating); rated, it says 已评价，谢谢. At any time the citizen can
+ * report a 办不成事 case for this ticket (POST /api/complaints with the token: service and
+ * window come from the ticket) and gets its reference code.
  */
 (function () {
   "use strict";
@@ -11,6 +16,8 @@
   let ticket = null;
   let timer = null;
   let lastState = null;
+  let rateForm = null; // built once: a refresh must not wipe what the citizen is typing
+  let justRated = false;
 
   const LINES = {
     waiting: "等待叫号中",
@@ -52,7 +59,75 @@
     }
     lastState = t.state;
     document.title = t.number + " · " + (LINES[t.state] || t.state);
+    drawRating(t);
   }
+
+  // ------------------------------------------------------------------ 好差评
+  function drawRating(t) {
+    const rated = t.rated || justRated;
+    $("t-rated").hidden = !rated;
+    $("t-rate").hidden = rated || !t.rating_open;
+    $("t-rate-closed").hidden = rated || t.rating_open || t.state !== "done";
+    if (!rated && t.rating_open && !rateForm) buildRating();
+  }
+
+  async function buildRating() {
+    rateForm = "loading";
+    let form;
+    try {
+      form = await Hall.api("GET", "/api/ratings/form");
+    } catch (e) {
+      rateForm = null;
+      Hall.say($("t-msg"), e.message, "error");
+      return;
+    }
+    if (Hall.config.invited) $("t-rate-lead").textContent = "您收到了评价邀请。评价自愿，每次办事评价一次。";
+    rateForm = Hall.ratingForm({
+      form,
+      contact: true,
+      submit: async function (body) {
+        if (Hall.config.invited) body.invited = true;
+        const r = await Hall.api("POST", "/api/tickets/" + encodeURIComponent(token) + "/rating", body);
+        justRated = true;
+        $("t-rated-more").textContent = r.follow_up && body.contact
+          ? "工作人员将于 " + r.follow_up.callback_due + " 前与您联系回访。" : "";
+        $("t-rate-form").replaceChildren();
+        if (ticket) drawRating(ticket);
+        $("t-rated").focus();
+      },
+    });
+    $("t-rate-form").replaceChildren(rateForm.el);
+  }
+
+  // ------------------------------------------------------------------ 办不成事
+  $("t-bc-open").addEventListener("click", function () {
+    const form = $("t-bc");
+    form.hidden = !form.hidden;
+    this.setAttribute("aria-expanded", String(!form.hidden));
+    if (!form.hidden) $("t-bc-desc").focus();
+  });
+  $("t-bc").addEventListener("submit", async function (e) {
+    e.preventDefault();
+    const body = { description: $("t-bc-desc").value.trim(), ticket: token };
+    const contact = $("t-bc-contact").value.trim();
+    if (contact) body.contact = contact;
+    $("t-bc-submit").disabled = true;
+    Hall.say($("t-bc-msg"), "");
+    try {
+      const r = await Hall.api("POST", "/api/complaints", body);
+      $("t-bc-ref").textContent = r.reference;
+      $("t-bc-due").textContent = "我们将在 " + r.due + " 前研判处理" +
+        (contact ? "，并与您联系。" : "。");
+      $("t-bc").hidden = true;
+      $("t-bc-open").hidden = true;
+      $("t-bc-done").hidden = false;
+      $("t-bc-done").focus();
+    } catch (err) {
+      Hall.say($("t-bc-msg"), err.message, "error");
+    } finally {
+      $("t-bc-submit").disabled = false;
+    }
+  });
 
   async function refresh() {
     timer = null;

@@ -1,0 +1,218 @@
+/* manage_common.js — what every manager page shares, so each page script is only its view.
+ *
+ * The session: /api/me on load, the login form, logout, and a 401/403 from any call brings the
+ * login form back (an idle timeout ends sessions on the server). The navigation bar. One
+ * WebSocket per page (Hall.live, resuming with ?since=), whose events feed the page and the
+ * alarm strip. The alarm strip lists the 差评 and 办不成事 cases waiting for a manager (new or
+ * overdue, from GET /api/manage/alarms: case ids and windows only, no personal data); an
+ * alarm.bad_rating or alarm.complaint event shows at once, highlighted, then the list is read
+ * again, and a case step (rectification.updated / complaint.updated) takes a handled case off.
+ *
+ * Pages call HallManage.start({ready(me), onEvent(ev), onSnapshot(data, seq), onOpen()}).
+ */
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const M = {};
+  const ROLES = { manager: "管理人员", admin: "系统管理员" };
+  const FRESH_MS = 120000; // how long a live alarm stays highlighted
+  let page = {};
+  let live = null;
+  let alarms = [];
+  let alarmTimer = null;
+  let alarmPoll = null;
+  const fresh = new Map(); // "rectification:3" → when its alarm event arrived
+
+  Hall.clock($("clock"), false);
+
+  // ------------------------------------------------------------------ helpers for pages
+  /** A share 0..1 as a percentage; "—" when the API says there was nothing to divide. */
+  M.pct = function (x) {
+    return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
+  };
+  /** "11-25 09:30" of an ISO time, in the hall's own offset (as the server wrote it). */
+  M.dt = function (iso) {
+    if (!iso) return "—";
+    return iso.slice(5, 10) + " " + iso.slice(11, 16);
+  };
+  M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
+
+  /** Run fn once, `ms` after the last call (events come in bursts). */
+  M.debounce = function (fn, ms) {
+    let t = null;
+    return function () {
+      clearTimeout(t);
+      t = setTimeout(fn, ms);
+    };
+  };
+
+  /** The filter form ↔ the address bar: a reload or a bookmark keeps the filters. */
+  M.readFilters = function (form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name) continue;
+      if (el.type === "checkbox") {
+        if (el.checked) out[el.name] = "1";
+      } else if (el.value !== "") {
+        out[el.name] = el.value;
+      }
+    }
+    return out;
+  };
+  M.fillFilters = function (form) {
+    const q = new URLSearchParams(location.search);
+    for (const el of form.elements) {
+      if (!el.name || !q.has(el.name)) continue;
+      if (el.type === "checkbox") el.checked = q.get(el.name) === "1";
+      else el.value = q.get(el.name);
+    }
+  };
+  M.keepFilters = function (filters) {
+    const qs = new URLSearchParams(filters).toString();
+    history.replaceState(null, "", location.pathname + (qs ? "?" + qs : ""));
+  };
+  M.url = function (base, params) {
+    const qs = new URLSearchParams(params || {}).toString();
+    return base + (qs ? "?" + qs : "");
+  };
+
+  /** A refusal: back to the login form for 401/403, else the server's message on top. */
+  M.fail = function (e) {
+    if (e.status === 401 || e.status === 403) showLogin(e.message);
+    else Hall.say($("m-msg"), e.message, "error");
+  };
+  M.say = (text, kind) => Hall.say($("m-msg"), text, kind);
+
+  // ------------------------------------------------------------------ session
+  function showLogin(text) {
+    $("view").hidden = true;
+    $("logout").hidden = true;
+    $("mnav").hidden = true;
+    $("login").hidden = false;
+    Hall.say($("login-msg"), text || "", "info");
+    $("l-user").focus();
+  }
+
+  async function showView(me) {
+    $("login").hidden = true;
+    $("view").hidden = false;
+    $("logout").hidden = false;
+    $("mnav").hidden = false;
+    $("who").textContent = me.user.username + "（" + (ROLES[me.user.role] || me.user.role) + "）";
+    loadAlarms();
+    if (!alarmPoll) alarmPoll = setInterval(loadAlarms, 60000); // deadlines pass without events
+    try {
+      if (page.ready) await page.ready(me);
+    } catch (e) {
+      M.fail(e);
+    }
+    if (!live) {
+      live = Hall.live({
+        onSnapshot: (d, seq) => page.onSnapshot && page.onSnapshot(d, seq),
+        onEvent,
+        onOpen: function () {
+          loadAlarms();
+          if (page.onOpen) page.onOpen();
+        },
+      });
+      M.live = live;
+    }
+  }
+
+  // ------------------------------------------------------------------ alarm strip
+  const KINDS = /^(rectification|complaint)_/;
+
+  async function loadAlarms() {
+    alarmTimer = null;
+    try {
+      alarms = (await Hall.api("GET", "/api/manage/alarms")).alarms.filter((a) => KINDS.test(a.kind));
+      drawAlarms();
+    } catch (e) {
+      M.fail(e);
+    }
+  }
+  function alarmsSoon() {
+    if (!alarmTimer) alarmTimer = setTimeout(loadAlarms, 300);
+  }
+  function caseOf(a) {
+    return a.rectification ? ["rectification", a.rectification] : ["complaint", a.complaint];
+  }
+
+  function drawAlarms() {
+    const now = Date.now();
+    const items = alarms.map(function (a) {
+      const [kind, id] = caseOf(a);
+      const isFresh = now - (fresh.get(kind + ":" + id) || 0) < FRESH_MS;
+      const overdue = /_overdue$/.test(a.kind);
+      return Hall.h("li", { class: "al-item" + (overdue ? " overdue" : "") + (isFresh ? " fresh" : ""),
+        dataset: { kind: a.kind, id: id } },
+      Hall.h("span", { class: "al-tag" }, overdue ? "超期" : "新"),
+      Hall.h("a", { href: "/manage/" + (kind === "rectification" ? "rectifications/" : "complaints/") + id },
+        a.message));
+    });
+    if (!items.length) items.push(Hall.h("li", { class: "al-none" }, "暂无待处理的差评和办不成事"));
+    $("al-list").replaceChildren(...items);
+    $("al-count").textContent = alarms.length;
+    $("alarms").dataset.count = alarms.length;
+  }
+
+  function onEvent(ev) {
+    const d = ev.data || {};
+    if (ev.type === "alarm.bad_rating" || ev.type === "alarm.complaint") {
+      const kind = ev.type === "alarm.bad_rating" ? "rectification" : "complaint";
+      const id = d[kind];
+      fresh.set(kind + ":" + id, Date.now());
+      // at once, from the event (window and level only), before the list is read again
+      const message = kind === "rectification"
+        ? "新差评 #" + id + " " + (d.window_name || "") + " " + (d.level_name || "") +
+          "，回访期限 " + d.callback_due
+        : "新办不成事 #" + id + " " + (d.window_name || d.source_name || "") + "，期限 " + d.due;
+      const a = { kind: kind + "_new", window: d.window, message };
+      a[kind] = id;
+      alarms = [a, ...alarms.filter((x) => caseOf(x)[1] !== id || caseOf(x)[0] !== kind)];
+      drawAlarms();
+      alarmsSoon();
+    } else if (ev.type === "rectification.updated" || ev.type === "complaint.updated") {
+      alarmsSoon();
+    }
+    if (page.onEvent) page.onEvent(ev);
+  }
+
+  // ------------------------------------------------------------------ start
+  M.start = function (handlers) {
+    page = handlers || {};
+    $("login-form").addEventListener("submit", async function (e) {
+      e.preventDefault();
+      $("l-submit").disabled = true;
+      try {
+        const me = await Hall.api("POST", "/api/login", { username: $("l-user").value.trim(),
+          password: $("l-pass").value, window: null });
+        $("l-pass").value = "";
+        if (!ROLES[me.user.role]) {
+          Hall.say($("login-msg"), "需要管理员权限（manager 或 admin）", "error");
+          return;
+        }
+        showView(me);
+      } catch (err) {
+        Hall.say($("login-msg"), err.message, "error");
+      } finally {
+        $("l-submit").disabled = false;
+      }
+    });
+    $("logout").addEventListener("click", async function () {
+      try { await Hall.api("POST", "/api/logout", {}); } catch (e) { /* gone already */ }
+      showLogin("已退出登录");
+    });
+    (async function init() {
+      try {
+        const me = await Hall.api("GET", "/api/me");
+        if (ROLES[me.user.role]) showView(me);
+        else showLogin("当前账户不是管理员，请用管理账户登录");
+      } catch (e) {
+        showLogin(e.status === 401 ? "" : e.message);
+      }
+    })();
+  };
+
+  window.HallManage = M;
+})();
