@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -37,7 +36,7 @@ from hall.feedback import (
     RECT_STEPS,
     VIEWS,
 )
-from hall.web import templates
+from hall.web import hall_config, templates, window_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -55,12 +54,8 @@ MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
               ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"))
 
 
-def _config(request: Request) -> HallConfig:
-    return request.app.state.service.config
-
-
 async def counter(request: Request) -> Response:
-    config = _config(request)
+    config = hall_config(request)
     return templates.TemplateResponse(request, "counter.html", {
         "theme": "light",
         "hall_name": config.hall.name,
@@ -78,11 +73,8 @@ async def counter(request: Request) -> Response:
 
 async def evaluate(request: Request) -> Response:
     """The rating tablet of window n: a shell; the pending ticket comes from /api/evaluate."""
-    config = _config(request)
-    number = request.path_params["n"]
-    if not config.has_window(number):
-        raise HTTPException(404)
-    window = config.window(number)
+    config = hall_config(request)
+    window = window_of(request)
     return templates.TemplateResponse(request, "evaluate.html", {
         "theme": "dark",
         "hall_name": config.hall.name,
@@ -96,7 +88,7 @@ async def evaluate(request: Request) -> Response:
 def _manage_page(request: Request, template: str, title: str, current: str,
                  extra: dict[str, Any] | None = None) -> Response:
     """A manager page: the shared layout (login, navigation, alarm strip) around one view."""
-    config = _config(request)
+    config = hall_config(request)
     return templates.TemplateResponse(request, template, {
         "theme": "light",
         "hall_name": config.hall.name,
@@ -140,26 +132,26 @@ def _case_config(config: HallConfig, kind: str) -> dict[str, Any]:
 
 async def manage_rectifications(request: Request) -> Response:
     return _manage_page(request, "manage_cases.html", "差评整改", "/manage/rectifications",
-                        _case_config(_config(request), "rectification"))
+                        _case_config(hall_config(request), "rectification"))
 
 
 async def manage_complaints(request: Request) -> Response:
     return _manage_page(request, "manage_cases.html", "办不成事", "/manage/complaints",
-                        _case_config(_config(request), "complaint"))
+                        _case_config(hall_config(request), "complaint"))
 
 
 async def manage_rectification(request: Request) -> Response:
     case_id = request.path_params["id"]
     return _manage_page(request, "manage_case.html", f"差评整改 #{case_id}",
                         "/manage/rectifications",
-                        {**_case_config(_config(request), "rectification"), "id": case_id})
+                        {**_case_config(hall_config(request), "rectification"), "id": case_id})
 
 
 async def manage_complaint(request: Request) -> Response:
     case_id = request.path_params["id"]
     return _manage_page(request, "manage_case.html", f"办不成事 #{case_id}",
                         "/manage/complaints",
-                        {**_case_config(_config(request), "complaint"), "id": case_id})
+                        {**_case_config(hall_config(request), "complaint"), "id": case_id})
 
 
 def routes() -> list[BaseRoute]:

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hall.config import HallConfig
-from hall.web import templates
+from hall.web import hall_config, templates, window_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 # tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
@@ -36,10 +36,6 @@ SKIP_RULES = {
     "requeue": "过号后可重新排队一次（排在 {n} 位之后）。",
     "recall": "过号后请到原窗口，工作人员可为您重新叫号。",
 }
-
-
-def _config(request: Request) -> HallConfig:
-    return request.app.state.service.config
 
 
 def _skip_rule(config: HallConfig) -> str:
@@ -58,7 +54,7 @@ def _grouped_services(config: HallConfig) -> list[dict[str, Any]]:
 
 
 async def kiosk(request: Request) -> Response:
-    config = _config(request)
+    config = hall_config(request)
     kiosk_name = request.query_params.get("kiosk") or None
     if kiosk_name is not None and not re.fullmatch(r"[\w.-]{1,40}", kiosk_name):
         kiosk_name = None
@@ -77,7 +73,7 @@ async def kiosk(request: Request) -> Response:
 
 
 async def screen(request: Request) -> Response:
-    config = _config(request)
+    config = hall_config(request)
     return templates.TemplateResponse(request, "screen.html", {
         "theme": "dark",
         "hall_name": config.hall.name,
@@ -88,11 +84,8 @@ async def screen(request: Request) -> Response:
 
 
 async def window_screen(request: Request) -> Response:
-    config = _config(request)
-    number = request.path_params["n"]
-    if not config.has_window(number):
-        raise HTTPException(404)
-    window = config.window(number)
+    config = hall_config(request)
+    window = window_of(request)
     return templates.TemplateResponse(request, "window_screen.html", {
         "theme": "dark",
         "hall_name": config.hall.name,
@@ -102,7 +95,7 @@ async def window_screen(request: Request) -> Response:
 
 
 async def ticket_page(request: Request) -> Response:
-    config = _config(request)
+    config = hall_config(request)
     token = request.path_params["token"]
     if not TOKEN.fullmatch(token):
         raise HTTPException(404)
@@ -118,7 +111,7 @@ async def ticket_page(request: Request) -> Response:
 
 async def complaint(request: Request) -> Response:
     """The public 办不成事反映 page: anyone, no login, no ticket needed."""
-    config = _config(request)
+    config = hall_config(request)
     return templates.TemplateResponse(request, "complaint.html", {
         "theme": "light",
         "hall_name": config.hall.name,

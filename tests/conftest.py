@@ -19,6 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# the Chromium fixtures `browser` and `new_page`, for the page tests
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config.toml"
 

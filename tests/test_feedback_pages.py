@@ -14,48 +14,20 @@ One Chromium per module (the flags of tests/test_pages.py); each test gets fresh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from hall.config import load_config
 from hall.workdays import add_working_days
+from tests.browser import PASSWORD
 from tests.conftest import DEMO_CONFIG, HallServer
 from tests.devsim import LedBusSim, PrinterSim, parse_escpos, wait_for
-from tests.test_pages import CHROMIUM_ARGS, PASSWORD
 
 LEVEL_NAMES = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                               args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[Any]:
-    """Pages in their own contexts (own cookies), as separate devices in a hall would be."""
-    contexts = []
-
-    def make(width: int = 1280, height: int = 800) -> Page:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 def _serve_ticket(server: HallServer, window: int, service: str = "yibao-card") -> dict:

@@ -11,43 +11,12 @@ One Chromium per module (starting one costs ~2 s); each test gets fresh contexts
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-PASSWORD = "password123"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                               args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[Any]:
-    """Pages in their own contexts (own cookies), as separate devices in a hall would be."""
-    contexts = []
-
-    def make(width: int = 1280, height: int = 800) -> Page:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
+from tests.browser import PASSWORD
 
 
 def _snapshot(server: Any) -> dict[str, Any]:

@@ -15,9 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+
+from hall.config import HallConfig, Window
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -38,6 +42,20 @@ def _environment() -> jinja2.Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+
+
+def hall_config(request: Request) -> HallConfig:
+    """The checked configuration, for page handlers that render names and settings."""
+    return request.app.state.service.config
+
+
+def window_of(request: Request) -> Window:
+    """The window named by the `n` path parameter; an unknown one is a 404 page."""
+    config = hall_config(request)
+    number = request.path_params["n"]
+    if not config.has_window(number):
+        raise HTTPException(404)
+    return config.window(number)
 
 
 def routes() -> list[BaseRoute]:
