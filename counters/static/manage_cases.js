@@ -56,19 +56,10 @@
   }
   const soon = M.debounce(load, 300);
 
-  function setFilters() {
-    filters = M.readFilters($("filters"));
-    M.keepFilters(filters);
+  M.bindFilters($("filters"), function (chosen) {
+    filters = chosen;
     $("csv").href = M.url(api, Object.assign({ format: "csv" }, filters));
-  }
-
-  M.fillFilters($("filters"));
-  setFilters();
-  $("filters").addEventListener("submit", function (e) {
-    e.preventDefault();
-    setFilters();
-    load();
-  });
+  }, load);
   M.start({
     ready: load,
     onOpen: soon,

@@ -71,6 +71,25 @@
     const qs = new URLSearchParams(filters).toString();
     history.replaceState(null, "", location.pathname + (qs ? "?" + qs : ""));
   };
+  /**
+   * Wire a filter form: fill it from the address bar, and on start and on every submit read
+   * it, keep it in the address bar and hand it to `onFilters` (which sets the CSV links);
+   * after a submit, `reload` fetches the list again.
+   */
+  M.bindFilters = function (form, onFilters, reload) {
+    function apply() {
+      const filters = M.readFilters(form);
+      M.keepFilters(filters);
+      onFilters(filters);
+    }
+    M.fillFilters(form);
+    apply();
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      apply();
+      reload();
+    });
+  };
   M.url = function (base, params) {
     const qs = new URLSearchParams(params || {}).toString();
     return base + (qs ? "?" + qs : "");

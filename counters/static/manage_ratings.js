@@ -119,22 +119,13 @@
     }));
   }
 
-  function setFilters() {
-    filters = M.readFilters($("filters"));
-    M.keepFilters(filters);
+  M.bindFilters($("filters"), function (chosen) {
+    filters = chosen;
     const p = period();
     $("csv-ratings").href = M.url("/api/manage/ratings", Object.assign({ format: "csv" }, filters));
     $("csv-rect").href = M.url("/api/manage/rectifications", Object.assign({ format: "csv" }, p));
     $("csv-complaints").href = M.url("/api/manage/complaints", Object.assign({ format: "csv" }, p));
-  }
-
-  M.fillFilters($("filters"));
-  setFilters();
-  $("filters").addEventListener("submit", function (e) {
-    e.preventDefault();
-    setFilters();
-    load();
-  });
+  }, load);
 
   M.start({
     ready: load,
