@@ -311,7 +311,9 @@ class HallService:
         return view
 
     async def list_services(self) -> list[dict[str, Any]]:
-        summaries = {q["id"]: q for q in (await self.hall_snapshot())["queues"]}
+        _, ts, day = self._now()
+        summaries = await self.store.read(lambda conn: {
+            q.id: self.queue_summary(conn, q.id, day, ts) for q in self.config.queues})
         return [{
             "id": s.id, "name": s.name, "queue": s.queue,
             "queue_name": self.config.queue(s.queue).name,
