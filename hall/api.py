@@ -8,6 +8,7 @@ by one exception handler, so no route can answer an error in another shape.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -39,27 +40,95 @@ def _source(request: Request) -> str | None:
 
 
 async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
-    """The body as a JSON object, refusing oversized bodies before reading them whole."""
+    """The body as a JSON object, refusing oversized bodies before reading them whole.
+
+    Also refused here, so that no handler meets them (issue 9.4, each once a 500): nesting
+    deeper than `MAX_DEPTH`, text that is not Unicode (a lone surrogate written as `\\ud800`
+    cannot be stored, logged or echoed in a message) and integers outside ±2^53 (SQLite's
+    64-bit integers overflow; no id, level or count of the hall comes near). A body whose
+    sender gave up half-way is answered 400 (the connection is gone; nothing is logged as a
+    server fault). The media type is checked before, by `hall.guard`."""
     limit = _service(request).config.hall.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
+    try:
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > limit:
+                raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
+    except ClientDisconnect:
+        raise errors.bad_request("请求体未发送完整", "incomplete_body") from None
     if not chunks:
         if required:
             raise errors.bad_request("需要 JSON 请求体", "empty_body")
         return {}
+    if _nesting(chunks) > MAX_DEPTH:
+        raise errors.bad_request(f"JSON 嵌套过深 (最多 {MAX_DEPTH} 层)", "too_deep")
     try:
         body = json.loads(chunks)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.bad_request("请求体不是合法的 JSON", "malformed_json") from None
     if not isinstance(body, dict):
         raise errors.bad_request("请求体必须是 JSON 对象", "malformed_json")
+    problem = _unfit(body)
+    if problem:
+        raise errors.bad_request(problem, "invalid_value")
     return body
+
+
+MAX_DEPTH = 32
+MAX_JSON_INT = 2 ** 53
+
+
+def _nesting(raw: bytes | bytearray) -> int:
+    """Pure: the deepest `[`/`{` nesting of a JSON text, brackets inside strings skipped.
+    Checked on the bytes, before parsing: `json.loads` of `[` * 100000 is a RecursionError."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _unfit(value: Any) -> str | None:
+    """Pure: why a parsed JSON value cannot be used (a Chinese message), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "文字中含有无法识别的字符"
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not -MAX_JSON_INT <= item <= MAX_JSON_INT:
+                return "数字超出范围"
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                return "数字超出范围"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def ok(data: Any, status: int = 200) -> JSONResponse:
@@ -91,14 +160,39 @@ async def manager_of(request: Request, roles: tuple[str, ...] = MANAGER_ROLES) -
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    value = query_int(request, name)
+    return default if value is None else max(low, min(high, value))
+
+
+def query_int(request: Request, name: str) -> int | None:
+    """An integer query parameter; absent or empty: None. Over 15 digits is refused rather
+    than passed on to overflow SQLite's 64-bit integers (issue 9.4)."""
     raw = request.query_params.get(name)
-    if raw is None:
-        return default
+    if raw is None or raw == "":
+        return None
+    digits = raw.strip().removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 15:
+        raise errors.bad_request(f"{name} 必须是整数", "invalid_query")
+    return int(raw)
+
+
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def query_date(request: Request, name: str) -> date | None:
+    """A `YYYY-MM-DD` query parameter; absent or empty: None. Years outside 1970-2999 are
+    refused: `to=9999-12-31` used to overflow the day after it (a 500)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
     try:
-        value = int(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
-        raise errors.bad_request(f"{name} 必须是整数", "invalid_query") from None
-    return max(low, min(high, value))
+        raise errors.bad_request(f"{name} 应为日期，如 2026-01-31", "invalid_query") from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise errors.bad_request(f"{name} 日期超出范围 ({FIRST_YEAR}—{LAST_YEAR} 年)",
+                                 "invalid_query")
+    return value
 
 
 # ---------------------------------------------------------------- public
@@ -110,11 +204,29 @@ async def services(request: Request) -> Response:
 
 async def issue(request: Request) -> Response:
     body = await read_json(request)
+    key, digest = idempotency(request, body)
     ticket = await _service(request).issue_ticket(
         body.get("service"), priority=body.get("priority"),
         needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
-        kiosk=body.get("kiosk"), idempotency_key=request.headers.get("idempotency-key"))
+        kiosk=body.get("kiosk"), idempotency_key=key, idempotency_body=digest)
     return ok(ticket, 201)
+
+
+def idempotency(request: Request, body: dict[str, Any]) -> tuple[str | None, str]:
+    """The `Idempotency-Key` scoped to the client, and a digest of the body (issue 9.8).
+
+    A key is only the client's own: two clients sending the same key (a guessable one such
+    as "kiosk-1-tap-42") each get their own ticket, never the other's (with its secret
+    token). The client is its network address: behind a reverse proxy uvicorn takes the
+    forwarded address only from the proxies it trusts (`--forwarded-allow-ips`)."""
+    raw = request.headers.get("idempotency-key")
+    if raw is None:
+        return None, ""
+    if not 0 < len(raw) <= 200:
+        raise errors.bad_request("Idempotency-Key 长度应为 1 到 200", "invalid_idempotency_key")
+    scoped = hashlib.sha256(f"{_source(request)}\n{raw}".encode()).hexdigest()[:32]
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return scoped, hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 async def ticket(request: Request) -> Response:
@@ -208,11 +320,25 @@ def as_list(request: Request, name: str, rows: list[dict[str, Any]]) -> Response
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list))
-                         else v for k, v in row.items()})
+        writer.writerow({k: spreadsheet_safe(json.dumps(v, ensure_ascii=False)
+                                             if isinstance(v, (dict, list)) else v)
+                         for k, v in row.items()})
     # a BOM so that Excel, which most halls open CSV files with, reads the Chinese right
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Pure: a CSV cell a spreadsheet will not run. Excel and WPS treat a cell starting with
+    = + - @ (or a tab or CR before one) as a formula, and a complaint's text is typed by anyone
+    (`=HYPERLINK(...)` on a manager's PC): such text gets a leading ' (OWASP's advice), which
+    the spreadsheet shows as plain text. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 async def manage_windows(request: Request) -> Response:
@@ -236,13 +362,9 @@ async def manage_stats(request: Request) -> Response:
     await manager_of(request)
     service = _service(request)
     today = service.clock().date().isoformat()
-    first = request.query_params.get("from", today)
-    last = request.query_params.get("to", first if "from" in request.query_params else today)
-    for value in (first, last):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+    first_day, last_day = query_date(request, "from"), query_date(request, "to")
+    first = first_day.isoformat() if first_day else today
+    last = last_day.isoformat() if last_day else (first if first_day else today)
     by = request.query_params.get("by", "queue")
     return as_list(request, "stats", await service.stats(first, last, by))
 

@@ -228,17 +228,21 @@ class HallService:
     async def issue_ticket(self, service_id: Any, *, priority: Any = None,
                            needs_help: Any = False, channel: Any = "kiosk",
                            kiosk: Any = None, idempotency_key: str | None = None,
-                           appointment_at: float | None = None) -> dict[str, Any]:
+                           appointment_at: float | None = None,
+                           idempotency_body: str = "") -> dict[str, Any]:
+        """`idempotency_key`: a retry with it gets the same ticket. `hall.api` scopes it to the
+        client and passes a digest of the body as `idempotency_body`: the same key with another
+        body is refused (409), never answered with the first request's ticket (issue 9.8)."""
         if not isinstance(service_id, str) or not service_id:
             raise errors.invalid("service 必须是事项编号 (字符串)", "invalid_service")
         if not self.config.has_service(service_id):
             raise errors.not_found(f"没有这个事项: {service_id}", "unknown_service")
-        if priority is not None and priority not in PRIORITIES:
+        if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
             raise errors.invalid(
                 f"priority 只能是 {', '.join(PRIORITIES)} 之一或 null", "invalid_priority")
         if not isinstance(needs_help, bool):
             raise errors.invalid("needs_help 必须是 true 或 false", "invalid_needs_help")
-        if channel not in CHANNELS:
+        if not isinstance(channel, str) or channel not in CHANNELS:
             raise errors.invalid(f"channel 只能是 {', '.join(CHANNELS)} 之一", "invalid_channel")
         if kiosk is not None and not isinstance(kiosk, str):
             raise errors.invalid("kiosk 必须是字符串", "invalid_kiosk")
@@ -260,9 +264,14 @@ class HallService:
 
         def issue(tx: Tx) -> tuple[dict[str, Any], bool]:
             if idempotency_key is not None:
-                row = tx.one("SELECT t.* FROM idempotency i JOIN tickets t ON t.id = i.ticket_id "
-                             "WHERE i.key = ?", (idempotency_key,))
+                # stored as "<key>|<body digest>": the range finds the key whatever the body
+                row = tx.one("SELECT i.key AS idem_key, t.* FROM idempotency i JOIN tickets t "
+                             "ON t.id = i.ticket_id WHERE i.key >= ? AND i.key < ?",
+                             (idempotency_key + "|", idempotency_key + "}"))
                 if row is not None:
+                    if row["idem_key"] != f"{idempotency_key}|{idempotency_body}":
+                        raise errors.conflict("这个 Idempotency-Key 已用于另一个取号请求，"
+                                              "请为新的请求换一个", "idempotency_mismatch")
                     return self._ticket_view(tx.conn, row, ts), False
             last = tx.one(
                 "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
@@ -283,7 +292,8 @@ class HallService:
             ticket_id = cur.lastrowid
             if idempotency_key is not None:
                 tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
-                                "VALUES (?, ?, ?)", (idempotency_key, ticket_id, ts))
+                                "VALUES (?, ?, ?)",
+                                (f"{idempotency_key}|{idempotency_body}", ticket_id, ts))
             row = tx.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
             view = self._ticket_view(tx.conn, row, ts, position=ahead[0] if ahead else 0)
             tx.emit("ticket.issued", {
@@ -569,7 +579,7 @@ class HallService:
 
     async def finish(self, number: int, actor: Actor, outcome: Any,
                      note: Any = None) -> dict[str, Any]:
-        if outcome not in set(Outcome):
+        if not isinstance(outcome, str) or outcome not in set(Outcome):
             raise errors.invalid(
                 f"outcome 只能是 {', '.join(o.value for o in Outcome)} 之一", "invalid_outcome")
         if note is not None and not isinstance(note, str):
@@ -808,7 +818,7 @@ class HallService:
 
     async def stats(self, first: str, last: str, by: str) -> list[dict[str, Any]]:
         """Figures over hall days `first`..`last` (ISO dates), grouped by `by`."""
-        if by not in GROUPINGS:
+        if not isinstance(by, str) or by not in GROUPINGS:
             raise errors.invalid(f"by 只能是 {', '.join(GROUPINGS)} 之一", "invalid_grouping")
         tz = self.tz
 
