@@ -65,7 +65,7 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
             raise errors.bad_request("需要 JSON 请求体", "empty_body")
         return {}
     if _nesting(chunks) > MAX_DEPTH:
-        raise errors.bad_request(f"JSON 嵌套过深 (最多 {MAX_DEPTH} 层)", "too_deep")
+        raise errors.bad_request(f"请求内容嵌套层数过多 (最多 {MAX_DEPTH} 层)", "too_deep")
     try:
         body = json.loads(chunks)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -172,11 +172,18 @@ def query_int(request: Request, name: str) -> int | None:
         return None
     digits = raw.strip().removeprefix("-")
     if not digits.isascii() or not digits.isdigit() or len(digits) > 15:
-        raise errors.bad_request(f"{name} 必须是整数", "invalid_query")
+        raise errors.bad_request(f"{_said(name)}必须是整数", "invalid_query")
     return int(raw)
 
 
 FIRST_YEAR, LAST_YEAR = 1970, 2999
+QUERY_NAMES = {"from": "开始日期", "to": "结束日期", "window": "窗口号", "level": "评价等级",
+               "limit": "条数"}
+
+
+def _said(name: str) -> str:
+    """A query parameter as a manager's page names it."""
+    return QUERY_NAMES.get(name, "查询条件")
 
 
 def query_date(request: Request, name: str) -> date | None:
@@ -188,9 +195,9 @@ def query_date(request: Request, name: str) -> date | None:
     try:
         value = date.fromisoformat(raw)
     except ValueError:
-        raise errors.bad_request(f"{name} 应为日期，如 2026-01-31", "invalid_query") from None
+        raise errors.bad_request(f"{_said(name)}应为日期，如 2026-01-31", "invalid_query") from None
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise errors.bad_request(f"{name} 日期超出范围 ({FIRST_YEAR}—{LAST_YEAR} 年)",
+        raise errors.bad_request(f"{_said(name)}超出范围 ({FIRST_YEAR}—{LAST_YEAR} 年)",
                                  "invalid_query")
     return value
 

@@ -144,7 +144,7 @@ class Guard:
             if (path.startswith("/api/") and _has_body(scope)
                     and not json_content_type(_header(scope, b"content-type"))):
                 await answer(send, 415, "unsupported_media_type",
-                             "请求体必须是 JSON (Content-Type: application/json)")
+                             "请求内容的格式不受支持，只接受 JSON 格式")
                 return
         private = path.startswith(PRIVATE_PREFIXES)
         started = False

@@ -270,8 +270,8 @@ class HallService:
                              (idempotency_key + "|", idempotency_key + "}"))
                 if row is not None:
                     if row["idem_key"] != f"{idempotency_key}|{idempotency_body}":
-                        raise errors.conflict("这个 Idempotency-Key 已用于另一个取号请求，"
-                                              "请为新的请求换一个", "idempotency_mismatch")
+                        raise errors.conflict("这次取号的请求编号已用于另一个不同的取号请求，"
+                                              "请重新取号", "idempotency_mismatch")
                     return self._ticket_view(tx.conn, row, ts), False
             last = tx.one(
                 "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "

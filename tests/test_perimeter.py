@@ -77,7 +77,7 @@ def test_text_plain_and_form_bodies_are_refused_415(hall_server: HallServer) -> 
                          "application/x-www-form-urlencoded", "multipart/form-data; b=x", None):
         headers = {"Content-Type": content_type} if content_type else {}
         r = httpx.post(url, content=body, headers=headers)
-        assert "JSON" in assert_error(r, 415, "unsupported_media_type")["message"]
+        assert "JSON 格式" in assert_error(r, 415, "unsupported_media_type")["message"]
     clerk = hall_server.clerk(1)
     r = clerk.post("/api/windows/1/pause", data={"reason": "x"})
     assert_error(r, 415, "unsupported_media_type")
@@ -307,6 +307,17 @@ def test_ws_since_out_of_range_gets_resync_then_the_snapshot(hall_server: HallSe
                 assert event["type"] == "ticket.issued" and event["seq"] > snapshot["seq"]
 
     asyncio.run(run())
+    # events before the oldest kept one (an archive job pruned them): resync, not a gap
+    hall_server.issue()
+    with sqlite3.connect(hall_server.db, timeout=10) as db:
+        db.execute("DELETE FROM events WHERE seq <= 2")
+
+    async def pruned() -> None:
+        async with websockets.connect(f"{hall_server.ws_url}?since=1") as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "resync"
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "snapshot"
+
+    asyncio.run(pruned())
 
 
 # ---------------------------------------------------------------- 9.8 headers and exports
@@ -418,5 +429,5 @@ def test_idempotency_keys_are_the_clients_own_and_bound_to_the_body(
     changed = httpx.post(hall_server.url + "/api/tickets",
                          json={"service": "shebao-pension"}, headers=key)
     error = assert_error(changed, 409, "idempotency_mismatch")
-    assert "Idempotency-Key" in error["message"] and "请求" in error["message"]
+    assert "请求编号已用于另一个不同的取号请求" in error["message"]
     assert httpx.get(hall_server.url + "/api/hall").json()["queues"][0]["waiting"] == 2
