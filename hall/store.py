@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from hall import audit
+from hall import audit, stats
 
 T = TypeVar("T")
 
@@ -253,6 +253,8 @@ MIGRATIONS: list[str] = [
         SELECT RAISE(ABORT, '审计日志只能追加，不能删除');
     END;
     """,
+    # 4: daily roll-ups of the report figures (hall/stats.py)
+    stats.MIGRATION,
 ]
 
 
