@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-GROUPINGS = ("queue", "service", "window", "clerk", "day", "hour")
+GROUPINGS = ("queue", "service", "window", "clerk", "day", "hour", "priority")
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -55,6 +55,9 @@ def summarise(rows: Iterable[Mapping[str, Any]], by: str) -> list[dict[str, Any]
             "handling_avg_minutes": _minutes(sum(handling) / len(handling)) if handling else None,
             "handling_p90_minutes": _minutes(percentile(handling, 90)),
         })
+        if by == "priority":  # who vouched for the reason: staff, or the citizen at the kiosk
+            staff = sum(1 for r in items if r.get("priority_by"))
+            out[-1]["granted_by_staff"] = staff if key is not None else 0
     return out
 
 
