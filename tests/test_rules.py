@@ -314,3 +314,4 @@ def test_kiosk_staff_and_manager_over_http(hall_server: HallServer) -> None:
     r = httpx.post(url + "/api/complaints", json={"description": "网上说能办，现场说办不了"})
     assert r.status_code == 201, r.text
     assert r.json()["due"] >= intake_day(moment, time(17, 30)).isoformat()
+
