@@ -27,7 +27,8 @@ def warnings(config: HallConfig) -> list[str]:
     file keeps serving (the exit status stays 0) while someone types next year's holidays in."""
     today = datetime.now(config.hall.tz).date()
     warning = coverage_warning(config.workdays, today)
-    return [f"警告 {warning}"] if warning else []
+    return [f"警告 workdays: {warning} (升级 chinese-calendar，或在 [workdays] 填写 holidays、"
+            f"makeup_days 和 covered_until)"] if warning else []
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -229,14 +229,13 @@ def cn_date(day: date) -> str:
 
 
 def coverage_warning(workdays: Workdays, today: date) -> str | None:
-    """The warning `check-config` prints and the manager's alarms list show (Chinese: a
-    manager reads it) when the next 60 days reach a year whose holidays are unknown."""
+    """The warning the manager's alarms list shows (Chinese only: a manager reads it) when the
+    next 60 days reach a year whose holidays are unknown; `check-config` adds the keys to fix."""
     gap = workdays.uncovered_from(today)
     if gap is None:
         return None
-    return (f"workdays: 工作日历只覆盖到 {cn_date(gap - timedelta(days=1))}，"
-            f"{cn_date(gap)}起的法定节假日和调休未知，将按周一至周五计算。请升级 "
-            f"chinese-calendar，或在 [workdays] 中填写 holidays、makeup_days 和 covered_until")
+    return (f"工作日历只覆盖到 {cn_date(gap - timedelta(days=1))}，{cn_date(gap)}起的法定节假日"
+            f"和调休未知，将按周一至周五计算，请系统管理员补充节假日安排")
 
 
 @dataclass(frozen=True)

@@ -894,8 +894,7 @@ class HallService:
                                 f"({app['due_date_text']})")})
         warning = coverage_warning(self.config.workdays, now.astimezone(self.tz).date())
         if warning:
-            out.append({"kind": "calendar_uncovered",
-                        "message": warning.removeprefix("workdays: ")})
+            out.append({"kind": "calendar_uncovered", "message": warning})
         return out
 
     async def priority_tickets(self, first: str, last: str) -> list[dict[str, Any]]:
@@ -919,11 +918,11 @@ class HallService:
         """A manager opens a day the calendar keeps shut (holiday duty, a Saturday service
         day): tickets may be issued on it. Audited; opening it twice changes nothing."""
         if not isinstance(day, str):
-            raise errors.invalid("date 必须是日期，如 2027-01-01", "invalid_date")
+            raise errors.invalid("请填写要开放的日期，如 2027-01-01", "invalid_date")
         try:
             when = date.fromisoformat(day)
         except ValueError:
-            raise errors.invalid(f"日期格式应为 YYYY-MM-DD: {day}", "invalid_date") from None
+            raise errors.invalid(f"日期应写成 2027-01-01 这样: {day}", "invalid_date") from None
         if note is not None and not isinstance(note, str):
             raise errors.invalid("note 必须是文字", "invalid_note")
         now, ts, today = self._now()

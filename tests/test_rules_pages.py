@@ -4,13 +4,14 @@ priority reasons; the phone page shows an accepted application's legal due date 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from hall.config import load_config
+from hall.config import coverage_warning, load_config
 from tests.conftest import DEMO_CONFIG, HallServer
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,3 +34,24 @@ def test_kiosk_offers_self_declared_reasons_and_the_phone_shows_the_due_date(
     phone.goto(f"{hall_server.url}/t/{ticket['token']}")
     expect(phone.locator("#t-due")).to_have_text(
         f"已受理，法定办结时限：{due.year}年{due.month}月{due.day}日前")
+
+
+def test_the_managers_alarm_strip_warns_about_the_calendar(hall_server: HallServer,
+                                                           new_page: Any) -> None:
+    """Today (2026-12-01) the next 60 days reach 2027, which chinese-calendar 1.11 does not
+    know; whatever the day, the strip says so exactly when check-config would."""
+    hall_server.add_user("boss", "manager")
+    page = new_page(1920, 1080)
+    page.goto(hall_server.url + "/manage")
+    page.fill("#l-user", "boss")
+    page.fill("#l-pass", "password123")
+    page.click("#l-submit")
+    expect(page.locator("#view")).to_be_visible()
+    warning = coverage_warning(load_config(DEMO_CONFIG).workdays, datetime.now(TZ).date())
+    item = page.locator('#al-list li[data-kind="calendar_uncovered"]')
+    if warning is None:
+        expect(page.locator("#al-list li").first).to_be_visible()
+        expect(item).to_have_count(0)
+    else:
+        expect(item).to_contain_text("工作日历只覆盖到")
+        expect(item).not_to_contain_text(re.compile(r"[A-Za-z]"))  # Chinese only
