@@ -282,12 +282,16 @@ def test_kiosk_staff_and_manager_over_http(hall_server: HallServer) -> None:
     r = clerk.post("/api/tickets", json={"service": "yibao-transfer", "priority": "military"})
     assert r.status_code == 201, r.text
     soldier = r.json()
+    plain = hall_server.issue()  # a clerk checks a 残疾人证 and grants it
+    r = clerk.post("/api/windows/1/priority", json={"number": plain["number"],
+                                                    "reason": "disabled"})
+    assert r.status_code == 200, r.text
     hall_server.add_user("boss", "manager")
     boss = hall_server.login("boss", None)
     today = datetime.now(TZ).date().isoformat()
     listed = boss.get("/api/manage/priority", params={"from": today}).json()["priority"]
     assert {(t["priority_name"], t["granted_by"]) for t in listed} == {
-        ("老年人", "本人申报"), ("军人依法优先", "clerk1")}
+        ("老年人", "本人申报"), ("军人依法优先", "clerk1"), ("残疾人", "clerk1")}
 
     # 限时办结: the clerk accepts the application; the phone page's API carries the due date
     assert clerk.post("/api/windows/1/call", json={"number": soldier["number"]}).status_code == 200

@@ -142,6 +142,20 @@ def test_the_official_calendar_has_weekends_off_unless_it_says_so(start: date) -
     assert CAL.is_working_day(start) == verdict
 
 
+@settings(max_examples=200, deadline=None)
+@given(start=days, n=st.integers(0, 40), extra=st.frozensets(days, max_size=10))
+def test_official_calendar_with_overrides_keeps_the_deadline_rules(start: date, n: int,
+                                                                  extra: frozenset[date]) -> None:
+    """The same properties over chinese-calendar plus local days off, into the unknown 2027."""
+    cal = Workdays(holidays=extra)
+    due = cal.add(start, n)
+    assert cal.is_working_day(due) and due >= start
+    if n:
+        assert cal.between(start, due) == n
+        assert cal.add(start, n + 1) > due
+    assert due >= CAL.add(start, n)  # a local day off never brings a deadline forward
+
+
 def test_a_year_nobody_declared_is_warned_about_60_days_ahead() -> None:
     """Today is 2026-12-01: the next 60 days reach 2027, which chinese-calendar 1.11 does not
     know. The warning names the first unknown day; config's covered_until silences it."""
