@@ -26,6 +26,8 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from hall import audit
+
 T = TypeVar("T")
 
 MIGRATIONS: list[str] = [
@@ -238,7 +240,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX case_steps_case ON case_steps (kind, case_id, id);
     """,
-    # hall.service (issue 8.15/8.16/8.19): days a manager opens though the calendar says
+    # 3: the audit log append-only and hash-chained (hall/audit.py); rows without a hash were
+    # written before the chain and are sealed once when the store opens
+    """
+    ALTER TABLE audit ADD COLUMN hash TEXT;
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN OLD.hash IS NOT NULL
+    BEGIN
+        SELECT RAISE(ABORT, '审计日志只能追加，不能修改');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, '审计日志只能追加，不能删除');
+    END;
+    """,
+    # 4: hall.service (issue 8.15/8.16/8.19): days a manager opens though the calendar says
     # closed; who granted a ticket's priority (NULL: self-declared at the kiosk); the legal
     # due date of an accepted application (限时办结) and when it was completed.
     """
@@ -391,6 +406,9 @@ def _prepare_writer(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    conn.execute("BEGIN IMMEDIATE")
+    audit.seal(conn)
+    conn.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:
