@@ -8,8 +8,9 @@ import asyncio
 import getpass
 import socket
 import sys
+from datetime import datetime
 
-from hall.config import ConfigError, HallConfig, load_config
+from hall.config import ConfigError, HallConfig, coverage_warning, load_config
 
 
 def _load(path: str) -> HallConfig | None:
@@ -21,10 +22,21 @@ def _load(path: str) -> HallConfig | None:
         return None
 
 
+def warnings(config: HallConfig) -> list[str]:
+    """What is valid but will go wrong soon: a warning, not a mistake, so a hall with a good
+    file keeps serving (the exit status stays 0) while someone types next year's holidays in."""
+    today = datetime.now(config.hall.tz).date()
+    warning = coverage_warning(config.workdays, today)
+    return [f"警告 workdays: {warning} (升级 chinese-calendar，或在 [workdays] 填写 holidays、"
+            f"makeup_days 和 covered_until)"] if warning else []
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 1
+    for line in warnings(config):
+        print(line)
     print(f"{args.config}: ok — {len(config.queues)} queues, {len(config.services)} services, "
           f"{len(config.windows)} windows, {len(config.devices)} devices")
     return 0
@@ -46,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(config, args.db, public_url=public_url)
     base = f"http://{args.host}:{args.port}"
     print(f"{config.hall.name} — serving on {base}", flush=True)
+    for line in warnings(config):
+        print(line, flush=True)
     for label, url in page_urls(base, config):
         print(f"  {label:28} {url}", flush=True)
     # stack-notes.md: per-message compression costs 2x memory and CPU per screen; the access

@@ -14,8 +14,9 @@ closed hall day is rolled up once, when the day is closed, into two small tables
 A report sums roll-ups for closed days and adds today's figures straight from the tickets
 (a day's worth is small). Days closed before roll-ups existed are rolled up on the first start.
 
-Groupings (`by`): hall, queue, service, window, clerk. Periods (`per`): all, hour (of the day,
-over the whole range: when do people come), day, week (from Monday) and month. Hours are the
+Groupings (`by`): hall, queue, service, window, clerk, priority (reason). Periods (`per`):
+all, hour (of the day, over the whole range: when do people come), day, week (from Monday)
+and month. Hours are the
 hall's: China keeps one UTC offset all year, so the offset places every ticket.
 
 Definitions (domain.md, Dashboards): wait = issue → first call; handling = start → finish of a
@@ -32,10 +33,10 @@ from datetime import date, timedelta
 from typing import Any
 
 BY = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
-      "clerk": "clerk"}
+      "clerk": "clerk", "priority": "priority"}
 PERIODS = ("all", "hour", "day", "week", "month")
 OUTCOMES = ("done", "accepted", "accepted_missing", "rejected", "failed")
-COUNTS = ("issued", "served", "no_show", "missed", "transferred", "held", "priority",
+COUNTS = ("issued", "served", "no_show", "missed", "transferred", "held", "priority", "granted",
           *(f"o_{o}" for o in OUTCOMES))
 SUMS = ("wait_sum", "wait_n", "handling_sum", "handling_n", "walk_sum", "walk_n")
 HOUR = "CAST(strftime('%H', issued_at + :offset, 'unixepoch') AS INT)"
@@ -67,6 +68,7 @@ _SELECT_DAILY = (
     "SUM(state = 'done') AS served, SUM(state = 'no_show') AS no_show, "
     "SUM(state = 'missed') AS missed, SUM(transfers > 0) AS transferred, "
     "SUM(state = 'held') AS held, SUM(priority IS NOT NULL) AS priority, "
+    "SUM(priority_by IS NOT NULL) AS granted, "
     + ", ".join(f"SUM(outcome IS '{o}') AS o_{o}" for o in OUTCOMES) + ", "
     "TOTAL(first_called_at - issued_at) AS wait_sum, COUNT(first_called_at) AS wait_n, "
     "TOTAL(CASE WHEN state = 'done' THEN finished_at - started_at END) AS handling_sum, "
@@ -210,10 +212,12 @@ def _row(by: str, key: Any, period: str, acc: dict[str, float],
 
     return {
         by: key, "period": period, "issued": issued,
-        **{c: int(acc[c]) for c in ("served", "no_show", "missed", "transferred", "held",
-                                     "priority")},
+        **{c: int(acc[c]) for c in ("served", "no_show", "missed", "transferred", "held")},
+        "priority_tickets": int(acc["priority"]),
         "priority_share": round(acc["priority"] / issued, 3) if issued else None,
         "priority_by_reason": reasons,
+        # who vouched for a priority reason: staff, or the citizen at the kiosk (self-declared)
+        "granted_by_staff": int(acc["granted"]),
         "outcomes": {o: int(acc[f"o_{o}"]) for o in OUTCOMES},
         "outcome_rates": {o: round(acc[f"o_{o}"] / finished, 3) if finished else None
                           for o in OUTCOMES},

@@ -255,6 +255,21 @@ MIGRATIONS: list[str] = [
     """,
     # 4: daily roll-ups of the report figures (hall/stats.py)
     stats.MIGRATION,
+    # 5: hall.service (issue 8.15/8.16/8.19): days a manager opens though the calendar says
+    # closed; who granted a ticket's priority (NULL: self-declared at the kiosk); the legal
+    # due date of an accepted application (限时办结) and when it was completed.
+    """
+    CREATE TABLE open_days (
+        day TEXT PRIMARY KEY,
+        opened_by TEXT,
+        opened_at REAL NOT NULL,
+        note TEXT
+    );
+    ALTER TABLE tickets ADD COLUMN priority_by TEXT;
+    ALTER TABLE tickets ADD COLUMN due_date TEXT;
+    ALTER TABLE tickets ADD COLUMN completed_at REAL;
+    CREATE INDEX tickets_due ON tickets (due_date) WHERE due_date IS NOT NULL;
+    """,
 ]
 
 

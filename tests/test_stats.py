@@ -65,7 +65,7 @@ def check_hand_made(rows: list[dict], by: str) -> None:
         assert (a["queue"], a["issued"], a["served"], a["no_show"]) == ("A", 3, 2, 1)
         assert a["wait_avg_minutes"] == 20.0 and a["wait_p90_minutes"] == 30
         assert a["handling_avg_minutes"] == 7.5 and a["handling_p90_minutes"] == 10
-        assert a["priority"] == 1 and a["priority_by_reason"] == {"elderly": 1}
+        assert a["priority_tickets"] == 1 and a["priority_by_reason"] == {"elderly": 1}
         assert a["outcome_rates"]["done"] == 1.0
         assert (b["issued"], b["served"], b["missed"]) == (3, 2, 1)
         assert b["wait_avg_minutes"] == 22.0 and b["wait_p90_minutes"] == 40
