@@ -238,6 +238,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX case_steps_case ON case_steps (kind, case_id, id);
     """,
+    # 3: pad login (staff number + PIN), sessions ended by someone else and why, windows a
+    # manager assigned (the 办不成事 window), complaints handed to a 首席事务代表 window
+    """
+    ALTER TABLE users ADD COLUMN staff_no TEXT;
+    ALTER TABLE users ADD COLUMN pinhash TEXT;
+    CREATE UNIQUE INDEX users_staff_no ON users (staff_no) WHERE staff_no IS NOT NULL;
+    ALTER TABLE windows ADD COLUMN assigned TEXT;
+    CREATE TABLE ended_sessions (
+        id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        ended_at REAL NOT NULL
+    );
+    ALTER TABLE complaints ADD COLUMN chief_window INTEGER;
+    """,
 ]
 
 
