@@ -79,11 +79,15 @@ class HallServer:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def add_user(self, username: str, role: str, password: str = "password123") -> None:
+    def add_user(self, username: str, role: str, password: str = "password123",
+                 staff_no: str | None = None, pin: str | None = None) -> None:
+        """`staff_no` and `pin`: the clerk can log in on a hardware caller pad too."""
+        pad = ["--staff-no", staff_no] if staff_no else []
         result = subprocess.run(
             [sys.executable, "-m", "hall", "user", "add", username, "--role", role,
-             "--db", str(self.db), "--config", str(self.config), "--password-stdin"],
-            cwd=ROOT, input=password + "\n", capture_output=True, text=True, timeout=30)
+             "--db", str(self.db), "--config", str(self.config), "--password-stdin", *pad],
+            cwd=ROOT, input=password + "\n" + (f"{pin}\n" if pin else ""),
+            capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
 
