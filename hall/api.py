@@ -170,6 +170,14 @@ async def window_detail(request: Request) -> Response:
     return ok(await _service(request).window_detail(number))
 
 
+async def window_cases(request: Request) -> Response:
+    """The 办不成事 cases handed to this window's 首席事务代表 (its clerk, or a manager)."""
+    number = request.path_params["n"]
+    await reader_of(request, number)
+    _service(request)._window(number)
+    return ok({"cases": await request.app.state.feedback.chief_cases(number)})
+
+
 def clerk_action(
     action: Callable[[HallService, int, Actor, dict[str, Any]], Awaitable[dict[str, Any]]],
     needs_body: bool = False,
@@ -318,6 +326,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/logout", logout, methods=["POST"]),
         Route("/api/me", me, methods=["GET"]),
         Route("/api/windows/{n:int}", window_detail, methods=["GET"]),
+        Route("/api/windows/{n:int}/cases", window_cases, methods=["GET"]),
         *clerk,
         Route("/api/manage/windows", manage_windows, methods=["GET"]),
         Route("/api/manage/windows/{n:int}", manage_window, methods=["PATCH"]),

@@ -145,3 +145,47 @@ def test_chief_windows_are_flagged_on_screens(hall_server: HallServer, new_page:
     screen.goto(hall_server.url + "/screen")
     expect(screen.locator("#chiefs")).to_contain_text("首席事务代表")
     expect(screen.locator("#chiefs")).to_contain_text("4号窗口")
+
+
+def test_escalated_complaint_goes_to_the_chief_window_of_its_service(
+        hall_server: HallServer) -> None:
+    """交办 to a 首席事务代表: the case lands at the chief window serving the service's queue
+    (window 4 serves 不动产登记 and 税务), whose clerk lists it; other clerks do not."""
+    server = hall_server
+    r = httpx.post(server.url + "/api/complaints", json={
+        "description": "不动产转移登记材料被退回三次", "service": "bdc-transfer",
+        "contact": "13812345678"})
+    assert r.status_code == 201, r.text
+    boss = manager(server)
+    case = boss.get("/api/manage/complaints").json()["complaints"][0]["id"]
+    base = f"/api/manage/complaints/{case}"
+    assert boss.post(base + "/assess", json={"class": "complex"}).status_code == 200
+    r = boss.post(base + "/assign", json={"department": "不动产登记中心", "chief": True})
+    assert r.status_code == 200, r.text
+    assert (r.json()["chief_window"], r.json()["chief_window_name"]) == (4, "4号窗口")
+    assert "4号窗口" in r.json()["timeline"][-1]["note"]
+
+    chief = server.clerk(4)
+    cases = chief.get("/api/windows/4/cases")
+    assert cases.status_code == 200, cases.text
+    [listed] = cases.json()["cases"]
+    assert listed["description"] == "不动产转移登记材料被退回三次"
+    assert listed["service_name"] and "13812345678" not in cases.text and "contact" not in listed
+    other = server.clerk(3)
+    assert other.get("/api/windows/3/cases").json()["cases"] == []
+    assert_error(other.get("/api/windows/4/cases"), 403)
+    assert_error(httpx.get(server.url + "/api/windows/4/cases"), 401)
+
+
+def test_chief_window_rule() -> None:
+    """The service's queue decides first, then the queues of the window where the case
+    arose; no match leaves the case with the department (no window)."""
+    from hall.config import load_config
+    from hall.feedback import chief_window_for
+    from tests.conftest import DEMO_CONFIG
+    config = load_config(DEMO_CONFIG)
+    assert chief_window_for(config, "tax-invoice", None) == 4  # 税务 is served at window 4
+    assert chief_window_for(config, "yibao-card", 3) == 4  # no chief for 医保; window 3: 不动产
+    assert chief_window_for(config, "yibao-card", 1) is None
+    assert chief_window_for(config, None, None) is None
+    assert chief_window_for(config, "no-such-service", 99) is None
