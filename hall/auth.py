@@ -210,6 +210,7 @@ class Auth:
                     raise refusal
                 tx.conn.execute("DELETE FROM sessions WHERE window = ? AND username <> ?",
                                 (window, username))  # idle leftovers of someone else
+            tx.conn.execute("DELETE FROM ended_sessions WHERE id = ?", (session_id,))
             tx.conn.execute("INSERT OR REPLACE INTO sessions (id, username, window, "
                             "created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
                             (session_id, username, window, ts, ts))

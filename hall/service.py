@@ -801,9 +801,10 @@ class HallService:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             out = []
             for w in self.config.windows:
-                row = conn.execute("SELECT clerk, pause_reason, since FROM windows "
+                row = conn.execute("SELECT clerk, pause_reason, since, assigned FROM windows "
                                    "WHERE number = ?", (w.number,)).fetchone()
                 out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
+                            "assigned": row["assigned"],
                             "pause_reason": row["pause_reason"], "queues": list(w.queues),
                             "since_ts": row["since"]})
             return out

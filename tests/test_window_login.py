@@ -189,3 +189,22 @@ def test_chief_window_rule() -> None:
     assert chief_window_for(config, "yibao-card", 1) is None
     assert chief_window_for(config, None, None) is None
     assert chief_window_for(config, "no-such-service", 99) is None
+
+
+def test_manager_page_forces_a_logout_and_assigns_the_complaint_window(
+        hall_server: HallServer, new_page: Any) -> None:
+    clerk = hall_server.clerk(5)
+    hall_server.add_user("li", "clerk")
+    manager(hall_server)
+    page = new_page(1920, 1080)
+    page.goto(hall_server.url + "/manage")
+    page.fill("#l-user", "boss")
+    page.fill("#l-pass", PASSWORD)
+    page.click("#l-submit")
+    page.on("dialog", lambda d: d.accept("li") if d.type == "prompt" else d.accept())
+    page.get_by_role("button", name="帮办代办窗口 强制下线").click()
+    expect(page.locator("#mw tr[data-window='5'] td").nth(2)).to_have_text("—")
+    assert_error(clerk.get("/api/windows/5"), 401, "session_ended")
+    page.get_by_role("button", name="办不成事反映窗口 指派工作人员").click()
+    expect(page.locator("#mw tr[data-window='12']")).to_contain_text("指派：li")
+    assert login(hall_server, "li", 12).status_code == 200
