@@ -279,7 +279,8 @@ async def manage_stats(request: Request) -> Response:
         except ValueError:
             raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
     by = request.query_params.get("by", "queue")
-    return as_list(request, "stats", await service.stats(first, last, by))
+    per = request.query_params.get("per")
+    return as_list(request, "stats", await service.stats(first, last, by, per))
 
 
 async def manage_alarms(request: Request) -> Response:

@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hall import errors
+from hall import audit as hall_audit
+from hall import errors, stats
 from hall.config import HallConfig
 from hall.eta import eta_minutes, rolling_minutes
 from hall.events import Bus
@@ -46,7 +47,7 @@ from hall.model import (
     WindowState,
 )
 from hall.numbering import format_number, hall_day, parse_number
-from hall.reports import GROUPINGS, alarms_from, summarise
+from hall.reports import alarms_from
 from hall.routing import WindowRule, choose_next
 from hall.store import Event, Store, Tx
 
@@ -776,6 +777,8 @@ class HallService:
                 "(SELECT id FROM tickets WHERE day < ?)", (day,))
             tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
                             (ts - timedelta(days=2).total_seconds(),))
+            offset = now.utcoffset()
+            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
             if cur.rowcount:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,
@@ -811,22 +814,22 @@ class HallService:
 
         return await self.store.read(read)
 
-    async def stats(self, first: str, last: str, by: str) -> list[dict[str, Any]]:
-        """Figures over hall days `first`..`last` (ISO dates), grouped by `by`."""
-        if by not in GROUPINGS:
-            raise errors.invalid(f"by 只能是 {', '.join(GROUPINGS)} 之一", "invalid_grouping")
-        tz = self.tz
-
-        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = [dict(r) for r in conn.execute(
-                "SELECT day, queue, service, window, clerk, state, priority, transfers, "
-                "issued_at, first_called_at, started_at, finished_at FROM tickets "
-                "WHERE day BETWEEN ? AND ?", (first, last))]
-            for row in rows:
-                row["hour"] = datetime.fromtimestamp(row["issued_at"], tz).hour
-            return rows
-
-        return summarise(await self.store.read(read), by)
+    async def stats(self, first: str, last: str, by: str,
+                    per: str | None = None) -> list[dict[str, Any]]:
+        """Figures over hall days `first`..`last` (ISO dates), grouped by `by` and `per`
+        (hall.stats: summed daily roll-ups plus today's tickets). The older `by=day|hour`
+        still means the whole hall per day or hour."""
+        if by in ("day", "hour") and per is None:
+            by, per = "hall", by
+        per = per or "all"
+        if by not in stats.BY:
+            raise errors.invalid("分组方式只能是全厅、队列、事项、窗口或人员", "invalid_grouping")
+        if per not in stats.PERIODS:
+            raise errors.invalid("统计周期只能是全部、小时、日、周或月", "invalid_period")
+        now, _, today = self._now()
+        offset = int(now.utcoffset().total_seconds()) if now.utcoffset() else 0
+        return await self.store.read(
+            lambda conn: stats.ticket_figures(conn, first, last, by, per, offset, today))
 
     async def alarms(self) -> list[dict[str, Any]]:
         snapshot = await self.hall_snapshot()
@@ -861,11 +864,8 @@ class HallService:
 
 def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
           detail: str | None) -> None:
-    tx.conn.execute(
-        "INSERT INTO audit (time, user, action, target, source, success, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tx.now.isoformat(timespec="milliseconds"), actor.user, action, target, actor.source,
-         int(success), detail))
+    hall_audit.append(tx.conn, tx.now.isoformat(timespec="milliseconds"), actor.user, action,
+                      target, actor.source, success, detail)
 
 
 def _free_window(tx: Tx, number: int, ts: float) -> None:
