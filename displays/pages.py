@@ -134,8 +134,10 @@ async def ticket_qr(request: Request) -> Response:
     token = request.path_params["token"]
     if not TOKEN.fullmatch(token):
         raise HTTPException(404)
-    # the address the kiosk reached the server by is the one phones in the hall can reach too
-    url = str(request.url_for("ticket", token=token))
+    # the address the kiosk reached the server by is the one phones in the hall can reach too.
+    # The route is named "ticket_page": a bare url_for("ticket") found the API's `ticket`
+    # endpoint first (Starlette names a route after its function) and the QR opened raw JSON.
+    url = str(request.url_for("ticket_page", token=token))
     return Response(qr_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
 
@@ -145,7 +147,7 @@ def routes() -> list[BaseRoute]:
         Route("/kiosk", kiosk, methods=["GET"], name="kiosk"),
         Route("/screen", screen, methods=["GET"], name="screen"),
         Route("/screen/window/{n:int}", window_screen, methods=["GET"], name="window_screen"),
-        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket"),
+        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket_page"),
         Route("/t/{token}/qr.svg", ticket_qr, methods=["GET"], name="ticket_qr"),
         Route("/complaint", complaint, methods=["GET"], name="complaint"),
         Mount("/static/displays", StaticFiles(directory=STATIC), name="static-displays"),
