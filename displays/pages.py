@@ -31,6 +31,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PRIORITIES = (("elderly", "老年人"), ("disabled", "残疾人"), ("pregnant", "孕妇"),
               ("military", "军人依法优先"))
+# How many recent calls the hall screen lists; its layout is made to show all of them at any
+# 16:9 size (tests/test_pages.py counts the rows on the glass at 1080p and 4K).
+SCREEN_RECENT_CALLS = 8
 SKIP_RULES = {
     "void": "过号作废，请重新取号。",
     "requeue": "过号后可重新排队一次（排在 {n} 位之后）。",
@@ -79,7 +82,7 @@ async def screen(request: Request) -> Response:
         "hall_name": config.hall.name,
         "notice": config.hall.notice,
         "queues": config.queues,
-        "page_config": {"recent": 8},
+        "page_config": {"recent": SCREEN_RECENT_CALLS},
     })
 
 

@@ -463,7 +463,8 @@ def _visible_rows(page: Page, selector: str) -> tuple[int, int]:
         };
         const inside = rows.filter((r) => {
             const b = r.getBoundingClientRect();
-            if (b.height === 0 || b.top < 0 || b.bottom > innerHeight + 0.5 || b.right > innerWidth + 0.5) return false;
+            if (b.height === 0 || b.top < 0 || b.bottom > innerHeight + 0.5 ||
+                b.right > innerWidth + 0.5) return false;
             const c = clip(r);
             if (!c) return true;
             const cb = c.getBoundingClientRect();
@@ -490,7 +491,7 @@ def test_hall_screen_fits_all_recent_calls_at_1080p_and_4k(hall_server: Any,
         screen = new_page(width, height)
         screen.goto(hall_server.url + "/screen")
         expect(screen.locator("#calls tr")).to_have_count(SCREEN_RECENT_CALLS)
-        assert _visible_rows(screen, "#calls tr") == (SCREEN_RECENT_CALLS, SCREEN_RECENT_CALLS)
+        assert _visible_rows(screen, "#calls tr") == [SCREEN_RECENT_CALLS, SCREEN_RECENT_CALLS]
         assert _visible_rows(screen, "#waiting tr")[0] == len(hall_server_queues(hall_server))
         sizes[width] = screen.evaluate(
             "parseFloat(getComputedStyle(document.getElementById('latest-text')).fontSize)")
@@ -511,7 +512,7 @@ def test_kiosk_shows_every_group_or_a_scroll_cue(hall_server: Any, new_page: Any
         cue = kiosk.locator("#more")
         if inside < total:
             expect(cue).to_be_visible()
-            assert _visible_rows(kiosk, "#more") == (1, 1)
+            assert _visible_rows(kiosk, "#more") == [1, 1]
             kiosk.mouse.wheel(0, 10_000)
             expect(cue).to_be_hidden()
         else:
