@@ -11,12 +11,20 @@ One Chromium per module (starting one costs ~2 s); each test gets fresh contexts
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
+from displays.pages import SCREEN_RECENT_CALLS
 from tests.browser import PASSWORD
+
+HALL_TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's [hall] timezone
 
 
 def _snapshot(server: Any) -> dict[str, Any]:
@@ -359,12 +367,9 @@ def test_screen_chimes_on_live_calls_only(hall_server: Any, new_page: Any) -> No
 # ---------------------------------------------------------------- issue 8: QR, hall time, fit
 
 def test_kiosk_qr_decodes_to_the_phone_page(hall_server: Any, new_page: Any,
-                                             tmp_path: Any) -> None:
+                                             tmp_path: Path) -> None:
     """The QR the kiosk shows, read by a real decoder from a screenshot, opens /t/<token>
     (as the printed ticket does), never the raw JSON of /api/tickets/<token>."""
-    import zxingcpp
-    from PIL import Image
-
     kiosk = new_page(1280, 800)
     _, token = _take_ticket(kiosk, hall_server.url)
     shot = tmp_path / "qr.png"
@@ -373,30 +378,17 @@ def test_kiosk_qr_decodes_to_the_phone_page(hall_server: Any, new_page: Any,
     assert [c.text for c in codes] == [f"{hall_server.url}/t/{token}"]
 
 
-def _hall_now() -> Any:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    return datetime.now(ZoneInfo("Asia/Shanghai"))
-
-
 def _hhmm_of(iso: str) -> str:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    return datetime.fromisoformat(iso).astimezone(HALL_TZ).strftime("%H:%M")
 
 
 def _shows_hall_clock(page: Page) -> None:
     """The page's clock reads the hall's time (Asia/Shanghai), whatever the device's zone."""
     text = page.locator("#clock").inner_text()
-    now = _hall_now()
-    assert any(f"{t:%H:%M}" in text for t in (now, now.replace(second=0) - _minute())), text
-    if "年" in text:
-        assert f"{now.year}年{now.month}月{now.day}日" in text, text
-
-
-def _minute() -> Any:
-    from datetime import timedelta
-    return timedelta(minutes=1)
+    now = datetime.now(HALL_TZ)  # read after the page: its minute is this one or the last
+    assert any(f"{t:%H:%M}" in text and
+               ("年" not in text or f"{t.year}年{t.month}月{t.day}日" in text)
+               for t in (now, now - timedelta(minutes=1))), text
 
 
 def test_every_page_shows_hall_time_on_a_utc_device(hall_server: Any, new_page: Any) -> None:
@@ -419,21 +411,20 @@ def test_every_page_shows_hall_time_on_a_utc_device(hall_server: Any, new_page: 
     screen = new_page(1920, 1080, timezone=utc)
     screen.goto(hall_server.url + "/screen")
     _shows_hall_clock(screen)
-    pad = _pad(new_page, hall_server, "clerk1", 1)  # the counter pad, on the machine's zone
+    hall_server.add_user("clerk1", "clerk", PASSWORD)
+    pad = new_page(1280, 800, timezone=utc)
+    pad.goto(hall_server.url + "/counter")
+    pad.fill("#l-user", "clerk1")
+    pad.fill("#l-pass", PASSWORD)
+    pad.select_option("#l-window", "1")
+    pad.click("#l-submit")
+    expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
     pad.keyboard.press("n")
     expect(pad.locator("#cur-number")).to_have_text(ticket["number"])
     called = httpx.get(hall_server.url + f"/api/tickets/{token}", timeout=10).json()
+    expect(pad.locator("#cur-called")).to_have_text(_hhmm_of(called["called_at"]))
     expect(screen.locator("#calls tr.newest td").nth(2)).to_have_text(
         _hhmm_of(called["called_at"]))
-
-    hall_server.add_user("clerk2", "clerk", PASSWORD)
-    pad2 = new_page(1280, 800, timezone=utc)
-    pad2.goto(hall_server.url + "/counter")
-    pad2.fill("#l-user", "clerk1")
-    pad2.fill("#l-pass", PASSWORD)
-    pad2.select_option("#l-window", "1")
-    pad2.click("#l-submit")
-    expect(pad2.locator("#cur-called")).to_have_text(_hhmm_of(called["called_at"]))
 
     hall_server.add_user("boss", "manager", PASSWORD)
     manage = new_page(1920, 1080, timezone=utc)
@@ -478,8 +469,6 @@ def test_hall_screen_fits_all_recent_calls_at_1080p_and_4k(hall_server: Any,
                                                           new_page: Any) -> None:
     """Every recent call the screen keeps is on the glass at 1920x1080 and at 3840x2160, and
     the type grows with the screen (a 4K TV without scaling reads like a 1080p one)."""
-    from displays.pages import SCREEN_RECENT_CALLS
-
     clerk = hall_server.clerk(1)
     for _ in range(SCREEN_RECENT_CALLS + 2):
         hall_server.issue("yibao-card")
@@ -492,14 +481,10 @@ def test_hall_screen_fits_all_recent_calls_at_1080p_and_4k(hall_server: Any,
         screen.goto(hall_server.url + "/screen")
         expect(screen.locator("#calls tr")).to_have_count(SCREEN_RECENT_CALLS)
         assert _visible_rows(screen, "#calls tr") == [SCREEN_RECENT_CALLS, SCREEN_RECENT_CALLS]
-        assert _visible_rows(screen, "#waiting tr")[0] == len(hall_server_queues(hall_server))
+        assert _visible_rows(screen, "#waiting tr")[0] == len(_snapshot(hall_server)["queues"])
         sizes[width] = screen.evaluate(
             "parseFloat(getComputedStyle(document.getElementById('latest-text')).fontSize)")
     assert 1.8 <= sizes[3840] / sizes[1920] <= 2.2, sizes
-
-
-def hall_server_queues(server: Any) -> list[dict[str, Any]]:
-    return _snapshot(server)["queues"]
 
 
 def test_kiosk_shows_every_group_or_a_scroll_cue(hall_server: Any, new_page: Any) -> None:
