@@ -475,6 +475,8 @@ def test_hall_screen_fits_all_recent_calls_at_1080p_and_4k(hall_server: Any,
         clerk.post("/api/windows/1/call", json={}).raise_for_status()
         clerk.post("/api/windows/1/start").raise_for_status()
         clerk.post("/api/windows/1/finish", json={"outcome": "done"}).raise_for_status()
+    hall_server.issue("yibao-card")
+    clerk.post("/api/windows/1/call", json={}).raise_for_status()  # on window 1's screen
     sizes = {}
     for width, height in ((1920, 1080), (3840, 2160)):
         screen = new_page(width, height)
@@ -484,6 +486,14 @@ def test_hall_screen_fits_all_recent_calls_at_1080p_and_4k(hall_server: Any,
         assert _visible_rows(screen, "#waiting tr")[0] == len(_snapshot(hall_server)["queues"])
         sizes[width] = screen.evaluate(
             "parseFloat(getComputedStyle(document.getElementById('latest-text')).fontSize)")
+    assert 1.8 <= sizes[3840] / sizes[1920] <= 2.2, sizes
+    for width, height in ((1920, 1080), (3840, 2160)):  # and the screen above a window
+        window = new_page(width, height)
+        window.goto(hall_server.url + "/screen/window/1")
+        expect(window.locator("#wnum")).to_be_visible()
+        sizes[width] = window.evaluate(
+            "parseFloat(getComputedStyle(document.getElementById('wnum')).fontSize)")
+        assert window.evaluate("document.documentElement.scrollHeight") <= height
     assert 1.8 <= sizes[3840] / sizes[1920] <= 2.2, sizes
 
 
