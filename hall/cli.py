@@ -101,6 +101,31 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Read-only: opens the file without migrating it, so verifying never changes the log."""
+    import sqlite3
+    from pathlib import Path
+
+    from hall.audit import verify
+
+    if not Path(args.db).exists():
+        print(f"数据库文件不存在：{args.db}", file=sys.stderr)
+        return 2
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    try:
+        verdict = verify(conn)
+    except sqlite3.Error as exc:
+        print(f"无法读取审计日志：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    if not verdict.ok:
+        print(f"审计日志校验失败：{verdict.reason}（第{verdict.first_bad}条）", file=sys.stderr)
+        return 1
+    print(f"审计日志完整：共{verdict.rows}条，末条校验值 {verdict.head}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅排队叫号系统")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--config", default="config.toml")
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(fn=cmd_user_add)
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 naming the "
+                                  "first row edited or removed")
+    verify.add_argument("--db", default="var/hall.db")
+    verify.set_defaults(fn=cmd_audit_verify)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hall import audit as hall_audit
 from hall import errors
 from hall.config import HallConfig
 from hall.eta import eta_minutes, rolling_minutes
@@ -856,11 +857,8 @@ class HallService:
 
 def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
           detail: str | None) -> None:
-    tx.conn.execute(
-        "INSERT INTO audit (time, user, action, target, source, success, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tx.now.isoformat(timespec="milliseconds"), actor.user, action, target, actor.source,
-         int(success), detail))
+    hall_audit.append(tx.conn, tx.now.isoformat(timespec="milliseconds"), actor.user, action,
+                      target, actor.source, success, detail)
 
 
 def _free_window(tx: Tx, number: int, ts: float) -> None:

@@ -26,6 +26,8 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from hall import audit
+
 T = TypeVar("T")
 
 MIGRATIONS: list[str] = [
@@ -238,6 +240,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX case_steps_case ON case_steps (kind, case_id, id);
     """,
+    # 3: the audit log append-only and hash-chained (hall/audit.py); rows without a hash were
+    # written before the chain and are sealed once when the store opens
+    """
+    ALTER TABLE audit ADD COLUMN hash TEXT;
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN OLD.hash IS NOT NULL
+    BEGIN
+        SELECT RAISE(ABORT, '审计日志只能追加，不能修改');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, '审计日志只能追加，不能删除');
+    END;
+    """,
 ]
 
 
@@ -376,6 +391,9 @@ def _prepare_writer(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    conn.execute("BEGIN IMMEDIATE")
+    audit.seal(conn)
+    conn.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:
