@@ -51,7 +51,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     try:
         h = Hall(server)
         for name, role in (("boss", "manager"), ("clerk1", "clerk"), ("clerk2", "clerk"),
-                           ("clerk3", "clerk")):
+                           ("clerk3", "clerk"), ("clerk7", "clerk")):
             _user(server, name, role)
         # window 2: one ticket served and rated 差评 (a rectification), one served, unrated
         w2 = server.login("clerk2", 2)
@@ -169,6 +169,13 @@ def evaluate_rate(page: Page, h: Hall) -> None:
     expect(page.locator(".rf-level input:checked")).to_have_count(1)
 
 
+def evaluate_thanks(page: Page, h: Hall) -> None:
+    page.goto(h.url + "/evaluate/2")
+    expect(page.locator("#rate")).to_be_visible()
+    page.locator(".rf-skip").click()  # skipped: thanks, nothing stored
+    expect(page.locator("#thanks")).to_be_visible()
+
+
 def counter_login(page: Page, h: Hall) -> None:
     page.goto(h.url + "/counter")
     expect(page.locator("#login")).to_be_visible()
@@ -180,6 +187,14 @@ def counter_called(page: Page, h: Hall) -> None:
     expect(page.locator("#pad")).to_be_visible()
     page.keyboard.press("n")
     expect(page.locator("#cur")).to_be_visible()
+
+
+def counter_dialog(page: Page, h: Hall) -> None:
+    counter_login(page, h)
+    _login(page, "clerk7", 7)
+    expect(page.locator("#pad")).to_be_visible()
+    page.keyboard.press("p")  # 暂停服务 asks the reason in a dialog
+    expect(page.locator("#dlg-reason")).to_be_visible()
 
 
 def manage_login(page: Page, h: Hall) -> None:
@@ -225,8 +240,10 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "complaint-done": (complaint_done, (390, 844)),
     "evaluate-idle": (evaluate_idle, (1280, 800)),
     "evaluate-rate": (evaluate_rate, (1280, 800)),
+    "evaluate-thanks": (evaluate_thanks, (1280, 800)),
     "counter-login": (counter_login, (1280, 800)),
     "counter-called": (counter_called, (1280, 800)),
+    "counter-pause-dialog": (counter_dialog, (1280, 800)),
     "manage-login": (manage_login, (1920, 1080)),
     "manage": (manage, (1920, 1080)),
     "manage-ratings": (manage_ratings, (1920, 1080)),
