@@ -30,10 +30,9 @@
   M.pct = function (x) {
     return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
   };
-  /** "11-25 09:30" of an ISO time, in the hall's own offset (as the server wrote it). */
+  /** "2025年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
   M.dt = function (iso) {
-    if (!iso) return "—";
-    return iso.slice(5, 10) + " " + iso.slice(11, 16);
+    return iso ? Hall.dateTime(iso) : "—";
   };
   M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
