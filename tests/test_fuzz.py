@@ -33,9 +33,10 @@ CASE_ACTIONS = ["assign", "callback", "classify", "fix", "feedback", "review", "
                 "reopen", "contact", "assess", "resolve", "answer", "follow_up", "archive",
                 "reveal"]
 MANAGE_LISTS = ["stats", "ratings", "figures", "complaints", "rectifications", "events", "audit",
-                "windows", "alarms", "devices", "users", "server"]
-QUERY_KEYS = ["from", "to", "window", "level", "status", "channel", "by", "limit", "open",
-              "format"]
+                "windows", "alarms", "devices", "users", "server", "priority", "open-days",
+                "deadlines"]
+QUERY_KEYS = ["from", "to", "window", "level", "status", "channel", "by", "per", "limit",
+              "open", "format", "queue", "date", "service"]
 
 def _printable(t: str) -> str:
     """A path segment, percent-encoded (a URL cannot carry a lone surrogate)."""
@@ -123,10 +124,30 @@ def test_manager_json_routes_never_answer_500(fuzzed: dict[str, Any], kind: str,
 
 
 @FUZZ
+@given(route=st.sampled_from(["window", "open-days", "deadline", "close-day"]),
+       n=st.one_of(st.integers(2, 11), ids.filter(lambda i: i not in (1, 12))), body=bodies)
+def test_manager_changes_never_answer_500(fuzzed: dict[str, Any], route: str, n: int,
+                                          body: Any) -> None:
+    """(Windows 1 and 12 are left alone: a forced logout would end the clerks' sessions.)"""
+    boss = fuzzed["clients"]["boss"]
+    raw = json.dumps(body, ensure_ascii=True)
+    headers = {"Content-Type": "application/json"}
+    if route == "window":
+        check(boss.patch(f"/api/manage/windows/{n}", content=raw, headers=headers))
+    elif route == "open-days":
+        check(boss.post("/api/manage/open-days", content=raw, headers=headers))
+    elif route == "deadline":
+        check(boss.post(f"/api/manage/deadlines/{n}/complete", content=raw, headers=headers))
+    else:
+        check(boss.post("/api/manage/close-day", content=raw, headers=headers))
+
+
+@FUZZ
 @given(who=st.sampled_from(["public", "clerk", "boss", "root"]),
        path=st.one_of(st.sampled_from(MANAGE_LISTS).map(lambda p: f"/api/manage/{p}"),
                       ids.map(lambda n: f"/api/windows/{n}"),
                       ids.map(lambda n: f"/api/windows/{n}/ratings"),
+                      ids.map(lambda n: f"/api/windows/{n}/cases"),
                       ids.map(lambda n: f"/api/manage/complaints/{n}"),
                       text.map(lambda t: f"/api/tickets/{_printable(t)}")),
        query=queries)
