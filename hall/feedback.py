@@ -894,7 +894,7 @@ class Feedback:
                 "ORDER BY due, id", (window,)).fetchall()
             return [{"id": r["id"], "reference": r["reference"], "status": r["status"],
                      "status_name": COMPLAINT_STATUS.get(r["status"], r["status"]),
-                     "description": r["description"], "service": r["service"],
+                     "description": self.sealer.open(r["description"]), "service": r["service"],
                      "service_name": self._service_name(r["service"]),
                      "window": r["window"], "window_name": self._window_name(r["window"]),
                      "department": r["department"], "category": r["category"],
