@@ -65,7 +65,8 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
         if required:
             raise errors.bad_request("需要 JSON 请求体", "empty_body")
         return {}
-    if _nesting(chunks) > MAX_DEPTH:
+    brackets = chunks.count(b"[") + chunks.count(b"{")  # at C speed: most bodies stop here
+    if brackets > MAX_DEPTH and _nesting(chunks) > MAX_DEPTH:
         raise errors.bad_request(f"请求内容嵌套层数过多 (最多 {MAX_DEPTH} 层)", "too_deep")
     try:
         body = json.loads(chunks)

@@ -431,3 +431,28 @@ def test_idempotency_keys_are_the_clients_own_and_bound_to_the_body(
     error = assert_error(changed, 409, "idempotency_mismatch")
     assert "请求编号已用于另一个不同的取号请求" in error["message"]
     assert httpx.get(hall_server.url + "/api/hall").json()["queues"][0]["waiting"] == 2
+
+
+def test_the_pure_checks_behind_the_guard() -> None:
+    """The decisions, without a server: which origins may act, how deep is too deep, what
+    cannot be stored."""
+    from hall.api import MAX_DEPTH, _nesting, _unfit
+    from hall.guard import origin_allowed
+
+    host = "10.0.0.5:8000"
+    assert origin_allowed(None, host)  # a kiosk program, a device adapter, curl
+    assert origin_allowed("http://10.0.0.5:8000", host)
+    assert origin_allowed("http://HALL.local", "hall.local:80")
+    assert not origin_allowed("http://10.0.0.5:8001", host)  # another port: same site
+    assert not origin_allowed("null", host)  # sandboxed frames, file:// pages
+    assert not origin_allowed("http://evil.example", host)
+    assert not origin_allowed("chrome-extension://abc", host)
+    # behind a proxy: the page's public origin is the configured one
+    assert origin_allowed("https://hall.gov.cn", "127.0.0.1:8000", "https://hall.gov.cn")
+    assert not origin_allowed("https://hall.gov.cn.evil", "127.0.0.1:8000", "https://hall.gov.cn")
+    assert _nesting(b"[" * (MAX_DEPTH + 1)) > MAX_DEPTH
+    assert _nesting(b'{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == 1
+    assert _nesting(b'["\\"[[", {"b": [1]}]') == 3
+    assert _unfit({"a": "\ud800"}) and _unfit({"\udfff": 1}) and _unfit({"a": [2 ** 60]})
+    assert _unfit({"a": float("inf")}) and _unfit([float("nan")])
+    assert _unfit({"a": [1, "张三", None, True, {"b": 2.5, "c": -(2 ** 53)}]}) is None
