@@ -28,7 +28,7 @@ FIELDS = ["service", "priority", "needs_help", "channel", "kiosk", "username", "
           "assignee", "classification", "deadline", "measures", "upheld", "view", "class",
           "referral", "department", "chief", "reached"]
 CLERK_ACTIONS = ["call", "recall", "start", "finish", "skip", "transfer", "hold", "callback",
-                 "pause", "resume", "complaint"]
+                 "pause", "resume", "complaint", "priority"]
 CASE_ACTIONS = ["assign", "callback", "classify", "fix", "feedback", "review", "close",
                 "reopen", "contact", "assess", "resolve", "answer", "follow_up", "archive",
                 "reveal"]
