@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from hall import errors
 from hall.auth import COOKIE, Auth, Session
+from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
 
 MANAGER_ROLES = ("manager", "admin")
@@ -35,7 +36,7 @@ def _auth(request: Request) -> Auth:
 
 
 def _source(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_of(request)
 
 
 async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
@@ -109,6 +110,7 @@ async def services(request: Request) -> Response:
 
 
 async def issue(request: Request) -> Response:
+    await take_ticket(request)  # scalping limits (issue 9.2): 429 before any work
     body = await read_json(request)
     ticket = await _service(request).issue_ticket(
         body.get("service"), priority=body.get("priority"),

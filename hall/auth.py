@@ -5,7 +5,8 @@
   stalls the hall's screens.
 * A session is a random id stored in the database and sent as a signed, HttpOnly,
   SameSite=Strict cookie: logout and idle timeout end it on the server, not only in the browser.
-* Five wrong passwords lock the account for 15 minutes; every attempt lands in the audit log.
+* Five wrong passwords from one address lock that name from that address, with back-off
+  (hall/lockout.py); unknown names are answered the same way; every attempt is audited.
 * A clerk's session is bound to one window; managers, admins and auditors log in without one.
 """
 
@@ -20,13 +21,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from hall import errors
+from hall import errors, lockout
 from hall.service import Actor, HallService, audit
 from hall.store import Tx
 
 ROLES = ("clerk", "manager", "admin", "auditor")
-MAX_FAILURES = 5
-LOCK_SECONDS = 15 * 60
 IDLE_SECONDS = 8 * 60 * 60  # a clerk's shift; the pad refreshes last_seen on every action
 COOKIE = "hall_session"
 
@@ -113,35 +112,38 @@ class Auth:
             raise errors.invalid("window 必须是窗口号 (整数)", "invalid_window")
         now = self.service.clock()
         ts = now.timestamp()
-        row = await self.service.store.read(lambda conn: conn.execute(
-            "SELECT * FROM users WHERE username = ?", (username,)).fetchone())
-        actor = Actor(username, source)
-        refusal = errors.unauthenticated("用户名或密码错误", "bad_credentials")
-        if row is None or not row["active"]:
-            await asyncio.to_thread(_dummy_verify)  # same time as a real check: no user probing
-            await self.service.record_audit(actor, "login", f"window:{window}", False,
-                                            "unknown user")
-            raise refusal
-        if row["locked_until"] and row["locked_until"] > ts:
-            minutes = int((row["locked_until"] - ts) // 60) + 1
-            await self.service.record_audit(actor, "login", f"window:{window}", False, "locked")
-            raise errors.HallError(423, "locked",
-                                   f"账户已锁定，请 {minutes} 分钟后再试或联系管理员")
-        if not await asyncio.to_thread(_verify, row["pwhash"], password):
-            def fail(tx: Tx) -> int:
-                failures = tx.one("UPDATE users SET failures = failures + 1 WHERE username = ? "
-                                  "RETURNING failures", (username,))[0]
-                if failures >= MAX_FAILURES:
-                    tx.conn.execute("UPDATE users SET locked_until = ?, failures = 0 "
-                                    "WHERE username = ?", (ts + LOCK_SECONDS, username))
-                audit(tx, actor, "login", f"window:{window}", False,
-                      "locked" if failures >= MAX_FAILURES else "bad password")
-                return failures
+        # issue 9.7: failures count per (name, address) with back-off, and an unknown name
+        # is answered exactly like a known one (hall/lockout.py)
+        key, where = username[:128], source or "unknown"
 
-            if await self.service.store.write(fail, now) >= MAX_FAILURES:
-                raise errors.HallError(423, "locked",
-                                       f"密码连续错误{MAX_FAILURES}次，账户已锁定15分钟")
-            raise refusal
+        def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row | None, float | None]:
+            return (conn.execute("SELECT * FROM users WHERE username = ?", (username,))
+                    .fetchone(), lockout.locked_until(conn, key, where, ts))
+
+        row, until = await self.service.store.read(read)
+        actor = Actor(username, source)
+        if until is not None:
+            await self.service.record_audit(actor, "login", f"window:{window}", False, "locked")
+            raise _locked(lockout.minutes_left(until, ts))
+        known = row is not None and bool(row["active"])
+        if known:
+            good = await asyncio.to_thread(_verify, row["pwhash"], password)
+        else:
+            await asyncio.to_thread(_dummy_verify)  # same time as a real check
+            good = False
+        if not good:
+            def fail(tx: Tx) -> float | None:
+                until = lockout.record_failure(tx, key, where, ts)
+                detail = "bad password" if known else "unknown user"
+                audit(tx, actor, "login", f"window:{window}", False,
+                      detail + (", locked" if until else ""))
+                return until
+
+            until = await self.service.store.write(fail, now)
+            if until is not None:
+                raise _locked(lockout.minutes_left(until, ts))
+            raise errors.unauthenticated("用户名或密码错误", "bad_credentials")
+        assert row is not None
         role = row["role"]
         if role == "clerk" and window is None:
             raise errors.invalid("窗口人员登录需要选择窗口", "window_required")
@@ -153,8 +155,7 @@ class Auth:
         session_id = secrets.token_urlsafe(24)
 
         def ok(tx: Tx) -> None:
-            tx.conn.execute("UPDATE users SET failures = 0, locked_until = NULL "
-                            "WHERE username = ?", (username,))
+            lockout.clear(tx, key, where)
             if window is not None:  # one clerk per window: a new login ends the old session
                 tx.conn.execute("DELETE FROM sessions WHERE window = ?", (window,))
             tx.conn.execute("INSERT INTO sessions (id, username, window, created_at, last_seen) "
@@ -198,6 +199,11 @@ class Auth:
             await self.service.close_window(session.window, session.actor(source))
         else:
             await self.service.record_audit(session.actor(source), "logout", None, True)
+
+
+def _locked(minutes: int) -> errors.HallError:
+    """The same words for every name, known or not: nothing tells which names exist."""
+    return errors.HallError(423, "locked", f"登录失败次数过多，请 {minutes} 分钟后再试")
 
 
 def _verify(pwhash: str, password: str) -> bool:
