@@ -13,8 +13,8 @@ How (choices where the issue is silent):
   (`hall_device`) that never expires. A non-browser kiosk may send the secret in an
   `X-Hall-Device` header instead.
 * A tablet may rate only its own window; a kiosk's tickets count against the kiosk's limits,
-  not its address's. `device remove NAME` withdraws a lost device at once in this process's
-  store (the lookup cache lives at most `CACHE_SECONDS`).
+  not its address's. `device remove NAME` withdraws a lost device at once (every request
+  looks the credential up: one read, and only for requests that carry one).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-import time
 from dataclasses import dataclass
 
 from hall import errors
@@ -32,7 +31,6 @@ from hall.store import Tx
 KINDS = ("tablet", "kiosk")
 COOKIE = "hall_device"
 HEADER = "x-hall-device"
-CACHE_SECONDS = 30.0
 KIND_NAMES = {"tablet": "评价器", "kiosk": "取号机"}
 
 
@@ -54,7 +52,6 @@ def secret_hash(secret: str) -> str:
 class Credentials:
     def __init__(self, service: HallService) -> None:
         self.service = service
-        self._cache: dict[str, tuple[Device | None, float]] = {}
 
     async def add(self, name: str, kind: str, window: int | None,
                   actor: Actor | None = None) -> str:
@@ -93,10 +90,9 @@ class Credentials:
             if tx.conn.execute("DELETE FROM device_credentials WHERE name = ?",
                                (name,)).rowcount == 0:
                 raise errors.not_found(f"没有登记名为 {name} 的设备", "unknown_device")
-            audit(tx, actor, "device.remove", name, True)
+            audit(tx, actor, "device.remove", name, True, None)
 
         await self.service.store.write(op, self.service.clock())
-        self._cache.clear()
 
     async def list(self) -> list[dict[str, object]]:
         def read(conn: sqlite3.Connection) -> list[dict[str, object]]:
@@ -111,18 +107,10 @@ class Credentials:
         if not secret or len(secret) > 200:
             return None
         key = secret_hash(secret)
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[1] > now:
-            return hit[0]
 
         def read(conn: sqlite3.Connection) -> sqlite3.Row | None:
             return conn.execute("SELECT name, kind, window FROM device_credentials "
                                 "WHERE secret_hash = ? AND active = 1", (key,)).fetchone()
 
         row = await self.service.store.read(read)
-        device = Device(row["name"], row["kind"], row["window"]) if row else None
-        if len(self._cache) > 1000:
-            self._cache.clear()
-        self._cache[key] = (device, now + CACHE_SECONDS)
-        return device
+        return Device(row["name"], row["kind"], row["window"]) if row else None

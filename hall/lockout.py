@@ -16,6 +16,7 @@ A locked attempt is refused before the password is checked and does not lengthen
 
 from __future__ import annotations
 
+import math
 import sqlite3
 
 from hall.store import Tx
@@ -66,4 +67,5 @@ def clear(tx: Tx, username: str, source: str) -> None:
 
 
 def minutes_left(until: float, now: float) -> int:
-    return int((until - now) // 60) + 1
+    """Whole minutes to wait, rounded up (a 60-second lock says 1 分钟)."""
+    return max(1, math.ceil((until - now) / 60))
