@@ -383,7 +383,7 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
                 "ws_heartbeat_seconds"):
         c.positive(getattr(info, key), f"hall.{key}")
     # a heartbeat every microsecond keeps a core busy; one a day never finds a dead screen
-    c.at_least(info.ws_heartbeat_seconds, "hall.ws_heartbeat_seconds", 1, 3600)
+    c.at_least(info.ws_heartbeat_seconds, "hall.ws_heartbeat_seconds", 0.1, 3600)
     c.at_least(info.send_buffer_bytes, "hall.send_buffer_bytes", 0)
     c.at_least(info.skip.requeue_after, "hall.skip.requeue_after", 0)
     c.at_least(info.skip.recall_last, "hall.skip.recall_last", 0)
