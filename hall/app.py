@@ -148,6 +148,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("取号机 kiosk", f"{base}/kiosk"),
         ("窗口叫号 counter pad", f"{base}/counter"),
         ("评价器 evaluator", f"{base}/evaluate/{first}"),
+        ("设备登记 device enrolment", f"{base}/device"),
         ("大厅综合屏 hall screen", f"{base}/screen"),
         ("窗口屏 window screen", f"{base}/screen/window/{first}"),
         ("手机查询 phone page", f"{base}/t/<token>"),

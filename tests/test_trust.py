@@ -511,3 +511,38 @@ async def test_the_lock_grows_with_each_further_failure(tmp_path: Path) -> None:
         await service.close()
     assert [lockout.lock_seconds(n) for n in (4, 5, 6, 7)] == [0, 60, 120, 240]
     assert lockout.lock_seconds(100) == lockout.MAX_SECONDS
+
+
+def test_a_kiosk_enrolled_in_chromium_is_not_held_to_the_address_limit(
+        limited_server: HallServer, new_page: Any) -> None:
+    """The installer types the 登记码 on /device?next=/kiosk; the kiosk's browser then takes
+    more tickets than one address may, while a plain browser beside it gets the 429 message."""
+    from playwright.sync_api import expect
+
+    server = limited_server
+    code = server.add_device("kiosk-hall", "kiosk")
+    kiosk = new_page(1280, 800)
+    kiosk.goto(server.url + "/device?next=/kiosk")
+    expect(kiosk.locator("#d-current")).to_have_text("本设备尚未登记")
+    kiosk.get_by_label("登记码").fill("wrong-code")
+    kiosk.get_by_role("button", name="登记").click()
+    expect(kiosk.locator("#d-msg")).to_have_text("登记码无效，请核对后重新输入")
+    kiosk.get_by_label("登记码").fill(code)
+    kiosk.get_by_role("button", name="登记").click()
+    expect(kiosk).to_have_url(server.url + "/kiosk")
+    for i in range(7):  # beyond tickets_per_minute_per_client = 5
+        kiosk.goto(server.url + "/kiosk")
+        kiosk.locator('button.svc[data-service="consult"]').click()
+        expect(kiosk.locator("#t-number")).to_have_text(f"G{i + 1:03d}")
+
+    plain = new_page(1280, 800)
+    for i in range(6):
+        plain.goto(server.url + "/kiosk")
+        plain.locator('button.svc[data-service="consult"]').click()
+        if i < 5:
+            expect(plain.locator("#t-number")).to_have_text(f"G{i + 8:03d}")
+    expect(plain.locator("#kiosk-msg")).to_contain_text("取号过于频繁")
+    plain.goto(server.url + "/device")
+    expect(plain.locator("#d-current")).to_have_text("本设备尚未登记")
+    kiosk.goto(server.url + "/device")
+    expect(kiosk.locator("#d-current")).to_have_text("本设备已登记为：大厅取号机 kiosk-hall")
