@@ -25,6 +25,7 @@ from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
 
 MANAGER_ROLES = ("manager", "admin")
+STAFF_ROLES = ("clerk", "manager", "admin")  # may grant priority (an auditor only reads)
 
 
 def _service(request: Request) -> HallService:
@@ -110,12 +111,19 @@ async def services(request: Request) -> Response:
 
 
 async def issue(request: Request) -> Response:
-    await take_ticket(request)  # scalping limits (issue 9.2): 429 before any work
+    """A kiosk or phone issues anonymously; a signed-in staff account (导办, clerk, manager)
+    may also grant a priority reason that is not self-declared, and is recorded as its
+    granter."""
+    session = await _auth(request).session(request.cookies.get(COOKIE))
+    if session is None or session.role not in STAFF_ROLES:
+        await take_ticket(request)  # scalping limits (issue 9.2); staff issue for citizens
     body = await read_json(request)
     ticket = await _service(request).issue_ticket(
         body.get("service"), priority=body.get("priority"),
         needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
-        kiosk=body.get("kiosk"), idempotency_key=request.headers.get("idempotency-key"))
+        kiosk=body.get("kiosk"), idempotency_key=request.headers.get("idempotency-key"),
+        granted_by=session.username if session is not None and session.role in STAFF_ROLES
+        else None)
     return ok(ticket, 201)
 
 
@@ -193,6 +201,8 @@ CLERK_ACTIONS: dict[str, tuple[Callable[..., Awaitable[dict[str, Any]]], bool]] 
     "callback": (lambda s, n, a, b: s.callback(n, a, b.get("number")), True),
     "pause": (lambda s, n, a, b: s.pause(n, a, b.get("reason")), True),
     "resume": (lambda s, n, a, b: s.resume(n, a), False),
+    "priority": (lambda s, n, a, b: s.grant_priority(n, a, b.get("number"), b.get("reason")),
+                 True),
 }
 
 
@@ -246,7 +256,8 @@ async def manage_stats(request: Request) -> Response:
         except ValueError:
             raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
     by = request.query_params.get("by", "queue")
-    return as_list(request, "stats", await service.stats(first, last, by))
+    per = request.query_params.get("per")
+    return as_list(request, "stats", await service.stats(first, last, by, per))
 
 
 async def manage_alarms(request: Request) -> Response:
@@ -273,6 +284,48 @@ async def manage_close_day(request: Request) -> Response:
     session = await manager_of(request)
     missed = await _service(request).close_day(session.actor(_source(request)))
     return ok({"missed": missed})
+
+
+def _day_range(request: Request) -> tuple[str, str]:
+    today = _service(request).clock().date().isoformat()
+    first = request.query_params.get("from", today)
+    last = request.query_params.get("to", first if "from" in request.query_params else today)
+    for value in (first, last):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+    return first, last
+
+
+async def manage_priority(request: Request) -> Response:
+    """Priority tickets with their reason and who granted it."""
+    await manager_of(request)
+    first, last = _day_range(request)
+    return as_list(request, "priority", await _service(request).priority_tickets(first, last))
+
+
+async def manage_open_days(request: Request) -> Response:
+    """GET: the days opened by hand; POST {"date", "note"?}: open a day the calendar shuts."""
+    session = await manager_of(request)
+    service = _service(request)
+    if request.method == "POST":
+        body = await read_json(request)
+        return ok(await service.open_day(body.get("date"), session.actor(_source(request)),
+                                         body.get("note")), 201)
+    return as_list(request, "open_days", await service.open_days())
+
+
+async def manage_deadlines(request: Request) -> Response:
+    """限时办结: accepted applications late or due within 3 working days."""
+    await manager_of(request)
+    return as_list(request, "applications", await _service(request).applications())
+
+
+async def manage_deadline_complete(request: Request) -> Response:
+    session = await manager_of(request)
+    return ok(await _service(request).complete_application(
+        request.path_params["id"], session.actor(_source(request))))
 
 
 async def manage_devices(request: Request) -> Response:
@@ -303,6 +356,11 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/alarms", manage_alarms, methods=["GET"]),
         Route("/api/manage/server", manage_server, methods=["GET"]),
         Route("/api/manage/users", manage_users, methods=["GET"]),
+        Route("/api/manage/priority", manage_priority, methods=["GET"]),
+        Route("/api/manage/open-days", manage_open_days, methods=["GET", "POST"]),
+        Route("/api/manage/deadlines", manage_deadlines, methods=["GET"]),
+        Route("/api/manage/deadlines/{id:int}/complete", manage_deadline_complete,
+              methods=["POST"]),
     ]
 
 

@@ -15,9 +15,10 @@ import getpass
 import os
 import socket
 import sys
+from datetime import datetime
 from typing import Any
 
-from hall.config import ConfigError, HallConfig, load_config
+from hall.config import ConfigError, HallConfig, coverage_warning, load_config
 
 
 def _load(path: str) -> HallConfig | None:
@@ -29,10 +30,21 @@ def _load(path: str) -> HallConfig | None:
         return None
 
 
+def warnings(config: HallConfig) -> list[str]:
+    """What is valid but will go wrong soon: a warning, not a mistake, so a hall with a good
+    file keeps serving (the exit status stays 0) while someone types next year's holidays in."""
+    today = datetime.now(config.hall.tz).date()
+    warning = coverage_warning(config.workdays, today)
+    return [f"警告 workdays: {warning} (升级 chinese-calendar，或在 [workdays] 填写 holidays、"
+            f"makeup_days 和 covered_until)"] if warning else []
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 1
+    for line in warnings(config):
+        print(line)
     print(f"{args.config}: ok — {len(config.queues)} queues, {len(config.services)} services, "
           f"{len(config.windows)} windows, {len(config.devices)} devices")
     return 0
@@ -76,6 +88,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(config, args.db, public_url=public_url)
     base = f"http://{args.host}:{args.port}"
     print(f"{config.hall.name} — serving on {base}", flush=True)
+    for line in warnings(config):
+        print(line, flush=True)
     for label, url in page_urls(base, config):
         print(f"  {label:28} {url}", flush=True)
     # stack-notes.md: per-message compression costs 2x memory and CPU per screen; the access
@@ -189,6 +203,33 @@ def _with_credentials(args: argparse.Namespace, fn: Any) -> Any:
         return None
 
 
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Read-only: opens the file without migrating it, so verifying never changes the log."""
+    import sqlite3
+    from pathlib import Path
+
+    from hall.audit import verify
+
+    if not Path(args.db).exists():
+        print(f"数据库文件不存在：{args.db}", file=sys.stderr)
+        return 2
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    try:
+        verdict = verify(conn)
+    except sqlite3.Error as exc:
+        print(f"无法读取审计日志：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    if not verdict.ok:
+        print(f"审计日志校验失败：{verdict.reason}（第{verdict.first_bad}条）", file=sys.stderr)
+        return 1
+    print(f"审计日志完整：共{verdict.rows}条，末条校验值 {verdict.head}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # issue 9.6: nothing this program creates is readable by other users
     parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅排队叫号系统")
@@ -228,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     for p in (dadd, dremove, dlist):
         p.add_argument("--db", default="var/hall.db")
         p.add_argument("--config", default="config.toml")
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 naming the "
+                                  "first row edited or removed")
+    verify.add_argument("--db", default="var/hall.db")
+    verify.set_defaults(fn=cmd_audit_verify)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

@@ -41,7 +41,7 @@ from hall.model import State
 from hall.sealed import Sealer
 from hall.service import Actor, HallService, audit
 from hall.store import Tx
-from hall.workdays import add_working_days
+from hall.workdays import intake_day
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_LEVELS = (1, 2)
@@ -185,8 +185,7 @@ class Feedback:
         return datetime.fromtimestamp(ts, self.tz).isoformat(timespec="seconds")
 
     def _working(self, start: date, n: int) -> date:
-        w = self.config.workdays
-        return add_working_days(start, n, w.holidays, w.makeup_days)
+        return self.config.workdays.add(start, n)
 
     def _range(self, start: date, end: date) -> tuple[float, float]:
         """[start 00:00, end+1 00:00) in the hall's timezone, as timestamps."""
@@ -419,7 +418,9 @@ class Feedback:
         """Receive (受理) a complaint: due the same working day for 研判 and the first contact.
         Taken face to face at the complaint window, that contact is made on the spot."""
         day = self._day(ts)
-        due = self._working(day, 0).isoformat()
+        # after closing time the first working day is the next one, never a day already over
+        received = intake_day(datetime.fromtimestamp(ts, self.tz), self.config.hall.close)
+        due = self._working(received, 0).isoformat()
         reference = self._new_reference(tx)
         cur = tx.conn.execute(
             "INSERT INTO complaints (opened_at, source, ticket_id, service, window, clerk, "

@@ -174,7 +174,7 @@
       $("cur-number").textContent = t.number;
       $("cur-service").textContent = (t.queue_name || "") + " · " + (t.service_name || "");
       const flags = [];
-      if (t.priority) flags.push("绿色通道：" + (PRIORITY[t.priority] || t.priority));
+      if (t.priority) flags.push("绿色通道：" + (t.priority_name || PRIORITY[t.priority] || t.priority));
       if (t.needs_help) flags.push("需要帮办");
       $("cur-flags").textContent = flags.join(" · ");
       $("cur-flags").hidden = !flags.length;
