@@ -78,6 +78,7 @@ async def screen(request: Request) -> Response:
         "hall_name": config.hall.name,
         "notice": config.hall.notice,
         "queues": config.queues,
+        "chiefs": [w for w in config.windows if w.chief],  # 首席事务代表 windows
         "page_config": {"recent": 8},
     })
 

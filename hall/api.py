@@ -68,8 +68,12 @@ def ok(data: Any, status: int = 200) -> JSONResponse:
 
 
 async def session_of(request: Request) -> Session:
-    session = await _auth(request).session(request.cookies.get(COOKIE))
+    cookie = request.cookies.get(COOKIE)
+    session = await _auth(request).session(cookie)
     if session is None:
+        reason = await _auth(request).ended_reason(cookie)
+        if reason is not None:  # pushed out by a manager, or logged out on another device
+            raise errors.unauthenticated(reason, "session_ended")
         raise errors.unauthenticated()
     return session
 
@@ -173,6 +177,14 @@ async def window_detail(request: Request) -> Response:
     return ok(await _service(request).window_detail(number))
 
 
+async def window_cases(request: Request) -> Response:
+    """The 办不成事 cases handed to this window's 首席事务代表 (its clerk, or a manager)."""
+    number = request.path_params["n"]
+    await reader_of(request, number)
+    _service(request)._window(number)
+    return ok({"cases": await request.app.state.feedback.chief_cases(number)})
+
+
 def clerk_action(
     action: Callable[[HallService, int, Actor, dict[str, Any]], Awaitable[dict[str, Any]]],
     needs_body: bool = False,
@@ -229,6 +241,29 @@ async def manage_windows(request: Request) -> Response:
     return as_list(request, "windows", await _service(request).manage_windows())
 
 
+async def manage_window(request: Request) -> Response:
+    """`PATCH /api/manage/windows/{n}`: `{"force_logout": true}` ends every session at the
+    window (the clerk is told why), `{"assign": "name"|null}` assigns the clerk who may log
+    in to a window that needs a manager's say (the 办不成事 window)."""
+    session = await manager_of(request)
+    number = request.path_params["n"]
+    _service(request)._window(number)
+    body = await read_json(request)
+    actor = session.actor(_source(request))
+    known = {"force_logout", "assign"}
+    if not body or set(body) - known:
+        raise errors.invalid("只能修改 force_logout (强制下线) 或 assign (指派)",
+                             "invalid_window_change")
+    force = body.get("force_logout", False)
+    if not isinstance(force, bool):
+        raise errors.invalid("force_logout 必须是 true 或 false", "invalid_window_change")
+    if "assign" in body:
+        await _auth(request).assign_window(number, body["assign"], actor)
+    if force:
+        await _auth(request).force_logout(number, actor)
+    return ok(await _service(request).window_detail(number))
+
+
 async def manage_events(request: Request) -> Response:
     await manager_of(request)
     limit = _int_param(request, "limit", 50, 1, 1000)
@@ -253,7 +288,8 @@ async def manage_stats(request: Request) -> Response:
         except ValueError:
             raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
     by = request.query_params.get("by", "queue")
-    return as_list(request, "stats", await service.stats(first, last, by))
+    per = request.query_params.get("per")
+    return as_list(request, "stats", await service.stats(first, last, by, per))
 
 
 async def manage_alarms(request: Request) -> Response:
@@ -342,8 +378,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/logout", logout, methods=["POST"]),
         Route("/api/me", me, methods=["GET"]),
         Route("/api/windows/{n:int}", window_detail, methods=["GET"]),
+        Route("/api/windows/{n:int}/cases", window_cases, methods=["GET"]),
         *clerk,
         Route("/api/manage/windows", manage_windows, methods=["GET"]),
+        Route("/api/manage/windows/{n:int}", manage_window, methods=["PATCH"]),
         Route("/api/manage/events", manage_events, methods=["GET"]),
         Route("/api/manage/audit", manage_audit, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hall import audit as hall_audit
-from hall import errors
+from hall import errors, stats
 from hall.config import HallConfig, cn_date, coverage_warning
 from hall.eta import eta_minutes, rolling_minutes
 from hall.events import Bus
@@ -46,7 +46,7 @@ from hall.model import (
     WindowState,
 )
 from hall.numbering import format_number, hall_day, parse_number
-from hall.reports import GROUPINGS, alarms_from, summarise
+from hall.reports import alarms_from
 from hall.routing import WindowRule, callable_now, choose_next
 from hall.store import Event, Store, Tx
 
@@ -175,7 +175,8 @@ class HallService:
             state = WindowState.IDLE
         current = row["current"] if row is not None and state in (
             WindowState.CALLED, WindowState.SERVING) else None
-        return {"number": w.number, "name": w.name, "kind": w.kind, "state": str(state),
+        return {"number": w.number, "name": w.name, "kind": w.kind, "chief": w.chief,
+                "state": str(state),
                 "current": current,
                 "since": _ts(row["since"], self.tz) if row is not None else None}
 
@@ -773,10 +774,13 @@ class HallService:
         """A clerk logging in opens the window; a second login takes the window over (shift
         change), which the audit log records."""
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
-            tx.conn.execute("UPDATE windows SET clerk = ?, since = ? WHERE number = ?",
-                            (actor.user, ts, number))
+            # the same clerk on a second device keeps the window's "since"
+            tx.conn.execute("UPDATE windows SET since = CASE WHEN clerk IS ? THEN since "
+                            "ELSE ? END, clerk = ? WHERE number = ?",
+                            (actor.user, ts, actor.user, number))
             self._event(tx, "window.opened", number, None, day, ts)
-            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] else []
+            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] not in (None, actor.user) \
+                else []
 
         return await self._clerk_op(number, "login", actor, body)
 
@@ -824,6 +828,8 @@ class HallService:
                 "(SELECT id FROM tickets WHERE day < ?)", (day,))
             tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
                             (ts - timedelta(days=2).total_seconds(),))
+            offset = now.utcoffset()
+            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
             if cur.rowcount:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,
@@ -849,32 +855,33 @@ class HallService:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             out = []
             for w in self.config.windows:
-                row = conn.execute("SELECT clerk, pause_reason, since FROM windows "
+                row = conn.execute("SELECT clerk, pause_reason, since, assigned FROM windows "
                                    "WHERE number = ?", (w.number,)).fetchone()
                 out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
+                            "assigned": row["assigned"],
                             "pause_reason": row["pause_reason"], "queues": list(w.queues),
                             "since_ts": row["since"]})
             return out
 
         return await self.store.read(read)
 
-    async def stats(self, first: str, last: str, by: str) -> list[dict[str, Any]]:
-        """Figures over hall days `first`..`last` (ISO dates), grouped by `by`."""
-        if by not in GROUPINGS:
-            raise errors.invalid(f"by 只能是 {', '.join(GROUPINGS)} 之一", "invalid_grouping")
-        tz = self.tz
-
-        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = [dict(r) for r in conn.execute(
-                "SELECT day, queue, service, window, clerk, state, priority, priority_by, "
-                "transfers, "
-                "issued_at, first_called_at, started_at, finished_at FROM tickets "
-                "WHERE day BETWEEN ? AND ?", (first, last))]
-            for row in rows:
-                row["hour"] = datetime.fromtimestamp(row["issued_at"], tz).hour
-            return rows
-
-        out = summarise(await self.store.read(read), by)
+    async def stats(self, first: str, last: str, by: str,
+                    per: str | None = None) -> list[dict[str, Any]]:
+        """Figures over hall days `first`..`last` (ISO dates), grouped by `by` and `per`
+        (hall.stats: summed daily roll-ups plus today's tickets). The older `by=day|hour`
+        still means the whole hall per day or hour."""
+        if by in ("day", "hour") and per is None:
+            by, per = "hall", by
+        per = per or "all"
+        if by not in stats.BY:
+            raise errors.invalid("分组方式只能是全厅、队列、事项、窗口、人员或优先原因",
+                                 "invalid_grouping")
+        if per not in stats.PERIODS:
+            raise errors.invalid("统计周期只能是全部、小时、日、周或月", "invalid_period")
+        now, _, today = self._now()
+        offset = int(now.utcoffset().total_seconds()) if now.utcoffset() else 0
+        out = await self.store.read(
+            lambda conn: stats.ticket_figures(conn, first, last, by, per, offset, today))
         if by == "priority":  # the reason's name beside its id, for people reading the report
             for line in out:
                 line["priority_name"] = self._priority_name(line["priority"]) or "普通"
