@@ -30,7 +30,7 @@ from hall.auth import Auth
 from hall.config import HallConfig
 from hall.feedback import Feedback
 from hall.service import HallService
-from hall.ws import websocket_endpoint
+from hall.ws import manage_endpoint, websocket_endpoint
 
 
 def build_app(config: HallConfig, db_path: str | Path,
@@ -61,6 +61,7 @@ def build_app(config: HallConfig, db_path: str | Path,
     routes = [
         *api.routes(),
         WebSocketRoute("/ws", websocket_endpoint),
+        WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
