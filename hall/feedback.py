@@ -11,10 +11,16 @@ Rules taken here (docs/feedback.md has the full list and the reasons):
   turned away has the most to say). The phone page rates for `[ratings] days_open` days after
   service; the window tablet and the serial evaluator rate only the ticket just finished at
   that window, within `tablet_minutes`.
-* Nothing public links a rating to a ticket: `rating.recorded` carries window and level only;
-  clerks get aggregates of their window; only managers list single ratings.
+* Nothing public tells how anyone rated: a rating is one event, `rating.recorded` or (a 差评)
+  `alarm.bad_rating`, which hall.events keeps to the managers' `/ws/manage` and shows on the
+  public `/ws` only as `ticket.rated` (number and window); clerks get aggregates of their
+  window released in batches of `clerk_min_ratings` (`released`); only managers list single
+  ratings.
 * A 差评 (1 or 2) raises `alarm.bad_rating` and opens a rectification case in the same
   transaction: 回访 due in `callback_days` working days, 整改 in `fix_days` (hall.workdays).
+  A 回访 that reached nobody is an attempt on the timeline, not a 回访 done; an upheld 申诉
+  takes its rating out of every figure (`COUNTED`); the citizen rates the fix on their
+  ticket's page (`review_fix`).
 * A complaint gets a short random reference (BC + 6 characters without 0/O/1/I) the citizen
   can quote on the phone; the sequential id stays internal to staff.
 * Contact details go in, never out: no public answer, no event, no audit detail carries them;

@@ -19,9 +19,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import websockets
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hall.auth import COOKIE
-from tests.conftest import HallServer
+from hall.feedback import released
+from tests.conftest import HallServer, roomy_config
 from tests.test_feedback_api import manager, rate, serve
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -269,3 +272,38 @@ def test_phone_route_tells_reason_case_and_missed_number(hall_server: HallServer
     clerk.post("/api/windows/1/call", json={"number": t["number"]}).raise_for_status()
     clerk.post("/api/windows/1/skip").raise_for_status()
     assert follow_up(t["token"])["missed"] == {"times": 2, "requeued": False, "voided": True}
+
+
+def test_manage_stream_ends_with_the_session(tmp_path: Any) -> None:
+    """A manager who logs out (or is deactivated) stops getting ratings at the next heartbeat."""
+    server = HallServer(tmp_path, roomy_config(tmp_path, ws_heartbeat_seconds=1))
+    server.start()
+    try:
+        boss = manager(server)
+
+        async def scenario() -> None:
+            async with websockets.connect(_manage_ws_url(server),
+                                          additional_headers=_cookie(boss)) as ws:
+                assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "snapshot"
+                await asyncio.to_thread(boss.post, "/api/logout")
+                with pytest.raises(websockets.exceptions.ConnectionClosed):
+                    while True:  # pings until the next heartbeat finds the session gone
+                        await asyncio.wait_for(ws.recv(), 5)
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+
+
+@given(st.lists(st.tuples(st.integers(1, 20), st.integers(1, 5)), max_size=60),
+       st.integers(1, 8))
+def test_clerk_figures_only_ever_move_by_n_ratings(ratings: list[tuple[int, int]],
+                                                   minimum: int) -> None:
+    """Looking at the figures after each day: every change adds `minimum` ratings or more."""
+    rows = [(f"2026-11-{day:02d}", level) for day, level in ratings]
+    seen = 0
+    for day in range(1, 21):
+        levels, through = released([r for r in rows if r[0] <= f"2026-11-{day:02d}"], minimum)
+        assert len(levels) == seen or len(levels) - seen >= minimum
+        assert (through is None) == (not levels)
+        seen = len(levels)
