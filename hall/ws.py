@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -50,8 +51,14 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
 
 async def manage_endpoint(ws: WebSocket) -> None:
-    """Every event, for managers: refused (HTTP 403 on the handshake) without their session."""
+    """Every event, for managers: refused (HTTP 403 on the handshake) without their session,
+    or when opened by a page of another site (a browser sends the cookie along, so the Origin
+    must be this server's own)."""
     cookie = ws.cookies.get(COOKIE)
+    origin = ws.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != ws.headers.get("host"):
+        await ws.close(code=1008)
+        return
 
     async def allowed() -> bool:
         session = await ws.app.state.auth.session(cookie)

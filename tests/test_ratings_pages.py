@@ -150,3 +150,16 @@ def test_counter_page_shows_no_single_rating(hall_server: HallServer, new_page: 
     for word in ("非常不满意", "差评"):
         assert word not in text, word
     assert pad.locator("main").inner_text() == before
+
+
+def test_manager_sees_a_new_bad_rating_live(hall_server: HallServer, new_page: Any) -> None:
+    """The 差评 alarm left the public stream; the manager's page still shows it as it happens
+    (from the event on /ws/manage, with its level, before any list is read again)."""
+    manager = _manager(new_page, hall_server, "/manage/ratings")
+    expect(manager.locator("[data-fig=count] dd")).to_have_text("0")
+    ticket = _serve_ticket(hall_server, 2)
+    r = httpx.post(f"{hall_server.url}/api/tickets/{ticket['token']}/rating", json={"level": 1})
+    assert r.status_code == 201
+    expect(manager.locator("#al-list")).to_contain_text("2号窗口 非常不满意")
+    expect(manager.locator("[data-fig=count] dd")).to_have_text("1")
+    expect(manager.locator("[data-fig=bad_rate] dd")).to_have_text("100.0%")

@@ -106,6 +106,8 @@ def test_manage_stream_refuses_anonymous_and_clerks(hall_server: HallServer) -> 
     assert asyncio.run(refused(None)) == 403
     assert asyncio.run(refused(_cookie(clerk))) == 403
     assert asyncio.run(refused({"Cookie": f"{COOKIE}=forged"})) == 403
+    boss = manager(server)
+    assert asyncio.run(refused({**_cookie(boss), "Origin": "http://evil.example"})) == 403
 
 
 def _backdate(server: HallServer, when: datetime) -> None:
