@@ -62,6 +62,11 @@
       call.textContent = "";
     }
     call.hidden = !call.textContent;
+    // 限时办结: an accepted application's legal due date (YYYY-MM-DD, a hall date) as 年月日
+    const due = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t.due_date || "");
+    $("t-due").textContent = due ? "已受理，法定办结时限：" + Number(due[1]) + "年" +
+      Number(due[2]) + "月" + Number(due[3]) + "日前" : "";
+    $("t-due").hidden = !due;
     const missed = follow && follow.missed;
     if (t.state === "no_show") {
       $("t-state").textContent = "您错过了叫号（过号），本号已作废。" + (Hall.config.skip_rule || "");
