@@ -79,14 +79,17 @@ class Step:
     to: str | None
 
 
-RECT_STATUS = {"open": "待回访", "called_back": "已回访", "classified": "已定性",
+RECT_STATUS = {"open": "待回访", "unreached": "回访未联系上", "called_back": "已回访",
+               "classified": "已定性",
                "fixed": "已整改", "fed_back": "已反馈", "reviewed": "群众已评价",
                "closed": "已办结"}
-_RECT_LIVE = ("open", "called_back", "classified", "fixed", "fed_back", "reviewed")
+_RECT_LIVE = ("open", "unreached", "called_back", "classified", "fixed", "fed_back", "reviewed")
 RECT_STEPS = {
     "assign": Step("指派", _RECT_LIVE, None),
-    "callback": Step("回访", ("open",), "called_back"),
-    "classify": Step("定性", ("called_back",), "classified"),
+    # a 回访 that reached nobody leads to `unreached` instead (see `UNREACHED`): tried again
+    # later, or the case goes on to 定性 with its 回访 still not done
+    "callback": Step("回访", ("open", "unreached"), "called_back"),
+    "classify": Step("定性", ("called_back", "unreached"), "classified"),
     "fix": Step("整改", ("classified",), "fixed"),
     "feedback": Step("反馈群众", ("fixed",), "fed_back"),
     "review": Step("群众评价整改", ("fed_back",), "reviewed"),
@@ -114,9 +117,11 @@ COMPLAINT_CLASSES = {"simple": "简单事项", "complex": "复杂事项", "speci
                      "out_of_scope": "不属于受理范围"}
 COMPLAINT_SOURCES = {"window": "办不成事反映窗口", "clerk": "窗口办不成", "qr_page": "扫码反映",
                      "public": "网页反映"}
-# A step's `apply` returns this key (True) when the step is recorded without moving the case:
-# a 回访 that reached nobody is an attempt on the timeline, not a 回访 done.
-STAY = "_stay"
+# A 回访 that reached nobody is an attempt, not a 回访 done: `apply` returns this key (True),
+# the case goes to `unreached` (called_back_at stays empty: it counts as not done in 回访率 and
+# stays overdue past its due date) and the timeline names it 回访未联系上. The fix need not wait
+# for a citizen who cannot be reached, so `classify` may follow.
+UNREACHED = "_unreached"
 TIMELINE_NAMES = {"opened": "差评预警", "receive": "受理", "callback_unreached": "回访未联系上",
                   **{k: s.name for k, s in RECT_STEPS.items()},
                   **{f"c.{k}": s.name for k, s in COMPLAINT_STEPS.items()}}
@@ -675,14 +680,14 @@ class Feedback:
                     f"该{label}当前状态为{statuses.get(row['status'], row['status'])} "
                     f"({row['status']})，不能{step.name}", "illegal_state")
             changes, note = apply(action, row, body, ts, today)
-            stay = bool(changes.pop(STAY, False))
-            status = row["status"] if stay else step.to or row["status"]
+            unreached = bool(changes.pop(UNREACHED, False))
+            status = "unreached" if unreached else step.to or row["status"]
             changes["status"] = status
             sets = ", ".join(f"{k} = ?" for k in changes)
             tx.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?",
                             (*changes.values(), case_id))
             timeline_step = action if kind == "rectification" else f"c.{action}"
-            if stay:
+            if unreached:
                 timeline_step += "_unreached"
             self._step(tx, kind, case_id, timeline_step, status, ts, actor.user, note)
             audit(tx, actor, f"{kind}.{action}", f"{kind}:{case_id}", True, status)
@@ -712,8 +717,8 @@ class Feedback:
             reached = body.get("reached", True)
             if not isinstance(reached, bool):
                 raise errors.invalid("reached 必须是 true 或 false", "invalid_reached")
-            if not reached:  # an attempt, not a 回访: the case stays open, still due
-                return {STAY: True}, note
+            if not reached:  # an attempt, not a 回访 done (UNREACHED)
+                return {UNREACHED: True}, note
             return {"called_back_at": ts}, note
         if action == "classify":
             kind = body.get("classification")

@@ -187,8 +187,9 @@ def test_callback_that_reached_nobody_is_not_done(hall_server: HallServer) -> No
     assert rate(server, t["token"], level=2).status_code == 201
     case = boss.get("/api/manage/rectifications").json()["rectifications"][0]["id"]
     view = _walk(boss, case, ("callback", {"note": "电话无人接听", "reached": False}))
-    assert view["status"] == "open" and view["called_back_at"] is None
-    assert "callback" in view["actions"]
+    assert (view["status"], view["status_name"]) == ("unreached", "回访未联系上")
+    assert view["called_back_at"] is None and view["next_due"] == view["callback_due"]
+    assert {"callback", "classify"} <= set(view["actions"])  # try again, or go on to fix
     assert view["timeline"][-1]["step_name"] == "回访未联系上"
     figures = boss.get("/api/manage/figures").json()["rectifications"]
     assert (figures["called_back"], figures["callback_rate"]) == (0, 0.0)
