@@ -181,6 +181,7 @@ class Ratings:
     callback_days: int = 1  # 回访 due, working days after the bad rating
     fix_days: int = 15  # 整改 due, working days after the bad rating
     tablet_minutes: int = 10  # the window tablet offers the ticket just finished this long
+    clerk_min_ratings: int = 5  # a clerk's own figures move only in batches of this many
     reasons: dict[int, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
 
 
@@ -689,9 +690,10 @@ def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
         callback_days=c.get(t, "callback_days", "ratings", int, 1),
         fix_days=c.get(t, "fix_days", "ratings", int, 15),
         tablet_minutes=c.get(t, "tablet_minutes", "ratings", int, 10),
+        clerk_min_ratings=c.get(t, "clerk_min_ratings", "ratings", int, 5),
         reasons=_parse_reasons(c, t),
     )
-    for key in ("days_open", "fix_days", "tablet_minutes"):
+    for key in ("days_open", "fix_days", "tablet_minutes", "clerk_min_ratings"):
         c.positive(getattr(ratings, key), f"ratings.{key}")
     if ratings.callback_days < 0:
         c.problem("ratings.callback_days", f"must be 0 or more, got {ratings.callback_days}")
@@ -699,8 +701,8 @@ def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
         c.problem("ratings.callback_days",
                   f"the call-back ({ratings.callback_days}) cannot be due after the fix "
                   f"(ratings.fix_days = {ratings.fix_days})")
-    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes", "reasons"},
-                   "ratings")
+    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes",
+                       "clerk_min_ratings", "reasons"}, "ratings")
     return ratings
 
 

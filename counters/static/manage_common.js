@@ -126,6 +126,7 @@
     }
     if (!live) {
       live = Hall.live({
+        path: "/ws/manage", // ratings and alarms are private: the managers' channel has them
         onSnapshot: (d, seq) => page.onSnapshot && page.onSnapshot(d, seq),
         onEvent,
         onOpen: function () {
