@@ -29,8 +29,6 @@ from hall.web import hall_config, templates, window_of
 STATIC = Path(__file__).resolve().parent / "static"
 # tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-PRIORITIES = (("elderly", "老年人"), ("disabled", "残疾人"), ("pregnant", "孕妇"),
-              ("military", "军人依法优先"))
 # How many recent calls the hall screen lists; its layout is made to show all of them at any
 # 16:9 size (tests/test_pages.py counts the rows on the glass at 1080p and 4K).
 SCREEN_RECENT_CALLS = 8
@@ -65,7 +63,8 @@ async def kiosk(request: Request) -> Response:
         "theme": "dark",
         "hall_name": config.hall.name,
         "groups": _grouped_services(config),
-        "priorities": PRIORITIES,
+        # only reasons a citizen may declare; the rest are granted by staff (hall.service)
+        "priorities": [(r.id, r.name) for r in config.priority_reasons if r.self_declared],
         "page_config": {
             "hall": config.hall.name,
             "kiosk": kiosk_name,
@@ -82,6 +81,7 @@ async def screen(request: Request) -> Response:
         "hall_name": config.hall.name,
         "notice": config.hall.notice,
         "queues": config.queues,
+        "chiefs": [w for w in config.windows if w.chief],  # 首席事务代表 windows
         "page_config": {"recent": SCREEN_RECENT_CALLS},
     })
 
