@@ -372,6 +372,8 @@ def test_kiosk_qr_decodes_to_the_phone_page(hall_server: Any, new_page: Any,
     (as the printed ticket does), never the raw JSON of /api/tickets/<token>."""
     kiosk = new_page(1280, 800)
     _, token = _take_ticket(kiosk, hall_server.url)
+    kiosk.wait_for_function("(img => img.complete && img.naturalWidth > 0)"
+                            "(document.getElementById('t-qr'))")  # drawn, not just asked for
     shot = tmp_path / "qr.png"
     kiosk.locator("#t-qr").screenshot(path=str(shot))
     codes = zxingcpp.read_barcodes(Image.open(shot))
