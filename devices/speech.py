@@ -193,6 +193,12 @@ class SpeechRenderer:
         os.replace(tmp, target)
 
 
+def wav_seconds(path: Path | str) -> float:
+    """How long a WAV plays (header only: cheap)."""
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
 class LocalPlayer:
     """Plays a WAV on the server's own sound device with `aplay` (config: local_playback).
 
