@@ -31,10 +31,14 @@ from hypothesis import strategies as st
 from playwright.sync_api import Browser, sync_playwright
 
 from devices.chime import chime_samples
+from devices.speech import LocalPlayer, SpeechRenderer, wav_seconds
+from displays.voice import VoiceScheduler
 from displays.voice_plan import Timeline
+from hall.config import load_config
+from hall.store import Event
 from tests.browser import CHROMIUM_ARGS
 from tests.conftest import DEMO_CONFIG, ROOT, HallServer
-from tests.devsim import wait_for
+from tests.devsim import until, wait_for
 from tests.test_device_wiring import measure
 
 # Measured here: "请A零零一号到一号窗口办理" is 11.1 s said twice and 6.1 s said once,
@@ -332,3 +336,30 @@ def test_only_screens_configured_to_speak_fetch_and_play_audio(
     assert "A001" in pages["/screen/window/1"].inner_text("#wnum")
     # a speaking screen without the autoplay flag would ask for one click: the silent never do
     assert pages["/screen"].is_hidden("#sound")
+
+
+async def test_the_servers_own_player_follows_the_same_plan(tmp_path: Path) -> None:
+    """`local_playback`: the scheduler with a player whose "sound card" is a log file (the
+    one thing not here); the WAVs, the plan and the player process are real."""
+    log = tmp_path / "played.log"
+    player = LocalPlayer(("sh", "-c", f'echo "$0" >> {log}'))
+    voice = VoiceScheduler(load_config(DEMO_CONFIG), SpeechRenderer(tmp_path / "voice"), player)
+    await voice.start()
+    try:
+        now = time.time()
+        calls = [("A001", 1, 0.0), ("C001", 3, 0.5), ("A001", 1, 1.0), ("A001", 1, 1.5)]
+        urls = []
+        for seq, (number, window, at) in enumerate(calls, 1):
+            url = voice.audio_for_call(number, window)
+            urls.append(url)
+            voice.on_event(Event(seq, datetime.fromtimestamp(now + at).astimezone().isoformat(),
+                                 "ticket.called", {"number": number, "window": window,
+                                                   "audio": url}))
+        answers = [await voice.wav(url[7:-4]) for url in urls]
+        assert [a is False for a in answers] == [False, False, False, True]
+        assert await until(lambda: log.exists() and len(log.read_text().split()) == 3, 10)
+        assert log.read_text().split() == [str(a) for a in answers[:3]]
+        assert [round(wav_seconds(a)) for a in answers[:3]] == [11, 6, 6]  # twice, once, once
+        assert voice.dropped == 1
+    finally:
+        await voice.stop()
