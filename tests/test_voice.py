@@ -16,12 +16,12 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -40,6 +40,8 @@ from tests.browser import CHROMIUM_ARGS
 from tests.conftest import DEMO_CONFIG, ROOT, HallServer
 from tests.devsim import until, wait_for
 from tests.test_device_wiring import measure
+
+T = TypeVar("T")
 
 # Measured here: "请A零零一号到一号窗口办理" is 11.1 s said twice and 6.1 s said once,
 # chime included. The plan tests use these lengths.
@@ -123,8 +125,14 @@ def calls_of(server: HallServer, actions: list[Callable[[], Any]]) -> list[dict[
                     events.append(event)
         return events
 
-    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's loop
-        return pool.submit(asyncio.run, run()).result()
+    return in_thread(run())
+
+
+def in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to the end on a loop of its own: Playwright's sync API, which this module
+    uses, owns the main thread's loop while its browser is open."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def post_ok(client: httpx.Client, url: str, pause: float = 0.0) -> Callable[[], None]:
@@ -338,9 +346,13 @@ def test_only_screens_configured_to_speak_fetch_and_play_audio(
     assert pages["/screen"].is_hidden("#sound")
 
 
-async def test_the_servers_own_player_follows_the_same_plan(tmp_path: Path) -> None:
+def test_the_servers_own_player_follows_the_same_plan(tmp_path: Path) -> None:
     """`local_playback`: the scheduler with a player whose "sound card" is a log file (the
     one thing not here); the WAVs, the plan and the player process are real."""
+    in_thread(own_player(tmp_path))
+
+
+async def own_player(tmp_path: Path) -> None:
     log = tmp_path / "played.log"
     player = LocalPlayer(("sh", "-c", f'echo "$0" >> {log}'))
     voice = VoiceScheduler(load_config(DEMO_CONFIG), SpeechRenderer(tmp_path / "voice"), player)
