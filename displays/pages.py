@@ -29,8 +29,9 @@ from hall.web import hall_config, templates, window_of
 STATIC = Path(__file__).resolve().parent / "static"
 # tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-PRIORITIES = (("elderly", "老年人"), ("disabled", "残疾人"), ("pregnant", "孕妇"),
-              ("military", "军人依法优先"))
+# How many recent calls the hall screen lists; its layout is made to show all of them at any
+# 16:9 size (tests/test_pages.py counts the rows on the glass at 1080p and 4K).
+SCREEN_RECENT_CALLS = 8
 SKIP_RULES = {
     "void": "过号作废，请重新取号。",
     "requeue": "过号后可重新排队一次（排在 {n} 位之后）。",
@@ -62,7 +63,8 @@ async def kiosk(request: Request) -> Response:
         "theme": "dark",
         "hall_name": config.hall.name,
         "groups": _grouped_services(config),
-        "priorities": PRIORITIES,
+        # only reasons a citizen may declare; the rest are granted by staff (hall.service)
+        "priorities": [(r.id, r.name) for r in config.priority_reasons if r.self_declared],
         "page_config": {
             "hall": config.hall.name,
             "kiosk": kiosk_name,
@@ -90,7 +92,9 @@ async def screen(request: Request) -> Response:
         "hall_name": config.hall.name,
         "notice": config.hall.notice,
         "queues": config.queues,
-        "page_config": {"recent": 8, "speak": config.voice.speaks(screen_name(request))},
+        "chiefs": [w for w in config.windows if w.chief],  # 首席事务代表 windows
+        "page_config": {"recent": SCREEN_RECENT_CALLS,
+                        "speak": config.voice.speaks(screen_name(request))},
     })
 
 
@@ -146,8 +150,10 @@ async def ticket_qr(request: Request) -> Response:
     token = request.path_params["token"]
     if not TOKEN.fullmatch(token):
         raise HTTPException(404)
-    # the address the kiosk reached the server by is the one phones in the hall can reach too
-    url = str(request.url_for("ticket", token=token))
+    # the address the kiosk reached the server by is the one phones in the hall can reach too.
+    # The route is named "ticket_page": a bare url_for("ticket") found the API's `ticket`
+    # endpoint first (Starlette names a route after its function) and the QR opened raw JSON.
+    url = str(request.url_for("ticket_page", token=token))
     return Response(qr_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
 
@@ -157,7 +163,7 @@ def routes() -> list[BaseRoute]:
         Route("/kiosk", kiosk, methods=["GET"], name="kiosk"),
         Route("/screen", screen, methods=["GET"], name="screen"),
         Route("/screen/window/{n:int}", window_screen, methods=["GET"], name="window_screen"),
-        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket"),
+        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket_page"),
         Route("/t/{token}/qr.svg", ticket_qr, methods=["GET"], name="ticket_qr"),
         Route("/complaint", complaint, methods=["GET"], name="complaint"),
         Mount("/static/displays", StaticFiles(directory=STATIC), name="static-displays"),

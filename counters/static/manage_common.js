@@ -30,10 +30,9 @@
   M.pct = function (x) {
     return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
   };
-  /** "11-25 09:30" of an ISO time, in the hall's own offset (as the server wrote it). */
+  /** "2025年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
   M.dt = function (iso) {
-    if (!iso) return "—";
-    return iso.slice(5, 10) + " " + iso.slice(11, 16);
+    return iso ? Hall.dateTime(iso) : "—";
   };
   M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
@@ -139,7 +138,9 @@
   }
 
   // ------------------------------------------------------------------ alarm strip
-  const KINDS = /^(rectification|complaint)_/;
+  // cases, and the hall rules a manager must act on: a late 受理 application (限时办结) and a
+  // working-day calendar that does not cover the next 60 days
+  const KINDS = /^(rectification|complaint)_|^(application_late|calendar_uncovered)$/;
 
   async function loadAlarms() {
     alarmTimer = null;
@@ -160,6 +161,11 @@
   function drawAlarms() {
     const now = Date.now();
     const items = alarms.map(function (a) {
+      if (!a.rectification && !a.complaint) {
+        return Hall.h("li", { class: "al-item overdue", dataset: { kind: a.kind } },
+          Hall.h("span", { class: "al-tag" }, a.kind === "application_late" ? "超期" : "提醒"),
+          Hall.h("span", null, a.message));
+      }
       const [kind, id] = caseOf(a);
       const isFresh = now - (fresh.get(kind + ":" + id) || 0) < FRESH_MS;
       const overdue = /_overdue$/.test(a.kind);
