@@ -581,7 +581,8 @@ def _parse_windows(c: _Checker, raw: dict[str, Any], queue_ids: set[str]) -> lis
     return windows
 
 
-SCREEN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+# a screen's name in /screen?name=…: letters (大厅 too), digits, - and _
+SCREEN_NAME = re.compile(r"^[\w-]{1,40}$")
 
 
 def _parse_speak_on(c: _Checker, t: dict[str, Any], windows: set[int]) -> tuple[str | int, ...]:
