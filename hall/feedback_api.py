@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from hall import errors
 from hall.api import as_list, clerk_of, manager_of, ok, read_json, reader_of
 from hall.feedback import EVALUATE_FIELDS, RATING_FIELDS, Feedback, reject_unknown
+from hall.guard import client_of, rater_of
 
 
 def _feedback(request: Request) -> Feedback:
@@ -24,7 +25,7 @@ def _feedback(request: Request) -> Feedback:
 
 
 def _source(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_of(request)  # behind the hall's proxy, the address it saw (hall.guard)
 
 
 def _date(request: Request, name: str) -> date | None:
@@ -79,6 +80,9 @@ async def evaluate_info(request: Request) -> Response:
 
 
 async def evaluate(request: Request) -> Response:
+    """Only the window's own tablet (device credential) or the window's session may rate here
+    (issue 9.1: anyone on the public /ws could rate the citizen just served)."""
+    await rater_of(request, request.path_params["window"])
     fb = _feedback(request)
     body = await read_json(request)
     reject_unknown(body, EVALUATE_FIELDS)

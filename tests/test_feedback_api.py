@@ -124,11 +124,12 @@ def test_bad_rating_case_is_due_across_weekend_and_holiday(tmp_path: Path) -> No
         # the window tablet: b is pending at window 1 (number only), rated once
         info = httpx.get(f"{server.url}/api/evaluate/1").json()
         assert info["pending"]["number"] == b["number"] and "token" not in json.dumps(info)
-        r = httpx.post(f"{server.url}/api/evaluate/1", json={"number": b["number"], "level": 5,
-                                                             "reasons": ["态度好"]})
+        tablet = server.tablet(1)  # only the window's enrolled tablet may rate (issue 9.1)
+        r = tablet.post("/api/evaluate/1", json={"number": b["number"], "level": 5,
+                                                 "reasons": ["态度好"]})
         assert r.status_code == 201 and r.json()["channel"] == "window_tablet"
         assert httpx.get(f"{server.url}/api/evaluate/1").json()["pending"] is None
-        r = httpx.post(f"{server.url}/api/evaluate/1", json={"number": b["number"], "level": 5})
+        r = tablet.post("/api/evaluate/1", json={"number": b["number"], "level": 5})
         assert r.status_code == 409
 
         ratings = boss.get("/api/manage/ratings", params={"level": 2}).json()["ratings"]
