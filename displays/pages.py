@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hall.config import HallConfig
+from hall.config import SCREEN_NAME, HallConfig
 from hall.web import hall_config, templates, window_of
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -74,6 +74,17 @@ async def kiosk(request: Request) -> Response:
     })
 
 
+def screen_name(request: Request) -> str:
+    """Which hall screen this is, for `[voice] speak_on`: `/screen?name=lobby` is "lobby",
+    plain `/screen` is "hall". A hall with several TVs and one loudspeaker names the one
+    by the loudspeaker; a name that is not a valid one is no name (so it never speaks by
+    accident as another)."""
+    name = request.query_params.get("name")
+    if name is None:
+        return "hall"
+    return name if SCREEN_NAME.fullmatch(name) else ""
+
+
 async def screen(request: Request) -> Response:
     config = hall_config(request)
     return templates.TemplateResponse(request, "screen.html", {
@@ -82,7 +93,8 @@ async def screen(request: Request) -> Response:
         "notice": config.hall.notice,
         "queues": config.queues,
         "chiefs": [w for w in config.windows if w.chief],  # 首席事务代表 windows
-        "page_config": {"recent": SCREEN_RECENT_CALLS},
+        "page_config": {"recent": SCREEN_RECENT_CALLS,
+                        "speak": config.voice.speaks(screen_name(request))},
     })
 
 
@@ -93,7 +105,8 @@ async def window_screen(request: Request) -> Response:
         "theme": "dark",
         "hall_name": config.hall.name,
         "window": window,
-        "page_config": {"window": window.number, "name": window.name},
+        "page_config": {"window": window.number, "name": window.name,
+                        "speak": config.voice.speaks(window.number)},
     })
 
 

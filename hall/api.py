@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from hall import errors
 from hall.auth import COOKIE, Auth, Session
+from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
 
 MANAGER_ROLES = ("manager", "admin")
@@ -37,7 +38,7 @@ def _auth(request: Request) -> Auth:
 
 
 def _source(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_of(request)
 
 
 async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
@@ -48,7 +49,7 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
     cannot be stored, logged or echoed in a message) and integers outside ±2^53 (SQLite's
     64-bit integers overflow; no id, level or count of the hall comes near). A body whose
     sender gave up half-way is answered 400 (the connection is gone; nothing is logged as a
-    server fault). The media type is checked before, by `hall.guard`."""
+    server fault). The media type is checked before, by `hall.perimeter`."""
     limit = _service(request).config.hall.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -219,9 +220,11 @@ async def issue(request: Request) -> Response:
     """A kiosk or phone issues anonymously; a signed-in staff account (导办, clerk, manager)
     may also grant a priority reason that is not self-declared, and is recorded as its
     granter."""
+    session = await _auth(request).session(request.cookies.get(COOKIE))
+    if session is None or session.role not in STAFF_ROLES:
+        await take_ticket(request)  # scalping limits (issue 9.2); staff issue for citizens
     body = await read_json(request)
     key, digest = idempotency(request, body)
-    session = await _auth(request).session(request.cookies.get(COOKIE))
     ticket = await _service(request).issue_ticket(
         body.get("service"), priority=body.get("priority"),
         needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
@@ -236,8 +239,8 @@ def idempotency(request: Request, body: dict[str, Any]) -> tuple[str | None, str
 
     A key is only the client's own: two clients sending the same key (a guessable one such
     as "kiosk-1-tap-42") each get their own ticket, never the other's (with its secret
-    token). The client is its network address: behind a reverse proxy uvicorn takes the
-    forwarded address only from the proxies it trusts (`--forwarded-allow-ips`)."""
+    token). The client is its network address (`hall.guard.client_of`: behind the hall's
+    own reverse proxy, the address the proxy saw)."""
     raw = request.headers.get("idempotency-key")
     if raw is None:
         return None, ""

@@ -1,184 +1,129 @@
-"""The perimeter: what every HTTP request passes before a route sees it, and every answer after.
+"""Who is asking, over HTTP: the client's address, the enrolled device, the rating tablet's
+right to rate, and the ticket limits (issue 9.1, 9.2). The counting itself is hall/limits.py
+(pure), the credentials hall/credentials.py.
 
-One pure ASGI middleware (no BaseHTTPMiddleware: it would buffer bodies and break streaming),
-wired once in `hall.app`:
-
-* **Cross-site requests** (issue 9.3). A page on another port of the same host is *same-site*
-  for the browser, so the `SameSite=Strict` session cookie went along and a clerk's window was
-  paused by it. A state-changing request (POST, PUT, PATCH, DELETE) that carries an `Origin`
-  header must come from this server's own origin (the `Host` it was sent to, or `[hall]
-  public_url` behind a proxy); any other origin, and the opaque `null`, is refused with 403.
-  A request *without* `Origin` is allowed: every browser sends `Origin` on a cross-origin
-  POST, so a request without one comes from a kiosk, a device adapter, a script or `curl`,
-  none of which carry a clerk's cookie by accident. (Decision recorded in docs/core.md.)
-* **JSON only** (issue 9.3). A state-changing `/api/` request with a body must say
-  `Content-Type: application/json`: text/plain, form and multipart bodies are what a foreign
-  page can send without a CORS preflight, and they used to be parsed as JSON. 415 otherwise.
-* **Headers on every answer** (issue 9.8): a Content-Security-Policy that allows only the
-  server's own scripts (pages carry no inline script; the `<script type="application/json">`
-  data block is not executed, so CSP does not touch it), `X-Content-Type-Options: nosniff`,
-  `X-Frame-Options: DENY` with `frame-ancestors 'none'`, `Referrer-Policy: no-referrer`
-  (phone pages have the ticket's secret token in their URL), and `Cache-Control: no-store` on
-  manager answers and pages (contacts, complaints: nothing a shared browser should keep).
-* **No 500 from bad input** (issue 9.4): the causes are fixed where input is read
-  (`hall.api.read_json`, the query readers, `bounded_ids`); this is the last net for the three
-  exception types only bad input raises (too deep, unencodable text, a number out of range),
-  answered 400 in the error shape. Any other exception still reaches the 500 handler.
+The client's address is the connection's peer; only when that peer is one of the hall's own
+reverse proxies (`[limits] trusted_proxies`) is its `X-Forwarded-For` believed (see
+`hall.limits.client_address`). Lockout (hall/lockout.py) and the audit log use the same address.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-from urllib.parse import urlsplit
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from starlette import convertors
+from hall import errors
+from hall.auth import COOKIE as SESSION_COOKIE
+from hall.credentials import COOKIE, HEADER, Credentials, Device
+from hall.limits import Network, TicketLimits, client_address, parse_networks
+from hall.numbering import hall_day
+from hall.service import Actor, HallService
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-# style-src-attr: some templates set a margin in a style attribute; no inline <style>, no
-# inline script, no eval. data: images: the empty favicon of base.html.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-       "style-src-attr 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
-       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-]
-NO_STORE = (b"cache-control", b"no-store")
-PRIVATE_PREFIXES = ("/api/manage", "/manage", "/api/me", "/api/login", "/api/windows")
-
-# input that can only come from a malformed or hostile request (issue 9.4)
-BAD_INPUT_ERRORS = (RecursionError, UnicodeError, OverflowError)
+# ten years: an enrolled tablet stays enrolled until the hall removes it (device remove)
+COOKIE_MAX_AGE = 10 * 365 * 24 * 3600
 
 
-def error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}},
-                      ensure_ascii=False).encode("utf-8")
+def _service(request: Request) -> HallService:
+    return request.app.state.service
 
 
-async def answer(send: Send, status: int, code: str, message: str) -> None:
-    body = error_body(code, message)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+def credentials(request: Request) -> Credentials:
+    return request.app.state.credentials
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+def _proxies(request: Request) -> tuple[Network, ...]:
+    cached = getattr(request.app.state, "trusted_proxies", None)
+    if cached is None:
+        cached = parse_networks(_service(request).config.limits.trusted_proxies)
+        request.app.state.trusted_proxies = cached
+    return cached
 
 
-def origin_allowed(origin: str | None, host: str | None, public_url: str = "") -> bool:
-    """Pure: may a state-changing request with this `Origin` act? No `Origin`: not a browser
-    page, allowed. Otherwise its host:port must be the one the request was sent to (`Host`) or
-    the configured public URL's."""
-    if origin is None:
-        return True
-    if origin == "null":
-        return False
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return False
-    allowed = set()
-    if host:
-        allowed.add(_netloc(host, parts.scheme))
-    if public_url:
-        pub = urlsplit(public_url)
-        allowed.add(_netloc(pub.netloc, pub.scheme))
-    return _netloc(parts.netloc, parts.scheme) in allowed
+def client_of(request: Request) -> str:
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), _proxies(request))
 
 
-def _netloc(netloc: str, scheme: str) -> str:
-    """host:port with the scheme's default port made explicit and the host lower-cased."""
-    netloc = netloc.strip().lower()
-    if netloc.endswith("]") or ":" not in netloc.rsplit("]", 1)[-1]:
-        netloc += ":443" if scheme == "https" else ":80"
-    return netloc
+async def device_of(request: Request) -> Device | None:
+    secret = request.headers.get(HEADER) or request.cookies.get(COOKIE)
+    return await credentials(request).device(secret)
 
 
-def json_content_type(value: str | None) -> bool:
-    return value is not None and value.split(";", 1)[0].strip().lower() == "application/json"
+async def take_ticket(request: Request) -> None:
+    """Count one ticket for this kiosk or address, or refuse with 429 (counting nothing)."""
+    limits: TicketLimits = request.app.state.limits
+    device = await device_of(request)
+    kiosk = device.name if device is not None and device.kind == "kiosk" else None
+    service = _service(request)
+    now = service.clock()
+    refusal = limits.take(kiosk, client_of(request), now.timestamp(),
+                          hall_day(now, service.config.hall.tz).isoformat())
+    if refusal is None:
+        return
+    if refusal.per == "minute":
+        seconds = max(1, int(refusal.retry_after + 0.999))
+        raise errors.HallError(429, "too_many_tickets",
+                               f"取号过于频繁，请 {seconds} 秒后再试")
+    raise errors.HallError(429, "daily_ticket_limit",
+                           "今日取号次数已达上限，如需办理请到咨询台")
 
 
-def _has_body(scope: Scope) -> bool:
-    length = _header(scope, b"content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return _header(scope, b"transfer-encoding") is not None
+async def rater_of(request: Request, window: int) -> str:
+    """May this caller rate window `window`'s pending ticket? Only the window's own tablet
+    (its device credential) or the window's logged-in session; never an anonymous client.
+    Returns who, for the audit log."""
+    device = await device_of(request)
+    if device is not None:
+        if device.kind == "tablet" and device.window == window:
+            return device.name
+        raise errors.forbidden(f"本设备不是 {window} 号窗口的评价器，不能提交该窗口的评价",
+                               "wrong_device")
+    session = await request.app.state.auth.session(request.cookies.get(SESSION_COOKIE))
+    if session is not None and session.window == window:
+        return session.username
+    if session is not None:
+        raise errors.forbidden(f"只有 {window} 号窗口的评价器可以提交该窗口的评价",
+                               "wrong_device")
+    raise errors.unauthenticated("只有窗口评价器可以提交评价；本设备尚未登记，请联系工作人员",
+                                 "device_required")
 
 
-class Guard:
-    """The ASGI middleware. `public_url`: `[hall] public_url`, the origin pages are served
-    from when a proxy stands in front of the server."""
+async def enrol(request: Request) -> Response:
+    """`POST /api/devices/enrol {"code"}`: keep the enrolment code in this browser."""
+    from hall.api import read_json  # the API module imports this one
 
-    def __init__(self, app: ASGIApp, public_url: str = "") -> None:
-        self.app = app
-        self.public_url = public_url
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-        method: str = scope.get("method", "GET")
-        if method in UNSAFE_METHODS:
-            if not origin_allowed(_header(scope, b"origin"), _header(scope, b"host"),
-                                  self.public_url):
-                await answer(send, 403, "cross_origin",
-                             "拒绝来自其他网页的操作请求，请在本系统的页面上操作")
-                return
-            if (path.startswith("/api/") and _has_body(scope)
-                    and not json_content_type(_header(scope, b"content-type"))):
-                await answer(send, 415, "unsupported_media_type",
-                             "请求内容的格式不受支持，只接受 JSON 格式")
-                return
-        private = path.startswith(PRIVATE_PREFIXES)
-        started = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = [h for h in message.get("headers", ())
-                           if h[0].lower() not in _REPLACED]
-                headers += SECURITY_HEADERS
-                if private:
-                    headers.append(NO_STORE)
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        except BAD_INPUT_ERRORS:
-            if started:
-                raise
-            await answer(send_with_headers, 400, "bad_input", "请求内容无法处理，请检查后重试")
+    body = await read_json(request)
+    code = body.get("code")
+    code = code.strip() if isinstance(code, str) else ""
+    device = await credentials(request).device(code)
+    source = client_of(request)
+    if device is None:
+        await _service(request).record_audit(Actor(None, source), "device.enrol", None, False)
+        raise errors.unauthenticated("登记码无效，请核对后重新输入", "bad_enrolment_code")
+    await _service(request).record_audit(Actor(device.name, source), "device.enrol",
+                                         device.name, True)
+    response = JSONResponse(_public(device))
+    response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, httponly=True,
+                        samesite="strict", path="/")
+    return response
 
 
-_REPLACED = {name for name, _ in SECURITY_HEADERS} | {NO_STORE[0]}
+async def me(request: Request) -> Response:
+    """`GET /api/devices/me`: which enrolled device this browser is (404 when none)."""
+    device = await device_of(request)
+    if device is None:
+        raise errors.not_found("本设备尚未登记", "not_enrolled")
+    return JSONResponse(_public(device))
 
 
-class BoundedInt(convertors.IntegerConvertor):
-    """`{n:int}` in a path: at most 15 digits. Every id the hall has fits; a longer one used to
-    reach SQLite and overflow its 64-bit integer (a 500); now it matches no route (a 404)."""
-
-    regex = "[0-9]{1,15}"
+def _public(device: Device) -> dict[str, object]:
+    return {"name": device.name, "kind": device.kind, "window": device.window,
+            "label": device.label()}
 
 
-def bounded_ids() -> None:
-    """Make `{x:int}` path parameters bounded. Call before routes are built (hall.app)."""
-    convertors.register_url_convertor("int", BoundedInt())
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/devices/enrol", enrol, methods=["POST"]),
+        Route("/api/devices/me", me, methods=["GET"]),
+    ]

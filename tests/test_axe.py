@@ -105,7 +105,8 @@ def kiosk_ticket(page: Page, h: Hall) -> None:
     kiosk(page, h)
     page.locator('button.svc[data-service="consult"]').click()
     expect(page.locator("#ticket")).to_be_visible()
-    expect(page.locator("#t-qr")).to_have_js_property("complete", True)
+    page.wait_for_function("(img => img.complete && img.naturalWidth > 0)"
+                           "(document.getElementById('t-qr'))")
 
 
 def screen(page: Page, h: Hall) -> None:

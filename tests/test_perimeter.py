@@ -437,7 +437,7 @@ def test_the_pure_checks_behind_the_guard() -> None:
     """The decisions, without a server: which origins may act, how deep is too deep, what
     cannot be stored."""
     from hall.api import MAX_DEPTH, _nesting, _unfit
-    from hall.guard import origin_allowed
+    from hall.perimeter import origin_allowed
 
     host = "10.0.0.5:8000"
     assert origin_allowed(None, host)  # a kiosk program, a device adapter, curl

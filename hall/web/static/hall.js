@@ -168,8 +168,9 @@
   };
 
   /**
-   * Hall.live({onSnapshot(data, seq), onEvent(ev), onStatus(connected), onOpen()})
-   * Keeps one WebSocket to /ws. The first connection takes a snapshot; every reconnection
+   * Hall.live({onSnapshot(data, seq), onEvent(ev), onStatus(connected), onOpen(), path})
+   * Keeps one WebSocket to /ws (or `path`: the manager pages use /ws/manage, which also
+   * carries the private 好差评 and case events and needs the manager's session). The first connection takes a snapshot; every reconnection
    * asks for ?since=<last seq seen>, and the server replays exactly the missed events.
    */
   Hall.live = function (handlers) {
@@ -188,7 +189,7 @@
       timer = null;
       if (self.stopped) return;
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const url = proto + "//" + location.host + "/ws" + (self.seq !== null ? "?since=" + self.seq : "");
+      const url = proto + "//" + location.host + (handlers.path || "/ws") + (self.seq !== null ? "?since=" + self.seq : "");
       self.urls.push(url);
       let ws;
       try {
