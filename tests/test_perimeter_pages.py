@@ -78,7 +78,7 @@ def test_pages_work_under_the_csp_without_a_violation(hall_server: HallServer,
         "/counter": "#l-user",
         "/manage": "#l-user",
         f"/t/{token}": "#t-number",
-        "/screen/window/1": "body", "/evaluate/1": "body", "/complaint": "body",
+        "/screen/window/1": "body", "/evaluate/1": "body", "/complaint": "body", "/device": "body",
         "/manage/ratings": "body", "/manage/complaints": "body",
     }
     for path, ready in checks.items():
