@@ -365,7 +365,7 @@ def test_screen_announces_live_calls_only(hall_server: Any, new_page: Any) -> No
     clerk.post("/api/windows/1/skip").raise_for_status()
     clerk.post("/api/windows/1/call", json={}).raise_for_status()
     expect(screen.locator("#latest-text")).to_contain_text(second["number"])
-    screen.wait_for_function("window.__played.length === 1")  # the new call's WAV
+    screen.wait_for_function("() => window.__played.length === 1")  # the new call's WAV
     assert screen.evaluate("window.__tones") == 0  # its chime is in the WAV (tests/test_voice.py)
 
 
@@ -377,8 +377,9 @@ def test_kiosk_qr_decodes_to_the_phone_page(hall_server: Any, new_page: Any,
     (as the printed ticket does), never the raw JSON of /api/tickets/<token>."""
     kiosk = new_page(1280, 800)
     _, token = _take_ticket(kiosk, hall_server.url)
-    kiosk.wait_for_function("(img => img.complete && img.naturalWidth > 0)"
-                            "(document.getElementById('t-qr'))")  # drawn, not just asked for
+    kiosk.wait_for_function(  # a function, not a string eval'd in the page (CSP)
+        "() => { const img = document.getElementById('t-qr');"
+        " return img.complete && img.naturalWidth > 0; }")  # drawn, not just asked for
     shot = tmp_path / "qr.png"
     kiosk.locator("#t-qr").screenshot(path=str(shot))
     codes = zxingcpp.read_barcodes(Image.open(shot))

@@ -215,10 +215,10 @@ def test_one_chime_per_call_from_the_wav_only(start_server: Callable[..., HallSe
         for page, path in ((screen, "/screen"), (window_screen, "/screen/window/1")):
             page.add_init_script(SOUND_SPY)
             page.goto(server.url + path)
-        screen.wait_for_function("window.hallScreen && window.hallScreen.connected")
+        screen.wait_for_function("() => window.hallScreen && window.hallScreen.connected")
         window_screen.wait_for_timeout(500)
         (event,) = calls_of(server, [post_ok(clerk, "/api/windows/1/call")])
-        screen.wait_for_function("window.__sound.played.length === 1")
+        screen.wait_for_function("() => window.__sound.played.length === 1")
         screen.wait_for_timeout(1500)  # time for the old page chime, if any, to be made
         sound = screen.evaluate("window.__sound")
         # the page plays the call's WAV and makes no sound of its own, chime or not
@@ -324,7 +324,7 @@ def test_only_screens_configured_to_speak_fetch_and_play_audio(
         page.on("request", lambda req, p=path: "/audio/" in req.url and requests[p].append(req.url))
         page.goto(server.url + path)
         pages[path] = page
-    pages["/screen"].wait_for_function("window.hallScreen && window.hallScreen.connected")
+    pages["/screen"].wait_for_function("() => window.hallScreen && window.hallScreen.connected")
     pages["/screen/window/1"].wait_for_timeout(500)
     clerk1, clerk3 = server.clerk(1), server.clerk(3)
     server.issue("yibao-card")
@@ -333,8 +333,8 @@ def test_only_screens_configured_to_speak_fetch_and_play_audio(
                                post_ok(clerk3, "/api/windows/3/call")])
     a1, a3 = server.url + e1["data"]["audio"], server.url + e3["data"]["audio"]
     lobby = pages["/screen?name=lobby"]
-    lobby.wait_for_function("window.__sound.played.length === 2", timeout=40_000)
-    pages["/screen/window/3"].wait_for_function("window.__sound.played.length === 1")
+    lobby.wait_for_function("() => window.__sound.played.length === 2", timeout=40_000)
+    pages["/screen/window/3"].wait_for_function("() => window.__sound.played.length === 1")
     for page in pages.values():
         page.wait_for_timeout(300)
     played = {path: page.evaluate("window.__sound.played") for path, page in pages.items()}
