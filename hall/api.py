@@ -51,14 +51,14 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
             raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
     if not chunks:
         if required:
-            raise errors.bad_request("需要 JSON 请求体", "empty_body")
+            raise errors.bad_request("请求内容为空", "empty_body")
         return {}
     try:
         body = json.loads(chunks)
     except (ValueError, UnicodeDecodeError):
-        raise errors.bad_request("请求体不是合法的 JSON", "malformed_json") from None
+        raise errors.bad_request("请求内容格式不对，无法读取", "malformed_json") from None
     if not isinstance(body, dict):
-        raise errors.bad_request("请求体必须是 JSON 对象", "malformed_json")
+        raise errors.bad_request("请求内容格式不对，应为一组字段", "malformed_json")
     return body
 
 
@@ -97,7 +97,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     try:
         value = int(raw)
     except ValueError:
-        raise errors.bad_request(f"{name} 必须是整数", "invalid_query") from None
+        raise errors.bad_request(f"{errors.label(name)}必须是整数", "invalid_query",
+                                 name) from None
     return max(low, min(high, value))
 
 
@@ -242,7 +243,10 @@ async def manage_stats(request: Request) -> Response:
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+            raise errors.bad_request("日期不对，应为 年-月-日 (如 2026-01-31)",
+                                     "invalid_query") from None
+    if last < first:
+        raise errors.bad_request("结束日期不能早于开始日期", "invalid_query", "to")
     by = request.query_params.get("by", "queue")
     return as_list(request, "stats", await service.stats(first, last, by))
 
@@ -313,7 +317,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """404/405 from the router in the same error shape, so a kiosk never has to parse HTML."""
     assert isinstance(exc, HTTPException)
     codes = {404: ("not_found", "没有这个地址"), 405: ("method_not_allowed", "不支持该请求方法")}
-    code, message = codes.get(exc.status_code, ("http_error", str(exc.detail)))
+    code, message = codes.get(exc.status_code, ("http_error", "请求无法处理"))
     return JSONResponse({"error": {"code": code, "message": message}},
                         status_code=exc.status_code)
 

@@ -25,6 +25,7 @@ from hall.service import Actor, HallService, audit
 from hall.store import Tx
 
 ROLES = ("clerk", "manager", "admin", "auditor")
+ROLE_NAMES = {"clerk": "窗口人员", "manager": "管理员", "admin": "系统管理员", "auditor": "审计员"}
 MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
 IDLE_SECONDS = 8 * 60 * 60  # a clerk's shift; the pad refreshes last_seen on every action
@@ -79,7 +80,8 @@ class Auth:
                        actor: Actor | None = None) -> None:
         check_username(username)
         if role not in ROLES:
-            raise errors.invalid(f"角色只能是 {', '.join(ROLES)} 之一", "invalid_role")
+            raise errors.invalid(f"角色只能是 {'、'.join(ROLE_NAMES.values())} 之一",
+                                 "invalid_role", "role")
         check_password(password)
         pwhash = await asyncio.to_thread(_hasher.hash, password)
         now = self.service.clock()
@@ -87,7 +89,7 @@ class Auth:
 
         def op(tx: Tx) -> None:
             if tx.one("SELECT 1 FROM users WHERE username = ?", (username,)):
-                raise errors.conflict(f"用户 {username} 已存在", "user_exists")
+                raise errors.conflict("该用户名已存在", "user_exists", "username")
             tx.conn.execute("INSERT INTO users (username, role, pwhash, created_at) "
                             "VALUES (?, ?, ?, ?)", (username, role, pwhash, now.timestamp()))
             audit(tx, actor, "user.add", username, True, role)
@@ -110,7 +112,7 @@ class Auth:
         if not isinstance(username, str) or not isinstance(password, str):
             raise errors.invalid("需要用户名和密码", "invalid_login")
         if window is not None and (not isinstance(window, int) or isinstance(window, bool)):
-            raise errors.invalid("window 必须是窗口号 (整数)", "invalid_window")
+            raise errors.invalid("窗口号必须是整数", "invalid_window", "window")
         now = self.service.clock()
         ts = now.timestamp()
         row = await self.service.store.read(lambda conn: conn.execute(

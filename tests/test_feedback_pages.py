@@ -270,7 +270,7 @@ def test_complaints_get_a_reference_and_reach_the_manager_masked(hall_server: Ha
     expect(manager.locator("#timeline li")).to_have_count(1)
     assess = manager.locator("form[data-action=assess]")
     assess.get_by_role("button", name="研判").click()  # no class chosen: the server says so
-    expect(manager.locator("#step-msg")).to_contain_text("class 只能是")
+    expect(manager.locator("#step-msg")).to_contain_text("分类只能是")
     assess.locator("select[name=class]").select_option("complex")
     assess.get_by_role("button", name="研判").click()
     expect(manager.locator("#timeline li")).to_have_count(2)

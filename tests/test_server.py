@@ -173,7 +173,7 @@ def test_bad_input_gets_the_error_shape_and_the_server_keeps_serving(
     clerk.post("/api/windows/1/call")
     clerk.post("/api/windows/1/start")
     error = assert_error(clerk.post("/api/windows/1/skip"), 409, "illegal_state")
-    assert "serving" in error["message"]  # names the current state
+    assert "办理中" in error["message"]  # names the current state, in Chinese
     assert_error(clerk.post("/api/windows/1/finish", json={"outcome": "maybe"}), 422)
     assert_error(clerk.post("/api/windows/1/finish", content=b"oops"), 400)
     assert_error(clerk.post("/api/windows/1/transfer", json={"queue": "nope"}), 404)
