@@ -24,6 +24,7 @@ from typing import Any
 
 from hall.auth import ROLE_NAMES
 from hall.config import HallConfig
+from hall.datefmt import day_text, time_text
 from hall.feedback import (
     CLASSIFICATIONS,
     COMPLAINT_CLASSES,
@@ -106,17 +107,6 @@ _TARGET = re.compile(r"^(window|rectification|complaint):(\d+|None)$")
 _TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "complaint": "办不成事 {}"}
 _EPOCH_COLUMNS = {"created_at", "locked_until"}
 _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1
-
-
-def day_text(day: str) -> str:
-    """2026-01-31 → 2026年1月31日 (the hall's one date format, as on every page)."""
-    y, m, d = day[:10].split("-")
-    return f"{int(y)}年{int(m)}月{int(d)}日"
-
-
-def time_text(moment: datetime, tz: tzinfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 class Exporter:

@@ -37,6 +37,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import errors
+from hall.datefmt import day_text
 from hall.model import State
 from hall.sealed import Sealer
 from hall.service import Actor, HallService, audit
@@ -298,7 +299,8 @@ class Feedback:
              fix_due))
         case_id = int(cur.lastrowid or 0)
         self._step(tx, "rectification", case_id, "opened", "open", ts, None,
-                   f"{LEVELS[inp.level]}，回访期限 {callback_due}，整改期限 {fix_due}")
+                   f"{LEVELS[inp.level]}，回访期限 {day_text(callback_due)}，"
+                   f"整改期限 {day_text(fix_due)}")
         window = ticket["window"]
         tx.emit("alarm.bad_rating", {
             "rectification": case_id, "window": window, "window_name": self._window_name(window),
@@ -624,7 +626,7 @@ class Feedback:
                 raise errors.invalid("申诉需要写明理由", "note_required", "note")
             text = CLASSIFICATIONS[kind]
             if kind == "ledger":
-                text += f"，整改期限 {changes['fix_due']}"
+                text += f"，整改期限 {day_text(changes['fix_due'])}"
             return changes, text + (f"：{note}" if note else "")
         if action == "fix":
             measures = _text(body.get("measures"), "measures", required=True)
@@ -684,7 +686,7 @@ class Feedback:
                                      "referral_required", "referral")
             days = self.config.complaints.deadlines[cls]
             due = self._working(date.fromisoformat(row["day"]), days).isoformat()
-            text = f"{COMPLAINT_CLASSES[cls]}，期限 {due}"
+            text = f"{COMPLAINT_CLASSES[cls]}，期限 {day_text(due)}"
             if referral:
                 text += f"，转办意见：{referral}"
             return ({"class": cls, "category": category, "referral": referral, "due": due,

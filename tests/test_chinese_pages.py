@@ -31,6 +31,9 @@ LISTEN = """() => { window.__invalid = 0;
   document.addEventListener('invalid', () => window.__invalid++, true); }"""
 
 
+ISO_OR_US_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}")
+
+
 def english_on(page: Page) -> list[str]:
     text = page.inner_text("body")
     for token in ALLOWED:
@@ -47,8 +50,16 @@ def check(page: Page, where: str, seen: list[str]) -> None:
     page.wait_for_timeout(300)  # the page's own drawing after its last request
     bad = english_on(page)
     assert not bad, f"{where}: {bad}"
+    dates = ISO_OR_US_DATE.findall(page.inner_text("body"))
+    assert not dates, f"{where}: dates not in 年月日: {dates}"
     forms_are_checked_by_the_page(page)
     seen.append(where)
+
+
+def _ready(pad: Page) -> None:
+    """The pad's step has its answer (no key is taken while a step is on its way)."""
+    expect(pad.locator("body.busy")).to_have_count(0)
+    expect(pad.locator("dialog[open]")).to_have_count(0)
 
 
 def _login_pad(page: Page, server: HallServer, window: int) -> None:
@@ -102,24 +113,33 @@ def test_every_page_state_speaks_chinese(hall_server: HallServer, new_page: Any)
     check(pad, "counter idle", seen)
     pad.keyboard.press("n")
     expect(pad.locator("#cur")).to_be_visible()
+    _ready(pad)
     check(pad, "counter called", seen)
     check(screen, "screen called", seen)
     check(window_screen, "window screen called", seen)
     check(phone, "phone called", seen)
     pad.keyboard.press("s")
     expect(pad.locator("#help")).to_have_attribute("data-state", "serving")
+    _ready(pad)
     check(pad, "counter serving", seen)
     pad.keyboard.press("1")
     expect(pad.locator("#help")).to_have_attribute("data-state", "idle")
+    _ready(pad)
     check(tablet, "evaluate pending", seen)
     phone.reload()
     check(phone, "phone done (rating form)", seen)
     phone.get_by_role("button", name="我要反映办不成事").click()
     check(phone, "phone complaint form", seen)
+    phone.fill("#t-bc-desc", "材料要求不明确")
+    phone.get_by_role("button", name="提交反映").click()
+    expect(phone.locator("#t-bc-due")).to_contain_text(DAY)
+    ALLOWED.append(phone.locator("#t-bc-ref").inner_text())
+    check(phone, "phone complaint sent", seen)
     pad.keyboard.press("p")
     pad.keyboard.type("午休")
     pad.keyboard.press("Enter")
     expect(pad.locator("#help")).to_have_attribute("data-state", "paused")
+    _ready(pad)
     check(pad, "counter paused", seen)
     check(window_screen, "window screen paused", seen)
 

@@ -90,7 +90,7 @@
         const r = await Hall.api("POST", "/api/tickets/" + encodeURIComponent(token) + "/rating", body);
         justRated = true;
         $("t-rated-more").textContent = r.follow_up && body.contact
-          ? "工作人员将于 " + r.follow_up.callback_due + " 前与您联系回访。" : "";
+          ? "工作人员将于 " + Hall.dayText(r.follow_up.callback_due) + "前与您联系回访。" : "";
         $("t-rate-form").replaceChildren();
         if (ticket) drawRating(ticket);
         $("t-rated").focus();
@@ -116,7 +116,7 @@
     try {
       const r = await Hall.api("POST", "/api/complaints", body);
       $("t-bc-ref").textContent = r.reference;
-      $("t-bc-due").textContent = "我们将在 " + r.due + " 前研判处理" +
+      $("t-bc-due").textContent = "我们将在 " + Hall.dayText(r.due) + "前研判处理" +
         (contact ? "，并与您联系。" : "。");
       $("t-bc").hidden = true;
       $("t-bc-open").hidden = true;
