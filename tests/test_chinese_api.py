@@ -10,7 +10,9 @@ available to machines in `error.field`.
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,9 @@ import httpx
 from tests.conftest import HallServer
 
 ENGLISH = re.compile(r"[A-Za-z]{2,}")
+ROOT = Path(__file__).resolve().parent.parent
+REFUSALS = {"bad_request", "invalid", "not_found", "conflict", "forbidden", "unauthenticated",
+            "HallError"}
 
 
 class Collector:
@@ -173,3 +178,35 @@ def test_field_names_stay_for_machines(hall_server: HallServer) -> None:
     error = r.json()["error"]
     assert error == {"code": "description_required", "field": "description",
                      "message": "请填写反映内容"}
+
+
+def _message_literals(path: Path) -> list[tuple[int, str]]:
+    """The literal text of the message argument of every refusal raised in a module (the
+    parts of an f-string outside its {fields})."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        if name not in REFUSALS:
+            continue
+        position = 2 if name == "HallError" else 0
+        message = node.args[position] if len(node.args) > position else None
+        for kw in node.keywords:
+            if kw.arg == "message":
+                message = kw.value
+        parts = message.values if isinstance(message, ast.JoinedStr) else [message]
+        text = "".join(p.value for p in parts
+                       if isinstance(p, ast.Constant) and isinstance(p.value, str))
+        out.append((node.lineno, text))
+    return out
+
+
+def test_no_refusal_in_the_source_is_written_in_english() -> None:
+    """The paths the walk above cannot reach (a printer out of paper, a locked account) are
+    held to the same rule by reading every refusal's message in the source."""
+    files = [p for d in ("hall", "counters", "displays") for p in sorted((ROOT / d).glob("*.py"))]
+    found = [(f"{p.relative_to(ROOT)}:{line}", text) for p in files
+             for line, text in _message_literals(p) if ENGLISH.search(text)]
+    assert len([p for p in files if _message_literals(p)]) >= 6  # the scan sees the modules
+    assert not found, found
