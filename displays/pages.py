@@ -29,8 +29,6 @@ from hall.web import hall_config, templates, window_of
 STATIC = Path(__file__).resolve().parent / "static"
 # tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-PRIORITIES = (("elderly", "老年人"), ("disabled", "残疾人"), ("pregnant", "孕妇"),
-              ("military", "军人依法优先"))
 SKIP_RULES = {
     "void": "过号作废，请重新取号。",
     "requeue": "过号后可重新排队一次（排在 {n} 位之后）。",
@@ -62,7 +60,8 @@ async def kiosk(request: Request) -> Response:
         "theme": "dark",
         "hall_name": config.hall.name,
         "groups": _grouped_services(config),
-        "priorities": PRIORITIES,
+        # only reasons a citizen may declare; the rest are granted by staff (hall.service)
+        "priorities": [(r.id, r.name) for r in config.priority_reasons if r.self_declared],
         "page_config": {
             "hall": config.hall.name,
             "kiosk": kiosk_name,
@@ -79,6 +78,7 @@ async def screen(request: Request) -> Response:
         "hall_name": config.hall.name,
         "notice": config.hall.notice,
         "queues": config.queues,
+        "chiefs": [w for w in config.windows if w.chief],  # 首席事务代表 windows
         "page_config": {"recent": 8},
     })
 

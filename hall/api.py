@@ -23,6 +23,7 @@ from hall.csv_export import Exporter
 from hall.service import Actor, HallService
 
 MANAGER_ROLES = ("manager", "admin")
+STAFF_ROLES = ("clerk", "manager", "admin")  # may grant priority (an auditor only reads)
 
 
 def _service(request: Request) -> HallService:
@@ -66,8 +67,12 @@ def ok(data: Any, status: int = 200) -> JSONResponse:
 
 
 async def session_of(request: Request) -> Session:
-    session = await _auth(request).session(request.cookies.get(COOKIE))
+    cookie = request.cookies.get(COOKIE)
+    session = await _auth(request).session(cookie)
     if session is None:
+        reason = await _auth(request).ended_reason(cookie)
+        if reason is not None:  # pushed out by a manager, or logged out on another device
+            raise errors.unauthenticated(reason, "session_ended")
         raise errors.unauthenticated()
     return session
 
@@ -109,11 +114,17 @@ async def services(request: Request) -> Response:
 
 
 async def issue(request: Request) -> Response:
+    """A kiosk or phone issues anonymously; a signed-in staff account (导办, clerk, manager)
+    may also grant a priority reason that is not self-declared, and is recorded as its
+    granter."""
     body = await read_json(request)
+    session = await _auth(request).session(request.cookies.get(COOKIE))
     ticket = await _service(request).issue_ticket(
         body.get("service"), priority=body.get("priority"),
         needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
-        kiosk=body.get("kiosk"), idempotency_key=request.headers.get("idempotency-key"))
+        kiosk=body.get("kiosk"), idempotency_key=request.headers.get("idempotency-key"),
+        granted_by=session.username if session is not None and session.role in STAFF_ROLES
+        else None)
     return ok(ticket, 201)
 
 
@@ -166,6 +177,14 @@ async def window_detail(request: Request) -> Response:
     return ok(await _service(request).window_detail(number))
 
 
+async def window_cases(request: Request) -> Response:
+    """The 办不成事 cases handed to this window's 首席事务代表 (its clerk, or a manager)."""
+    number = request.path_params["n"]
+    await reader_of(request, number)
+    _service(request)._window(number)
+    return ok({"cases": await request.app.state.feedback.chief_cases(number)})
+
+
 def clerk_action(
     action: Callable[[HallService, int, Actor, dict[str, Any]], Awaitable[dict[str, Any]]],
     needs_body: bool = False,
@@ -191,6 +210,8 @@ CLERK_ACTIONS: dict[str, tuple[Callable[..., Awaitable[dict[str, Any]]], bool]] 
     "callback": (lambda s, n, a, b: s.callback(n, a, b.get("number")), True),
     "pause": (lambda s, n, a, b: s.pause(n, a, b.get("reason")), True),
     "resume": (lambda s, n, a, b: s.resume(n, a), False),
+    "priority": (lambda s, n, a, b: s.grant_priority(n, a, b.get("number"), b.get("reason")),
+                 True),
 }
 
 
@@ -213,6 +234,29 @@ async def manage_windows(request: Request) -> Response:
     return as_list(request, "windows", await _service(request).manage_windows())
 
 
+async def manage_window(request: Request) -> Response:
+    """`PATCH /api/manage/windows/{n}`: `{"force_logout": true}` ends every session at the
+    window (the clerk is told why), `{"assign": "name"|null}` assigns the clerk who may log
+    in to a window that needs a manager's say (the 办不成事 window)."""
+    session = await manager_of(request)
+    number = request.path_params["n"]
+    _service(request)._window(number)
+    body = await read_json(request)
+    actor = session.actor(_source(request))
+    known = {"force_logout", "assign"}
+    if not body or set(body) - known:
+        raise errors.invalid("只能强制下线或指派窗口人员", "invalid_window_change")
+    force = body.get("force_logout", False)
+    if not isinstance(force, bool):
+        raise errors.invalid("请选择是否强制下线", "invalid_window_change",
+                             "force_logout")
+    if "assign" in body:
+        await _auth(request).assign_window(number, body["assign"], actor)
+    if force:
+        await _auth(request).force_logout(number, actor)
+    return ok(await _service(request).window_detail(number))
+
+
 async def manage_events(request: Request) -> Response:
     await manager_of(request)
     limit = _int_param(request, "limit", 50, 1, 1000)
@@ -228,19 +272,10 @@ async def manage_audit(request: Request) -> Response:
 async def manage_stats(request: Request) -> Response:
     await manager_of(request)
     service = _service(request)
-    today = service.clock().date().isoformat()
-    first = request.query_params.get("from", today)
-    last = request.query_params.get("to", first if "from" in request.query_params else today)
-    for value in (first, last):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise errors.bad_request("日期不对，应为 年-月-日 (如 2026-01-31)",
-                                     "invalid_query") from None
-    if last < first:
-        raise errors.bad_request("结束日期不能早于开始日期", "invalid_query", "to")
+    first, last = _day_range(request)
     by = request.query_params.get("by", "queue")
-    return as_list(request, "stats", await service.stats(first, last, by))
+    per = request.query_params.get("per")
+    return as_list(request, "stats", await service.stats(first, last, by, per))
 
 
 async def manage_alarms(request: Request) -> Response:
@@ -269,6 +304,51 @@ async def manage_close_day(request: Request) -> Response:
     return ok({"missed": missed})
 
 
+def _day_range(request: Request) -> tuple[str, str]:
+    today = _service(request).clock().date().isoformat()
+    first = request.query_params.get("from", today)
+    last = request.query_params.get("to", first if "from" in request.query_params else today)
+    for value in (first, last):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise errors.bad_request("日期不对，应为 年-月-日 (如 2026-01-31)",
+                                     "invalid_query") from None
+    if last < first:
+        raise errors.bad_request("结束日期不能早于开始日期", "invalid_query", "to")
+    return first, last
+
+
+async def manage_priority(request: Request) -> Response:
+    """Priority tickets with their reason and who granted it."""
+    await manager_of(request)
+    first, last = _day_range(request)
+    return as_list(request, "priority", await _service(request).priority_tickets(first, last))
+
+
+async def manage_open_days(request: Request) -> Response:
+    """GET: the days opened by hand; POST {"date", "note"?}: open a day the calendar shuts."""
+    session = await manager_of(request)
+    service = _service(request)
+    if request.method == "POST":
+        body = await read_json(request)
+        return ok(await service.open_day(body.get("date"), session.actor(_source(request)),
+                                         body.get("note")), 201)
+    return as_list(request, "open_days", await service.open_days())
+
+
+async def manage_deadlines(request: Request) -> Response:
+    """限时办结: accepted applications late or due within 3 working days."""
+    await manager_of(request)
+    return as_list(request, "applications", await _service(request).applications())
+
+
+async def manage_deadline_complete(request: Request) -> Response:
+    session = await manager_of(request)
+    return ok(await _service(request).complete_application(
+        request.path_params["id"], session.actor(_source(request))))
+
+
 async def manage_devices(request: Request) -> Response:
     await manager_of(request)
     health = request.app.state.device_health
@@ -287,8 +367,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/logout", logout, methods=["POST"]),
         Route("/api/me", me, methods=["GET"]),
         Route("/api/windows/{n:int}", window_detail, methods=["GET"]),
+        Route("/api/windows/{n:int}/cases", window_cases, methods=["GET"]),
         *clerk,
         Route("/api/manage/windows", manage_windows, methods=["GET"]),
+        Route("/api/manage/windows/{n:int}", manage_window, methods=["PATCH"]),
         Route("/api/manage/events", manage_events, methods=["GET"]),
         Route("/api/manage/audit", manage_audit, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),
@@ -297,6 +379,11 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/alarms", manage_alarms, methods=["GET"]),
         Route("/api/manage/server", manage_server, methods=["GET"]),
         Route("/api/manage/users", manage_users, methods=["GET"]),
+        Route("/api/manage/priority", manage_priority, methods=["GET"]),
+        Route("/api/manage/open-days", manage_open_days, methods=["GET", "POST"]),
+        Route("/api/manage/deadlines", manage_deadlines, methods=["GET"]),
+        Route("/api/manage/deadlines/{id:int}/complete", manage_deadline_complete,
+              methods=["POST"]),
     ]
 
 

@@ -92,7 +92,8 @@ async def start_devices(app: Starlette, service: HallService, voice_dir: Path,
         LedWindowScreens(service, config.devices),
         KioskPrinters(service, config.devices, public_url),
         # the feedback service is looked up per key press: it may be wired after this
-        CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None)),
+        CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None),
+                    auth=lambda: getattr(app.state, "auth", None)),
     ]
     started = []
     try:

@@ -8,8 +8,9 @@ import asyncio
 import getpass
 import socket
 import sys
+from datetime import datetime
 
-from hall.config import ConfigError, HallConfig, load_config
+from hall.config import ConfigError, HallConfig, coverage_warning, load_config
 
 
 def _load(path: str) -> HallConfig | None:
@@ -21,10 +22,21 @@ def _load(path: str) -> HallConfig | None:
         return None
 
 
+def warnings(config: HallConfig) -> list[str]:
+    """What is valid but will go wrong soon: a warning, not a mistake, so a hall with a good
+    file keeps serving (the exit status stays 0) while someone types next year's holidays in."""
+    today = datetime.now(config.hall.tz).date()
+    warning = coverage_warning(config.workdays, today)
+    return [f"警告 workdays: {warning} (升级 chinese-calendar，或在 [workdays] 填写 holidays、"
+            f"makeup_days 和 covered_until)"] if warning else []
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 1
+    for line in warnings(config):
+        print(line)
     print(f"{args.config}: ok — {len(config.queues)} queues, {len(config.services)} services, "
           f"{len(config.windows)} windows, {len(config.devices)} devices")
     return 0
@@ -46,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(config, args.db, public_url=public_url)
     base = f"http://{args.host}:{args.port}"
     print(f"{config.hall.name} — serving on {base}", flush=True)
+    for line in warnings(config):
+        print(line, flush=True)
     for label, url in page_urls(base, config):
         print(f"  {label:28} {url}", flush=True)
     # stack-notes.md: per-message compression costs 2x memory and CPU per screen; the access
@@ -71,13 +85,23 @@ def _listen(host: str, port: int, send_buffer: int) -> socket.socket:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    """With `--staff-no`, a numeric PIN for the hardware caller pad follows the password
+    (the next line of stdin with `--password-stdin`, else a prompt)."""
+    pin = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+        if args.staff_no:
+            pin = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass("密码 password: ")
         if getpass.getpass("再输一次 again: ") != password:
             print("passwords differ", file=sys.stderr)
             return 1
+        if args.staff_no:
+            pin = getpass.getpass("呼叫器密码 pad PIN (4-8 digits): ")
+            if getpass.getpass("再输一次 again: ") != pin:
+                print("PINs differ", file=sys.stderr)
+                return 1
     config = _load(args.config)
     if config is None:
         return 1
@@ -88,7 +112,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     async def run() -> None:
         service = await HallService.open(config, args.db)
         try:
-            await Auth(service).add_user(args.name, args.role, password)
+            await Auth(service).add_user(args.name, args.role, password,
+                                         staff_no=args.staff_no, pin=pin)
         finally:
             await service.close()
 
@@ -98,6 +123,31 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         print(exc.message, file=sys.stderr)
         return 1
     print(f"user {args.name} ({args.role}) added")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Read-only: opens the file without migrating it, so verifying never changes the log."""
+    import sqlite3
+    from pathlib import Path
+
+    from hall.audit import verify
+
+    if not Path(args.db).exists():
+        print(f"数据库文件不存在：{args.db}", file=sys.stderr)
+        return 2
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    try:
+        verdict = verify(conn)
+    except sqlite3.Error as exc:
+        print(f"无法读取审计日志：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    if not verdict.ok:
+        print(f"审计日志校验失败：{verdict.reason}（第{verdict.first_bad}条）", file=sys.stderr)
+        return 1
+    print(f"审计日志完整：共{verdict.rows}条，末条校验值 {verdict.head}")
     return 0
 
 
@@ -123,7 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--db", default="var/hall.db")
     add.add_argument("--config", default="config.toml")
     add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--staff-no", help="staff number for logging in on a caller pad "
+                     "(a PIN is then read after the password)")
     add.set_defaults(fn=cmd_user_add)
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 naming the "
+                                  "first row edited or removed")
+    verify.add_argument("--db", default="var/hall.db")
+    verify.set_defaults(fn=cmd_audit_verify)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hall.workdays import (
+    Official,
+    add_working_days,
+    is_working_day,
+    official_holiday_name,
+    official_workday,
+    uncovered_from,
+    working_days_between,
+)
 
 WINDOW_KINDS = ("comprehensive", "helpdesk", "consult", "cross_region", "complaint")
 SKIP_POLICIES = ("void", "requeue", "recall")
 WINDOW_ORDERS = ("strict", "oldest")
 DEVICE_KINDS = ("led", "printer", "caller", "evaluator")
 COMPLAINT_CLASSES = ("simple", "complex", "special", "out_of_scope")
+# how far ahead the working-day calendar must be known (check-config, alarms)
+COVERAGE_DAYS = 60
 
 # Offered when `[ratings.reasons]` is absent: what the 好差评 forms of many halls list.
 DEFAULT_REASONS: dict[int, tuple[str, ...]] = {
@@ -90,6 +102,30 @@ class Queue:
     default_minutes: float = 8.0
     waiting_alarm: int | None = None
     wait_alarm_minutes: int | None = None
+    # issuing hours of this queue where they differ from [hall] open/close (a 不动产 desk
+    # that takes numbers in the morning only); None: the hall's
+    open: time | None = None
+    close: time | None = None
+
+
+@dataclass(frozen=True)
+class PriorityReason:
+    """A reason for 绿色通道. `self_declared` reasons may be chosen at the kiosk; the others
+    are granted by staff who saw the card (残疾人证, 军人证), and the ticket records who."""
+
+    id: str
+    name: str
+    self_declared: bool = False
+
+
+# Offered when config has no [[priority_reasons]]: the contract's four ids. Age and pregnancy
+# are visible at the kiosk; a disability or military card is checked by staff (a hall choice).
+DEFAULT_PRIORITY_REASONS = (
+    PriorityReason("elderly", "老年人", True),
+    PriorityReason("pregnant", "孕妇", True),
+    PriorityReason("disabled", "残疾人", False),
+    PriorityReason("military", "军人依法优先", False),
+)
 
 
 @dataclass(frozen=True)
@@ -148,10 +184,58 @@ class Ratings:
 
 @dataclass(frozen=True)
 class Workdays:
-    """The holiday calendar: official days off and the weekend days worked instead (调休)."""
+    """The working-day calendar (hall.workdays): the official one from `chinese-calendar`
+    (`official = false` turns it off for a hall that keeps its own), plus local overrides —
+    days off and weekend days worked (调休) — and `covered_until`, the last day config vouches
+    for (a hall that typed next year's notice in before the package knew it)."""
 
     holidays: frozenset[date] = frozenset()
     makeup_days: frozenset[date] = frozenset()
+    covered_until: date | None = None
+    official: bool = True
+
+    def _official(self) -> Official | None:
+        return official_workday if self.official else None
+
+    def is_working_day(self, day: date) -> bool:
+        return is_working_day(day, self.holidays, self.makeup_days, self._official())
+
+    def add(self, start: date, n: int) -> date:
+        return add_working_days(start, n, self.holidays, self.makeup_days, self._official())
+
+    def between(self, start: date, end: date) -> int:
+        return working_days_between(start, end, self.holidays, self.makeup_days,
+                                    self._official())
+
+    def holiday_name(self, day: date) -> str | None:
+        """Why `day` is off: the official holiday's name, a local day off, or a weekend."""
+        if self.is_working_day(day):
+            return None
+        if day in self.holidays:
+            return "节假日"
+        name = official_holiday_name(day) if self.official else None
+        return name or "休息日"
+
+    def uncovered_from(self, first: date, days: int = COVERAGE_DAYS) -> date | None:
+        """The first of the next `days` days whose holidays nobody has declared, if any."""
+        official = official_workday if self.official else (lambda day: None)
+        return uncovered_from(first, first + timedelta(days=days - 1), self.covered_until,
+                              official)
+
+
+def cn_date(day: date) -> str:
+    """年月日 as people write it (2027年1月1日)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def coverage_warning(workdays: Workdays, today: date) -> str | None:
+    """The warning the manager's alarms list shows (Chinese only: a manager reads it) when the
+    next 60 days reach a year whose holidays are unknown; `check-config` adds the keys to fix."""
+    gap = workdays.uncovered_from(today)
+    if gap is None:
+        return None
+    return (f"工作日历只覆盖到 {cn_date(gap - timedelta(days=1))}，{cn_date(gap)}起的法定节假日"
+            f"和调休未知，将按周一至周五计算，请系统管理员补充节假日安排")
 
 
 @dataclass(frozen=True)
@@ -176,10 +260,19 @@ class HallConfig:
     ratings: Ratings = field(default_factory=Ratings)
     workdays: Workdays = field(default_factory=Workdays)
     complaints: Complaints = field(default_factory=Complaints)
+    priority_reasons: tuple[PriorityReason, ...] = DEFAULT_PRIORITY_REASONS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def queue(self, queue_id: str) -> Queue:
         return self._queues[queue_id]
+
+    def priority_reason(self, reason_id: str) -> PriorityReason | None:
+        return next((r for r in self.priority_reasons if r.id == reason_id), None)
+
+    def hours(self, queue_id: str) -> tuple[time, time]:
+        """When `queue_id` issues numbers: its own hours, else the hall's."""
+        q = self.queue(queue_id)
+        return q.open or self.hall.open, q.close or self.hall.close
 
     def service(self, service_id: str) -> Service:
         return self._services[service_id]
@@ -258,7 +351,7 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _clock(c: _Checker, text: str | None, key: str, default: time) -> time:
+def _clock(c: _Checker, text: str | None, key: str, default: Any) -> Any:
     if text is None:
         return default
     try:
@@ -282,7 +375,7 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
         wait_alarm_minutes=c.get(sla_raw, "wait_alarm_minutes", "sla", int, 15),
         waiting_alarm=c.get(sla_raw, "waiting_alarm", "sla", int, 10),
     )
-    queues = _parse_queues(c, raw)
+    queues = _parse_queues(c, raw, hall)
     queue_ids = {q.id for q in queues}
     services = _parse_services(c, raw, queue_ids)
     windows = _parse_windows(c, raw, queue_ids)
@@ -291,15 +384,17 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
     ratings = _parse_ratings(c, raw)
     workdays = _parse_workdays(c, raw)
     complaints = _parse_complaints(c, raw)
+    priority_reasons = _parse_priority_reasons(c, raw)
     if not complaints.departments:  # a hall that lists none hands cases to its queues' owners
         complaints = replace(complaints, departments=tuple(dict.fromkeys(q.name for q in queues)))
     c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
-                         "workdays", "ratings", "complaints"}, "")
+                         "workdays", "ratings", "complaints", "priority_reasons"}, "")
     if c.problems:
         raise ConfigError(c.problems)
     return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
                       windows=tuple(windows), voice=voice, devices=tuple(devices),
-                      ratings=ratings, workdays=workdays, complaints=complaints, raw=raw)
+                      ratings=ratings, workdays=workdays, complaints=complaints,
+                      priority_reasons=priority_reasons, raw=raw)
 
 
 def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
@@ -361,7 +456,7 @@ def _list_of_tables(c: _Checker, raw: dict[str, Any], key: str) -> list[dict[str
     return good
 
 
-def _parse_queues(c: _Checker, raw: dict[str, Any]) -> list[Queue]:
+def _parse_queues(c: _Checker, raw: dict[str, Any], hall: HallInfo) -> list[Queue]:
     queues: list[Queue] = []
     seen_ids: set[str] = set()
     seen_prefixes: set[str] = set()
@@ -389,7 +484,12 @@ def _parse_queues(c: _Checker, raw: dict[str, Any]) -> list[Queue]:
             default_minutes=float(c.get(t, "default_minutes", where, (int, float), 8)),
             waiting_alarm=c.get(t, "waiting_alarm", where, int, None),
             wait_alarm_minutes=c.get(t, "wait_alarm_minutes", where, int, None),
+            open=_clock(c, c.get(t, "open", where, str, None), f"{where}.open", None),
+            close=_clock(c, c.get(t, "close", where, str, None), f"{where}.close", None),
         )
+        if (q.open or hall.open) >= (q.close or hall.close):
+            c.problem(f"{where}.close", f"must be later than the queue's opening time "
+                      f"({(q.open or hall.open):%H:%M})")
         if not 1 <= q.width <= 6:
             c.problem(f"{where}.width", f"must be 1 to 6, got {q.width}")
         elif q.daily_cap > 10**q.width - 1:
@@ -398,7 +498,7 @@ def _parse_queues(c: _Checker, raw: dict[str, Any]) -> list[Queue]:
         c.positive(q.daily_cap, f"{where}.daily_cap")
         c.positive(q.default_minutes, f"{where}.default_minutes")
         c.unknown_keys(t, {"id", "prefix", "name", "width", "daily_cap", "default_minutes",
-                           "waiting_alarm", "wait_alarm_minutes"}, where)
+                           "waiting_alarm", "wait_alarm_minutes", "open", "close"}, where)
         queues.append(q)
     return queues
 
@@ -594,14 +694,25 @@ def _parse_workdays(c: _Checker, raw: dict[str, Any]) -> Workdays:
     t = c.get(raw, "workdays", "", dict, {})
     holidays = _dates(c, t, "holidays")
     makeup = _dates(c, t, "makeup_days")
+    covered = c.get(t, "covered_until", "workdays", (str, date), None)
+    if isinstance(covered, datetime):
+        covered = None
+        c.problem("workdays.covered_until", 'expected a date "YYYY-MM-DD"')
+    elif isinstance(covered, str):
+        try:
+            covered = date.fromisoformat(covered)
+        except ValueError:
+            c.problem("workdays.covered_until", f'expected a date "YYYY-MM-DD", got {covered!r}')
+            covered = None
     for i, day in enumerate(makeup):
         if day in holidays:
             c.problem(f"workdays.makeup_days[{i}]", f"{day} is also listed in workdays.holidays")
         elif day.weekday() < 5:
             c.problem(f"workdays.makeup_days[{i}]",
                       f"{day} is a weekday: makeup_days lists the weekend days worked (调休上班)")
-    c.unknown_keys(t, {"holidays", "makeup_days"}, "workdays")
-    return Workdays(holidays=frozenset(holidays), makeup_days=frozenset(makeup))
+    c.unknown_keys(t, {"holidays", "makeup_days", "covered_until", "official"}, "workdays")
+    return Workdays(holidays=frozenset(holidays), makeup_days=frozenset(makeup),
+                    covered_until=covered, official=c.get(t, "official", "workdays", bool, True))
 
 
 def _parse_complaints(c: _Checker, raw: dict[str, Any]) -> Complaints:
@@ -627,6 +738,26 @@ def _parse_complaints(c: _Checker, raw: dict[str, Any]) -> Complaints:
     )
     c.unknown_keys(t, {"deadlines", "departments", "categories"}, "complaints")
     return complaints
+
+
+def _parse_priority_reasons(c: _Checker, raw: dict[str, Any]) -> tuple[PriorityReason, ...]:
+    if "priority_reasons" not in raw:
+        return DEFAULT_PRIORITY_REASONS
+    reasons: list[PriorityReason] = []
+    for i, t in enumerate(_list_of_tables(c, raw, "priority_reasons")):
+        where = f"priority_reasons[{i}]"
+        rid = c.get(t, "id", where, str) or f"?{i}"
+        if not (rid.isascii() and rid.replace("_", "").isalnum()):
+            c.problem(f"{where}.id", f"use letters, digits and _ only, got {rid!r}")
+        if any(r.id == rid for r in reasons):
+            c.problem(f"{where}.id", f"duplicate priority reason {rid!r}")
+        reasons.append(PriorityReason(
+            id=rid, name=c.get(t, "name", where, str) or rid,
+            self_declared=c.get(t, "self_declared", where, bool, False)))
+        c.unknown_keys(t, {"id", "name", "self_declared"}, where)
+    if not reasons:
+        c.problem("priority_reasons", "list at least one reason, or leave the key out")
+    return tuple(reasons)
 
 
 def load_config(path: str | Path) -> HallConfig:

@@ -64,6 +64,11 @@ HEADERS = {
     "callback_on_time": "按时回访", "called_back_at": "回访时间", "classification": "定性",
     "fix_due": "整改期限", "fix_on_time": "按时整改", "fixed_at": "整改时间",
     "closed_at": "办结时间", "appeal_upheld": "申诉成立", "data": "内容",
+    "period": "时段", "held": "挂起数", "priority_tickets": "优先号数",
+    "priority_by_reason": "各优先原因", "granted_by_staff": "工作人员认定优先数",
+    "outcomes": "办理结果", "outcome_rates": "办理结果占比", "walk_avg_seconds": "平均到窗(秒)",
+    "priority": "优先原因", "granted_by": "认定人", "hash": "校验值", "prev": "上一条校验值",
+    "staff_no": "工号",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio"}
@@ -79,8 +84,9 @@ TICKET_CHANNELS = {"kiosk": "取号机", "phone": "手机取号", "counter": "�
                    "appointment": "预约", "caller": "呼叫器"}
 ALARM_KINDS = {"rectification_new": "新差评", "rectification_overdue": "差评整改超期",
                "complaint_new": "新办不成事", "complaint_overdue": "办不成事超期",
-               "waiting": "等候人数过多", "wait": "等候时间过长", "long_wait": "等候时间过长",
-               "handling": "办理超时", "idle": "窗口空闲", "away": "窗口暂离"}
+               "queue_long": "等候人数过多", "wait_long": "等候时间过长",
+               "handling_long": "办理超时", "window_away": "窗口空闲或暂离",
+               "application_late": "限时办结超期", "calendar_uncovered": "节假日历将到期"}
 ACTIONS = {**STEP_NAMES, "login": "登录", "logout": "退出", "pause": "暂停服务",
            "resume": "恢复服务", "user.add": "添加用户", "close_day": "日终清号",
            "complaint.receive": "受理办不成事", "rectification.reveal_contact": "查看联系方式",
@@ -89,8 +95,11 @@ ACTIONS = {**STEP_NAMES, "login": "登录", "logout": "退出", "pause": "暂停
               if not k.startswith("c.")},
            **{f"complaint.{k[2:]}": f"办不成事：{v}" for k, v in TIMELINE_NAMES.items()
               if k.startswith("c.")}}
-DETAILS = {"bad password": "密码错误", "unknown user": "用户不存在", "locked": "账户已锁定",
-           "illegal_state": "状态不允许", "forbidden": "无权操作", **ROLE_NAMES}
+ACTIONS.update({"force_logout": "强制下线", "window.assign": "指派窗口", "open_day": "开放办公日",
+                "application.complete": "限时办结完成", "priority": "认定优先"})
+DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
+           "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
+           "on_time": "按时", "late": "超期", **ROLE_NAMES}
 EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started": "开始办理",
           "ticket.finished": "办结", "ticket.skipped": "过号", "ticket.transferred": "转移",
           "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
@@ -103,8 +112,12 @@ SUCCESS = {True: "成功", False: "失败"}  # 1 and 0 hash as True and False
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TARGET = re.compile(r"^(window|rectification|complaint):(\d+|None)$")
-_TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "complaint": "办不成事 {}"}
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+# "kind:value" references the audit log writes, as people say them
+_TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "complaint": "办不成事 {}",
+                 "ticket": "号票 {}", "missed": "过期 {} 张", "staff_no": "工号 {}",
+                 "previous": "接替 {}", "caller": "呼叫器 {}"}
+_TARGET = re.compile(rf"^({'|'.join(_TARGET_NAMES)}):(.*)$")
 _EPOCH_COLUMNS = {"created_at", "locked_until"}
 _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1
 
@@ -116,6 +129,8 @@ class Exporter:
         self.config = config
         self.tz = tz
         queues = {q.id: q.name for q in config.queues}
+        priorities = {**PRIORITIES, **{r.id: r.name for r in config.priority_reasons}}
+        outcomes = {k.value: v for k, v in OUTCOME_NAMES.items()}
         services = {s.id: s.name for s in config.services}
         self.codes: dict[str, dict[Any, str]] = {
             "state": {**{k.value: v for k, v in STATE_NAMES.items()}, **WINDOW_STATES},
@@ -125,8 +140,9 @@ class Exporter:
             "status": {**RECT_STATUS, **COMPLAINT_STATUS},
             "source": {**COMPLAINT_SOURCES, "cli": "命令行"}, "class": COMPLAINT_CLASSES,
             "classification": CLASSIFICATIONS, "view": VIEWS,
-            "outcome": {k.value: v for k, v in OUTCOME_NAMES.items()},
-            "priority": PRIORITIES, "health": HEALTH, "action": ACTIONS, "detail": DETAILS,
+            "outcome": outcomes, "outcomes": outcomes, "outcome_rates": outcomes,
+            "priority": priorities, "priority_by_reason": priorities, "health": HEALTH,
+            "action": ACTIONS, "detail": DETAILS,
             "type": EVENTS, "queue": queues, "queues": queues, "service": services,
             "success": SUCCESS, "indicators": INDICATORS, "name": {"voice": "语音播报"},
             # the command line acts as "cli" (hall user add, from the server's own shell)
@@ -162,6 +178,11 @@ class Exporter:
             return YES_NO[bool(value)]
         if key == "hour" and isinstance(value, int):
             return f"{value}时"
+        if key == "period" and isinstance(value, str):
+            if _MONTH.match(value):
+                return f"{int(value[:4])}年{int(value[5:])}月"
+            if value.isdigit():
+                return f"{int(value)}时"
         if isinstance(value, bool):
             return YES_NO[value]
         if isinstance(value, list):
@@ -189,8 +210,10 @@ class Exporter:
         target = _TARGET.match(value)
         if target:  # window:None is a login refused before any window was named
             return "" if target[2] == "None" else _TARGET_NAMES[target[1]].format(target[2])
-        if value.startswith("missed:"):
-            return f"过期 {value[7:]} 张"
+        if key == "detail" and value.startswith("bad "):  # "bad <who>": a wrong secret
+            return "密码错误"
+        if key == "detail" and "," in value:  # several facts: each one named
+            return "，".join(self.text(key, part) for part in value.split(","))
         return value
 
     def mapping(self, key: str, value: dict[str, Any]) -> str:

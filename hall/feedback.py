@@ -37,12 +37,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import errors
+from hall.config import HallConfig
 from hall.datefmt import day_text
 from hall.model import State
 from hall.sealed import Sealer
 from hall.service import Actor, HallService, audit
 from hall.store import Tx
-from hall.workdays import add_working_days
+from hall.workdays import intake_day
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_LEVELS = (1, 2)
@@ -186,8 +187,7 @@ class Feedback:
         return datetime.fromtimestamp(ts, self.tz).isoformat(timespec="seconds")
 
     def _working(self, start: date, n: int) -> date:
-        w = self.config.workdays
-        return add_working_days(start, n, w.holidays, w.makeup_days)
+        return self.config.workdays.add(start, n)
 
     def _range(self, start: date, end: date) -> tuple[float, float]:
         """[start 00:00, end+1 00:00) in the hall's timezone, as timestamps."""
@@ -421,7 +421,9 @@ class Feedback:
         """Receive (受理) a complaint: due the same working day for 研判 and the first contact.
         Taken face to face at the complaint window, that contact is made on the spot."""
         day = self._day(ts)
-        due = self._working(day, 0).isoformat()
+        # after closing time the first working day is the next one, never a day already over
+        received = intake_day(datetime.fromtimestamp(ts, self.tz), self.config.hall.close)
+        due = self._working(received, 0).isoformat()
         reference = self._new_reference(tx)
         cur = tx.conn.execute(
             "INSERT INTO complaints (opened_at, source, ticket_id, service, window, clerk, "
@@ -704,11 +706,16 @@ class Feedback:
             if not isinstance(chief, bool):
                 raise errors.invalid("请选择是否交首席事务代表", "invalid_chief", "chief")
             assignee = _text(body.get("assignee"), "assignee", 64)
+            chief_window = chief_window_for(self.config, row["service"], row["window"]) \
+                if chief else None
             text = department + ("首席事务代表" if chief else "")
+            if chief_window is not None:
+                text += f"（{self.config.window(chief_window).name}）"
             if assignee:
                 text += f" ({assignee})"
             return ({"department": department, "chief": int(chief), "assignee": assignee,
-                     "assigned_at": ts}, "交办 " + text + (f"：{note}" if note else ""))
+                     "chief_window": chief_window, "assigned_at": ts},
+                    "交办 " + text + (f"：{note}" if note else ""))
         if action == "resolve":
             note = _text(body.get("note"), "note", required=True)
             return {"resolved_at": ts}, note
@@ -859,6 +866,8 @@ class Feedback:
             "category": row["category"], "class": row["class"],
             "class_name": COMPLAINT_CLASSES.get(row["class"] or ""),
             "department": row["department"], "chief": bool(row["chief"]),
+            "chief_window": row["chief_window"],
+            "chief_window_name": self._window_name(row["chief_window"]),
             "assignee": row["assignee"], "referral": row["referral"], "view": row["view"],
             "contact_due": row["contact_due"], "due": row["due"],
             "contacted_at": self._iso(contacted),
@@ -872,6 +881,25 @@ class Feedback:
             "actions": self._actions("complaint", row),
             "timeline": self._timeline(conn, "complaint", row["id"], COMPLAINT_STATUS),
         }
+
+    async def chief_cases(self, window: int) -> list[dict[str, Any]]:
+        """The 办不成事 cases handed (交办) to the 首席事务代表 at `window` and not yet
+        resolved, for that window's clerk: what to do and by when, never the contact (the
+        manager reveals it when a call-back is needed)."""
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT * FROM complaints WHERE chief_window = ? AND status = 'assigned' "
+                "ORDER BY due, id", (window,)).fetchall()
+            return [{"id": r["id"], "reference": r["reference"], "status": r["status"],
+                     "status_name": COMPLAINT_STATUS.get(r["status"], r["status"]),
+                     "description": r["description"], "service": r["service"],
+                     "service_name": self._service_name(r["service"]),
+                     "window": r["window"], "window_name": self._window_name(r["window"]),
+                     "department": r["department"], "category": r["category"],
+                     "due": r["due"], "assigned_at": self._iso(r["assigned_at"])}
+                    for r in rows]
+
+        return await self.service.store.read(read)
 
     async def case(self, kind: str, case_id: int) -> dict[str, Any]:
         table = "rectifications" if kind == "rectification" else "complaints"
@@ -1102,3 +1130,26 @@ def _distribution(counts: dict[int, int]) -> dict[str, Any]:
             "distribution": {str(level): counts.get(level, 0) for level in sorted(LEVELS)},
             "average": round(total / count, 2) if count else None,
             "bad": bad, "bad_rate": _rate(bad, count)}
+
+
+def chief_window_for(config: HallConfig, service: str | None,
+                     window: int | None) -> int | None:
+    """Which 首席事务代表 window an escalated case goes to (`[[windows]] chief = true`).
+
+    The rule (issue 8.18; the hall's config has no department → window map, but it does
+    say which queues each window serves): the first chief window, in config order, that
+    serves the queue of the case's service; else one serving a queue of the window where
+    the case arose. None when no chief window matches: the department's 首席事务代表 is
+    not on site, and the case stays with the department named in the 交办 step.
+    """
+    chiefs = [w for w in config.windows if w.chief]
+    wanted: list[str] = []
+    if service is not None and config.has_service(service):
+        wanted.append(config.service(service).queue)
+    if window is not None and config.has_window(window):
+        wanted.extend(config.window(window).queues)
+    for queue in wanted:
+        for w in chiefs:
+            if queue in w.queues:
+                return w.number
+    return None

@@ -1,61 +1,10 @@
-"""Figures for managers: counts, average and P90 wait and handling per queue, service, window
-or clerk over a date range, and the live alarms of the hall.
-
-The arithmetic is pure (`summarise`, `percentile`, `alarms_from`), so it is tested on plain
-rows; the SQL that feeds it only selects.
-
-Definitions (domain.md, Dashboards): wait = issue → first call; handling = start → finish.
-"""
+"""The live alarms of the hall, from the queue and window summaries (pure, tested on plain
+rows). The report figures are in hall/stats.py."""
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-GROUPINGS = ("queue", "service", "window", "clerk", "day", "hour")
-
-
-def percentile(values: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile: the value a person can point at in the data, not a blend."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def _minutes(value: float | None) -> float | None:
-    return None if value is None else round(value / 60, 1)
-
-
-def summarise(rows: Iterable[Mapping[str, Any]], by: str) -> list[dict[str, Any]]:
-    """One line per group: issued, served, missed (过号 and closed unserved), transferred,
-    priority share, and average / P90 wait and handling in minutes."""
-    groups: dict[Any, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[row[by]].append(row)
-    out = []
-    for key in sorted(groups, key=lambda k: (k is None, str(k))):
-        items = groups[key]
-        waits = [r["first_called_at"] - r["issued_at"] for r in items if r["first_called_at"]]
-        handling = [r["finished_at"] - r["started_at"] for r in items
-                    if r["state"] == "done" and r["started_at"] and r["finished_at"]]
-        out.append({
-            by: key,
-            "issued": len(items),
-            "served": sum(1 for r in items if r["state"] == "done"),
-            "no_show": sum(1 for r in items if r["state"] == "no_show"),
-            "missed": sum(1 for r in items if r["state"] == "missed"),
-            "transferred": sum(1 for r in items if r["transfers"]),
-            "priority_share": round(sum(1 for r in items if r["priority"]) / len(items), 3),
-            "wait_avg_minutes": _minutes(sum(waits) / len(waits)) if waits else None,
-            "wait_p90_minutes": _minutes(percentile(waits, 90)),
-            "handling_avg_minutes": _minutes(sum(handling) / len(handling)) if handling else None,
-            "handling_p90_minutes": _minutes(percentile(handling, 90)),
-        })
-    return out
 
 
 def alarms_from(queues: Sequence[Mapping[str, Any]], windows: Sequence[Mapping[str, Any]],

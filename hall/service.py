@@ -25,19 +25,19 @@ import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hall import errors
-from hall.config import HallConfig
+from hall import audit as hall_audit
+from hall import errors, stats
+from hall.config import HallConfig, cn_date, coverage_warning
 from hall.eta import eta_minutes, rolling_minutes
 from hall.events import Bus
 from hall.model import (
     CHANNELS,
     LEGAL_FROM,
     OUTCOME_NAMES,
-    PRIORITIES,
     STATE_NAMES,
     STEP_NAMES,
     Candidate,
@@ -46,8 +46,8 @@ from hall.model import (
     WindowState,
 )
 from hall.numbering import format_number, hall_day, parse_number
-from hall.reports import GROUPINGS, alarms_from, summarise
-from hall.routing import WindowRule, choose_next
+from hall.reports import alarms_from
+from hall.routing import WindowRule, callable_now, choose_next
 from hall.store import Event, Store, Tx
 
 RECENT_CALLS = 10
@@ -83,6 +83,7 @@ class HallService:
         self.clock = clock or (lambda: datetime.now(self.tz))
         self._handling: dict[str, float] = {}
         self._open_windows: set[int] = set()
+        self._open_days: set[str] = set()  # days a manager opened though the calendar is off
         self._rules = {w.number: WindowRule(w.number, w.queues, w.kind, w.order)
                        for w in config.windows}
         # Hooks app.py wires to devices: a kiosk's printer refuses before a number is used;
@@ -118,14 +119,15 @@ class HallService:
         await self.close_stale_days()
 
     async def refresh_caches(self) -> None:
-        def load(conn: sqlite3.Connection) -> tuple[set[int], dict[str, float]]:
+        def load(conn: sqlite3.Connection) -> tuple[set[int], dict[str, float], set[str]]:
             open_ = {r[0] for r in conn.execute(
                 "SELECT number FROM windows WHERE clerk IS NOT NULL AND paused = 0")}
             handling = {q.id: _handling_minutes(conn, q.id, q.default_minutes)
                         for q in self.config.queues}
-            return open_, handling
+            days = {r[0] for r in conn.execute("SELECT day FROM open_days")}
+            return open_, handling, days
 
-        self._open_windows, self._handling = await self.store.read(load)
+        self._open_windows, self._handling, self._open_days = await self.store.read(load)
 
     # ------------------------------------------------------------------ reading helpers
 
@@ -173,7 +175,8 @@ class HallService:
             state = WindowState.IDLE
         current = row["current"] if row is not None and state in (
             WindowState.CALLED, WindowState.SERVING) else None
-        return {"number": w.number, "name": w.name, "kind": w.kind, "state": str(state),
+        return {"number": w.number, "name": w.name, "kind": w.kind, "chief": w.chief,
+                "state": str(state),
                 "current": current,
                 "since": _ts(row["since"], self.tz) if row is not None else None}
 
@@ -214,7 +217,8 @@ class HallService:
             "token": row["token"] if with_token else None,
             "issued_at": _ts(row["issued_at"], self.tz),
             "materials": list(service.materials), "time_limit_days": service.time_limit_days,
-            "priority": row["priority"], "needs_help": bool(row["needs_help"]),
+            "priority": row["priority"], "priority_name": self._priority_name(row["priority"]),
+            "needs_help": bool(row["needs_help"]), "due_date": row["due_date"],
             "window": window, "outcome": row["outcome"],
             "called_at": _ts(row["called_at"], self.tz),
             "started_at": _ts(row["started_at"], self.tz),
@@ -223,20 +227,59 @@ class HallService:
             "waited_minutes": int(((row["first_called_at"] or now) - row["issued_at"]) // 60),
         }
 
+    def _priority_name(self, reason_id: str | None) -> str | None:
+        if reason_id is None:
+            return None
+        reason = self.config.priority_reason(reason_id)
+        return reason.name if reason is not None else reason_id
+
+    def _check_priority(self, priority: Any, granted_by: str | None) -> None:
+        """A reason from config; one that is not self-declared needs a staff account."""
+        if priority is None:
+            return
+        reason = self.config.priority_reason(priority) if isinstance(priority, str) else None
+        if reason is None:
+            names = "、".join(r.name for r in self.config.priority_reasons)
+            raise errors.invalid(f"优先原因只能是{names}之一，或不选", "invalid_priority")
+        if not reason.self_declared and granted_by is None:
+            raise errors.forbidden(
+                f"“{reason.name}”优先需由工作人员核验证件后办理，请到导办台或窗口",
+                "priority_needs_staff")
+
+    def _check_open(self, now: datetime, queue_id: str) -> None:
+        """Tickets only on working days (or a day a manager opened) and within the queue's
+        issuing hours. Weekends count as days off too: a hall that serves on Saturdays opens
+        them by hand (`open_day`) or lists them in [workdays] makeup_days."""
+        if not self.config.hall.enforce_hours:
+            return
+        local = now.astimezone(self.tz)
+        today = local.date()
+        workdays = self.config.workdays
+        if not workdays.is_working_day(today) and today.isoformat() not in self._open_days:
+            raise errors.conflict(
+                f"今天是{workdays.holiday_name(today)}，大厅不办理取号，请在工作日前来",
+                "hall_holiday")
+        opening, closing = self.config.hours(queue_id)
+        if not (opening <= local.time() < closing):
+            name = self.config.queue(queue_id).name
+            raise errors.conflict(
+                f"现在不在{name}的取号时间 ({opening:%H:%M}-{closing:%H:%M})，请在办公时间内取号",
+                "hall_closed")
+
     # ------------------------------------------------------------------ citizens
 
     async def issue_ticket(self, service_id: Any, *, priority: Any = None,
                            needs_help: Any = False, channel: Any = "kiosk",
                            kiosk: Any = None, idempotency_key: str | None = None,
-                           appointment_at: float | None = None) -> dict[str, Any]:
+                           appointment_at: float | None = None,
+                           granted_by: str | None = None) -> dict[str, Any]:
+        """`granted_by`: the staff account (导办, clerk) issuing the ticket, who may grant a
+        priority reason that is not self-declared; recorded on the ticket."""
         if not isinstance(service_id, str) or not service_id:
             raise errors.invalid("请选择办理事项", "invalid_service", "service")
         if not self.config.has_service(service_id):
             raise errors.not_found("没有这个办理事项", "unknown_service", "service")
-        if priority is not None and priority not in PRIORITIES:
-            raise errors.invalid(
-                f"优先原因只能是 {'、'.join(PRIORITIES.values())} 之一", "invalid_priority",
-                "priority")
+        self._check_priority(priority, granted_by)
         if not isinstance(needs_help, bool):
             raise errors.invalid("请选择是否需要帮办", "invalid_needs_help", "needs_help")
         if channel not in CHANNELS:
@@ -246,11 +289,7 @@ class HallService:
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise errors.bad_request("重复提交标识长度应为 1 到 200", "invalid_idempotency_key")
         now, ts, day = self._now()
-        hall = self.config.hall
-        if hall.enforce_hours and not (hall.open <= now.time() < hall.close):
-            raise errors.conflict(
-                f"现在不在取号时间 ({hall.open:%H:%M}-{hall.close:%H:%M})，请在办公时间内取号",
-                "hall_closed")
+        self._check_open(now, self.config.service(service_id).queue)
         if kiosk and kiosk in self.issue_guards:
             refusal = await self.issue_guards[kiosk](kiosk)
             if refusal:
@@ -277,9 +316,10 @@ class HallService:
                            (day, queue.id))
             cur = tx.conn.execute(
                 "INSERT INTO tickets (day, number, queue, service, channel, kiosk, priority, "
-                "needs_help, appointment_at, state, token, issued_at, order_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
-                (day, number, queue.id, service.id, channel, kiosk, priority, int(needs_help),
+                "priority_by, needs_help, appointment_at, state, token, issued_at, order_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
+                (day, number, queue.id, service.id, channel, kiosk, priority,
+                 granted_by if priority is not None else None, int(needs_help),
                  appointment_at, secrets.token_urlsafe(16), ts, ts))
             ticket_id = cur.lastrowid
             if idempotency_key is not None:
@@ -500,15 +540,13 @@ class HallService:
                     "directed_window FROM tickets WHERE state = 'waiting' AND day = ? AND "
                     f"(queue IN ({','.join('?' * len(rule.queues))}) OR directed_window = ?)",
                     (day, *rule.queues, number))
-                chosen = choose_next(rule, [Candidate(
-                    r["id"], r["queue"], r["order_at"], r["priority"] is not None,
-                    bool(r["needs_help"]), r["appointment_at"], r["directed_window"])
-                    for r in rows], ts, aging)
+                chosen = choose_next(rule, [_candidate(r) for r in rows], ts, aging)
                 if chosen is None:
                     raise errors.conflict("当前没有等待的号票", "no_ticket_waiting")
                 ticket = tx.one("SELECT * FROM tickets WHERE id = ?", (chosen.id,))
             else:
-                ticket = self._find_callable(tx, number, ticket_number, day, policy.recall_last)
+                ticket = self._find_callable(tx, number, ticket_number, day, policy.recall_last,
+                                             ts)
             tx.conn.execute(
                 "UPDATE tickets SET state = 'called', window = ?, clerk = ?, called_at = ?, "
                 "first_called_at = COALESCE(first_called_at, ?), calls = calls + 1, "
@@ -522,7 +560,7 @@ class HallService:
         return await self._clerk_op(number, "call", actor, body)
 
     def _find_callable(self, tx: Tx, number: int, ticket_number: str, day: str,
-                       recall_last: int) -> sqlite3.Row:
+                       recall_last: int, ts: float) -> sqlite3.Row:
         parsed = parse_number(ticket_number)
         if parsed is None:
             raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
@@ -547,6 +585,11 @@ class HallService:
         if (directed is not None and directed != number) or (
                 directed is None and ticket["queue"] not in rule.queues):
             raise errors.conflict(f"{ticket['number']} 不属于本窗口办理的队列", "not_served")
+        if not callable_now(_candidate(ticket), ts):  # the same rule as call-next
+            slot = datetime.fromtimestamp(ticket["appointment_at"], self.tz)
+            raise errors.conflict(
+                f"{ticket['number']} 是预约号，预约时段 {slot:%H:%M} 开始后才能叫号",
+                "appointment_not_started")
         return ticket
 
     async def recall(self, number: int, actor: Actor) -> dict[str, Any]:
@@ -586,8 +629,9 @@ class HallService:
             started = ticket["started_at"] or ticket["called_at"]
             tx.conn.execute(
                 "UPDATE tickets SET state = 'done', outcome = ?, note = ?, finished_at = ?, "
-                "started_at = COALESCE(started_at, ?), clerk = ? WHERE id = ?",
-                (outcome, note, ts, started, actor.user, ticket["id"]))
+                "started_at = COALESCE(started_at, ?), clerk = ?, due_date = ? WHERE id = ?",
+                (outcome, note, ts, started, actor.user,
+                 self._due_date(ticket["service"], outcome, day), ticket["id"]))
             _free_window(tx, number, ts)
             touched = [ticket["number"]]
             if outcome == Outcome.FAILED and self.open_failed_case is not None:
@@ -606,6 +650,14 @@ class HallService:
             return touched
 
         return await self._clerk_op(number, "finish", actor, body)
+
+    def _due_date(self, service_id: str, outcome: str, day: str) -> str | None:
+        """限时办结: an application taken in (受理, 容缺受理) is due `time_limit_days` working
+        days after the day it was accepted; 0 means it is settled on the spot."""
+        limit = self.config.service(service_id).time_limit_days
+        if outcome not in (Outcome.ACCEPTED, Outcome.ACCEPTED_MISSING) or limit <= 0:
+            return None
+        return self.config.workdays.add(date.fromisoformat(day), limit).isoformat()
 
     async def skip(self, number: int, actor: Actor) -> dict[str, Any]:
         policy = self.config.hall.skip
@@ -724,10 +776,13 @@ class HallService:
         """A clerk logging in opens the window; a second login takes the window over (shift
         change), which the audit log records."""
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
-            tx.conn.execute("UPDATE windows SET clerk = ?, since = ? WHERE number = ?",
-                            (actor.user, ts, number))
+            # the same clerk on a second device keeps the window's "since"
+            tx.conn.execute("UPDATE windows SET since = CASE WHEN clerk IS ? THEN since "
+                            "ELSE ? END, clerk = ? WHERE number = ?",
+                            (actor.user, ts, actor.user, number))
             self._event(tx, "window.opened", number, None, day, ts)
-            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] else []
+            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] not in (None, actor.user) \
+                else []
 
         return await self._clerk_op(number, "login", actor, body)
 
@@ -775,6 +830,8 @@ class HallService:
                 "(SELECT id FROM tickets WHERE day < ?)", (day,))
             tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
                             (ts - timedelta(days=2).total_seconds(),))
+            offset = now.utcoffset()
+            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
             if cur.rowcount:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,
@@ -800,39 +857,185 @@ class HallService:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             out = []
             for w in self.config.windows:
-                row = conn.execute("SELECT clerk, pause_reason, since FROM windows "
+                row = conn.execute("SELECT clerk, pause_reason, since, assigned FROM windows "
                                    "WHERE number = ?", (w.number,)).fetchone()
                 out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
+                            "assigned": row["assigned"],
                             "pause_reason": row["pause_reason"], "queues": list(w.queues),
                             "since_ts": row["since"]})
             return out
 
         return await self.store.read(read)
 
-    async def stats(self, first: str, last: str, by: str) -> list[dict[str, Any]]:
-        """Figures over hall days `first`..`last` (ISO dates), grouped by `by`."""
-        if by not in GROUPINGS:
-            raise errors.invalid("统计方式不对", "invalid_grouping", "by")
-        tz = self.tz
-
-        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = [dict(r) for r in conn.execute(
-                "SELECT day, queue, service, window, clerk, state, priority, transfers, "
-                "issued_at, first_called_at, started_at, finished_at FROM tickets "
-                "WHERE day BETWEEN ? AND ?", (first, last))]
-            for row in rows:
-                row["hour"] = datetime.fromtimestamp(row["issued_at"], tz).hour
-            return rows
-
-        return summarise(await self.store.read(read), by)
+    async def stats(self, first: str, last: str, by: str,
+                    per: str | None = None) -> list[dict[str, Any]]:
+        """Figures over hall days `first`..`last` (ISO dates), grouped by `by` and `per`
+        (hall.stats: summed daily roll-ups plus today's tickets). The older `by=day|hour`
+        still means the whole hall per day or hour."""
+        if by in ("day", "hour") and per is None:
+            by, per = "hall", by
+        per = per or "all"
+        if by not in stats.BY:
+            raise errors.invalid("分组方式只能是全厅、队列、事项、窗口、人员或优先原因",
+                                 "invalid_grouping")
+        if per not in stats.PERIODS:
+            raise errors.invalid("统计周期只能是全部、小时、日、周或月", "invalid_period")
+        now, _, today = self._now()
+        offset = int(now.utcoffset().total_seconds()) if now.utcoffset() else 0
+        out = await self.store.read(
+            lambda conn: stats.ticket_figures(conn, first, last, by, per, offset, today))
+        if by == "priority":  # the reason's name beside its id, for people reading the report
+            for line in out:
+                line["priority_name"] = self._priority_name(line["priority"]) or "普通"
+        return out
 
     async def alarms(self) -> list[dict[str, Any]]:
         snapshot = await self.hall_snapshot()
-        _, ts, _ = self._now()
+        now, ts, _ = self._now()
         windows = await self.manage_windows()
         norms = {w.number: min(self._handling.get(q, 15) for q in w.queues)
                  for w in self.config.windows}
-        return alarms_from(snapshot["queues"], windows, ts, norms)
+        out = alarms_from(snapshot["queues"], windows, ts, norms)
+        for app in await self.applications():
+            if app["late"]:
+                out.append({"kind": "application_late", "ticket": app["id"],
+                            "window": app["window"], "message": (
+                                f"{app['number']} {app['service_name']} 已超过法定办结时限 "
+                                f"({app['due_date_text']})")})
+        warning = coverage_warning(self.config.workdays, now.astimezone(self.tz).date())
+        if warning:
+            out.append({"kind": "calendar_uncovered", "message": warning})
+        return out
+
+    async def priority_tickets(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Every priority ticket of hall days `first`..`last`: its reason and who granted it
+        (a staff account, or 本人申报 for a self-declared reason chosen at the kiosk)."""
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            return [{"day": r["day"], "number": r["number"], "service": r["service"],
+                     "priority": r["priority"], "priority_name": self._priority_name(r["priority"]),
+                     "granted_by": r["priority_by"] or "本人申报",
+                     "state_name": STATE_NAMES[State(r["state"])]}
+                    for r in conn.execute(
+                        "SELECT day, number, service, priority, priority_by, state FROM tickets "
+                        "WHERE priority IS NOT NULL AND day BETWEEN ? AND ? ORDER BY day, id",
+                        (first, last))]
+
+        return await self.store.read(read)
+
+    # ------------------------------------------------------------------ calendar, 限时办结
+
+    async def open_day(self, day: Any, actor: Actor, note: Any = None) -> dict[str, Any]:
+        """A manager opens a day the calendar keeps shut (holiday duty, a Saturday service
+        day): tickets may be issued on it. Audited; opening it twice changes nothing."""
+        if not isinstance(day, str):
+            raise errors.invalid("请填写要开放的日期，如 2027-01-01", "invalid_date")
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            raise errors.invalid("日期应写成 2027-01-01 这样", "invalid_date", "date") from None
+        if note is not None and not isinstance(note, str):
+            raise errors.invalid("说明必须是文字", "invalid_note", "note")
+        now, ts, today = self._now()
+        if when.isoformat() < today:
+            raise errors.invalid("不能开放已经过去的日期", "invalid_date")
+
+        def op(tx: Tx) -> dict[str, Any]:
+            tx.conn.execute("INSERT OR IGNORE INTO open_days (day, opened_by, opened_at, note) "
+                            "VALUES (?, ?, ?, ?)", (when.isoformat(), actor.user, ts,
+                                                    (note or "").strip()[:100] or None))
+            audit(tx, actor, "open_day", when.isoformat(), True, None)
+            row = tx.one("SELECT * FROM open_days WHERE day = ?", (when.isoformat(),))
+            return self._open_day_view(row)
+
+        result = await self.store.write(op, now)
+        self._open_days.add(when.isoformat())
+        return result
+
+    def _open_day_view(self, row: sqlite3.Row) -> dict[str, Any]:
+        day = date.fromisoformat(row["day"])
+        return {"date": row["day"], "date_text": cn_date(day),
+                "holiday": self.config.workdays.holiday_name(day), "opened_by": row["opened_by"],
+                "opened_at": _ts(row["opened_at"], self.tz), "note": row["note"]}
+
+    async def open_days(self) -> list[dict[str, Any]]:
+        return await self.store.read(lambda conn: [self._open_day_view(r) for r in conn.execute(
+            "SELECT * FROM open_days ORDER BY day DESC LIMIT 200")])
+
+    async def applications(self, soon_days: int = 3) -> list[dict[str, Any]]:
+        """限时办结: accepted applications not yet completed that are late, or due within
+        `soon_days` working days; late ones first, then by due date."""
+        now, _, today = self._now()
+        horizon = self.config.workdays.add(date.fromisoformat(today), soon_days).isoformat()
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT id, day, number, service, window, clerk, outcome, due_date, finished_at "
+                "FROM tickets WHERE due_date IS NOT NULL AND completed_at IS NULL "
+                "AND due_date <= ? ORDER BY due_date, id", (horizon,)).fetchall()
+            return [self._application_view(r, today) for r in rows]
+
+        apps = await self.store.read(read)
+        apps.sort(key=lambda a: (not a["late"], a["due_date"], a["id"]))
+        return apps
+
+    def _application_view(self, row: sqlite3.Row, today: str) -> dict[str, Any]:
+        due = date.fromisoformat(row["due_date"])
+        late = row["due_date"] < today
+        return {
+            "id": row["id"], "number": row["number"], "accepted_day": row["day"],
+            "service": row["service"], "service_name": self.config.service(row["service"]).name,
+            "window": row["window"], "clerk": row["clerk"],
+            "outcome_name": OUTCOME_NAMES[Outcome(row["outcome"])],
+            "due_date": row["due_date"], "due_date_text": cn_date(due), "late": late,
+            "status_name": "已超期" if late else "即将到期",
+            "late_working_days": self.config.workdays.between(due, date.fromisoformat(today))
+            if late else 0,
+        }
+
+    async def complete_application(self, ticket_id: int, actor: Actor) -> dict[str, Any]:
+        """The accepted application is settled (办结): it leaves the due and late lists."""
+        now, ts, today = self._now()
+
+        def op(tx: Tx) -> dict[str, Any]:
+            row = tx.one("SELECT * FROM tickets WHERE id = ? AND due_date IS NOT NULL",
+                         (ticket_id,))
+            if row is None:
+                raise errors.not_found("没有这件受理的办件", "unknown_application")
+            if row["completed_at"] is not None:
+                raise errors.conflict("该办件已经办结", "illegal_state")
+            tx.conn.execute("UPDATE tickets SET completed_at = ? WHERE id = ?", (ts, ticket_id))
+            on_time = row["due_date"] >= today
+            audit(tx, actor, "application.complete", f"ticket:{ticket_id}", True,
+                  "on_time" if on_time else "late")
+            return {"id": ticket_id, "completed_at": _ts(ts, self.tz), "on_time": on_time}
+
+        return await self.store.write(op, now)
+
+    async def grant_priority(self, number: int, actor: Actor, ticket_number: Any,
+                             reason: Any) -> dict[str, Any]:
+        """A clerk at window `number` (or a 导办 standing at it) checks a card and grants a
+        waiting ticket of today its priority reason; the ticket records who granted it."""
+        if not isinstance(ticket_number, str):
+            raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
+        if reason is None:
+            raise errors.invalid("请选择优先原因", "invalid_priority")
+        self._check_priority(reason, actor.user)
+
+        def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
+            ticket = tx.one("SELECT * FROM tickets WHERE day = ? AND number = ?",
+                            (day, ticket_number.strip().upper()))
+            if ticket is None:
+                raise errors.not_found(f"今天没有 {ticket_number} 号", "unknown_number")
+            if ticket["state"] != State.WAITING:
+                state = State(ticket["state"])
+                raise errors.conflict(
+                    f"{ticket['number']} 当前状态为{STATE_NAMES[state]}，不能再设为优先",
+                    "illegal_state")
+            tx.conn.execute("UPDATE tickets SET priority = ?, priority_by = ? WHERE id = ?",
+                            (reason, actor.user, ticket["id"]))
+            return [ticket["number"], f"priority:{reason}"]
+
+        return await self._clerk_op(number, "priority", actor, body)
 
     async def recent_events(self, limit: int) -> list[dict[str, Any]]:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -859,11 +1062,13 @@ class HallService:
 
 def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
           detail: str | None) -> None:
-    tx.conn.execute(
-        "INSERT INTO audit (time, user, action, target, source, success, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tx.now.isoformat(timespec="milliseconds"), actor.user, action, target, actor.source,
-         int(success), detail))
+    hall_audit.append(tx.conn, tx.now.isoformat(timespec="milliseconds"), actor.user, action,
+                      target, actor.source, success, detail)
+
+
+def _candidate(row: sqlite3.Row) -> Candidate:
+    return Candidate(row["id"], row["queue"], row["order_at"], row["priority"] is not None,
+                     bool(row["needs_help"]), row["appointment_at"], row["directed_window"])
 
 
 def _free_window(tx: Tx, number: int, ts: float) -> None:

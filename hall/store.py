@@ -26,6 +26,8 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from hall import audit, stats
+
 T = TypeVar("T")
 
 MIGRATIONS: list[str] = [
@@ -238,6 +240,50 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX case_steps_case ON case_steps (kind, case_id, id);
     """,
+    # 3: the audit log append-only and hash-chained (hall/audit.py); rows without a hash were
+    # written before the chain and are sealed once when the store opens
+    """
+    ALTER TABLE audit ADD COLUMN hash TEXT;
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN OLD.hash IS NOT NULL
+    BEGIN
+        SELECT RAISE(ABORT, '审计日志只能追加，不能修改');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, '审计日志只能追加，不能删除');
+    END;
+    """,
+    # 4: daily roll-ups of the report figures (hall/stats.py)
+    stats.MIGRATION,
+    # 5: hall.service (issue 8.15/8.16/8.19): days a manager opens though the calendar says
+    # closed; who granted a ticket's priority (NULL: self-declared at the kiosk); the legal
+    # due date of an accepted application (限时办结) and when it was completed.
+    """
+    CREATE TABLE open_days (
+        day TEXT PRIMARY KEY,
+        opened_by TEXT,
+        opened_at REAL NOT NULL,
+        note TEXT
+    );
+    ALTER TABLE tickets ADD COLUMN priority_by TEXT;
+    ALTER TABLE tickets ADD COLUMN due_date TEXT;
+    ALTER TABLE tickets ADD COLUMN completed_at REAL;
+    CREATE INDEX tickets_due ON tickets (due_date) WHERE due_date IS NOT NULL;
+    """,
+    # 6: pad login (staff number + PIN), sessions ended by someone else and why, windows a
+    # manager assigned (the 办不成事 window), complaints handed to a 首席事务代表 window
+    """
+    ALTER TABLE users ADD COLUMN staff_no TEXT;
+    ALTER TABLE users ADD COLUMN pinhash TEXT;
+    CREATE UNIQUE INDEX users_staff_no ON users (staff_no) WHERE staff_no IS NOT NULL;
+    ALTER TABLE windows ADD COLUMN assigned TEXT;
+    CREATE TABLE ended_sessions (
+        id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        ended_at REAL NOT NULL
+    );
+    ALTER TABLE complaints ADD COLUMN chief_window INTEGER;
+    """,
 ]
 
 
@@ -376,6 +422,9 @@ def _prepare_writer(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    conn.execute("BEGIN IMMEDIATE")
+    audit.seal(conn)
+    conn.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:

@@ -3,7 +3,8 @@
 Each list route with `?format=csv` must start with the UTF-8 BOM, have Chinese headers, write
 codes as their Chinese names (levels, channels, modes, states, outcomes, roles…) and never put
 a JSON object or list literal in a cell. Allowed English-looking text: usernames (people chose
-them), a complaint's reference code, addresses (127.0.0.1) — data, not codes.
+them), a complaint's reference code, addresses (127.0.0.1), the audit log's hex check values
+— data, not codes.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ def _fill(server: HallServer) -> tuple[httpx.Client, httpx.Client]:
 def test_every_manager_csv_is_chinese(hall_server: HallServer) -> None:
     boss, adm = _fill(hall_server)
     routes = ["windows", "events", "devices", "alarms", "users", "ratings", "rectifications",
-              "complaints", *(f"stats?by={by}" for by in
-                              ("queue", "service", "window", "clerk", "day", "hour"))]
+              "complaints", "priority",
+              *(f"stats?by={by}" for by in ("queue", "service", "window", "clerk", "day", "hour",
+                                            "priority")),
+              *(f"stats?by=window&per={per}" for per in ("hour", "day", "week", "month"))]
     checked = 0
     for route in [*routes, "audit"]:
         who = adm if route == "audit" else boss
@@ -68,7 +71,7 @@ def test_every_manager_csv_is_chinese(hall_server: HallServer) -> None:
                 text = cell
                 for user in USERS:
                     text = text.replace(user, "")
-                if name in ("查询码", "来源"):
+                if name in ("查询码", "来源", "校验值", "上一条校验值"):
                     continue
                 assert not ENGLISH.search(text), (route, name, cell)
                 assert not cell.startswith(("[", "{")), (route, name, cell)

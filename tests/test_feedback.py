@@ -456,7 +456,7 @@ def test_config_sections_are_checked_by_key() -> None:
     raw = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
     config = parse_config(raw)
     assert config.ratings.fix_days == 15 and config.complaints.deadlines["out_of_scope"] == 3
-    assert datetime(2026, 10, 10).date() in config.workdays.makeup_days
+    assert config.workdays.is_working_day(datetime(2026, 10, 10).date())  # 调休, officially
     raw["ratings"] = {**raw["ratings"], "days_open": 0, "callback_days": 20, "color": 1,
                       "reasons": {"6": ["x"], "1": ["好", "好", 3]}}
     raw["workdays"] = {"holidays": ["2026-10-01", "10/02"], "makeup_days": ["2026-10-01",

@@ -6,40 +6,8 @@ import json
 
 import httpx
 
-from hall.reports import alarms_from, percentile, summarise
+from hall.reports import alarms_from
 from tests.conftest import HallServer
-
-
-def row(queue: str, state: str, issued: float, called: float | None = None,
-        started: float | None = None, finished: float | None = None,
-        priority: str | None = None, transfers: int = 0) -> dict:
-    return {"queue": queue, "state": state, "issued_at": issued, "first_called_at": called,
-            "started_at": started, "finished_at": finished, "priority": priority,
-            "transfers": transfers}
-
-
-def test_percentile_is_nearest_rank() -> None:
-    assert percentile([], 90) is None
-    assert percentile([5], 90) == 5
-    assert percentile(list(range(1, 11)), 90) == 9
-    assert percentile(list(range(1, 11)), 100) == 10
-
-
-def test_summarise_counts_waits_and_handling_per_group() -> None:
-    rows = [
-        row("A", "done", 0, 600, 660, 960),  # waited 10 min, handled 5 min
-        row("A", "done", 0, 1200, 1200, 1800, priority="elderly"),  # 20 min, 10 min
-        row("A", "no_show", 0, 300),
-        row("B", "missed", 0),
-        row("B", "waiting", 100, transfers=1),
-    ]
-    a, b = summarise(rows, "queue")
-    assert a == {"queue": "A", "issued": 3, "served": 2, "no_show": 1, "missed": 0,
-                 "transferred": 0, "priority_share": 0.333, "wait_avg_minutes": 11.7,
-                 "wait_p90_minutes": 20.0, "handling_avg_minutes": 7.5,
-                 "handling_p90_minutes": 10.0}
-    assert b["issued"] == 2 and b["missed"] == 1 and b["transferred"] == 1
-    assert b["wait_avg_minutes"] is None
 
 
 def test_alarms_name_the_queue_and_window() -> None:
@@ -78,6 +46,7 @@ def test_stats_and_alarms_endpoints(hall_server: HallServer) -> None:
     assert csv.status_code == 200 and "clerk1" in csv.text
     assert boss.get("/api/manage/stats?from=yesterday").status_code == 400
     assert boss.get("/api/manage/stats?by=mood").status_code == 422
+    assert boss.get("/api/manage/stats?per=fortnight").status_code == 422
     # a 差评 shows among the alarms, by case id and window only
     served = httpx.get(f"{hall_server.url}/api/tickets/{first['token']}").json()
     assert served["state"] == "done"

@@ -1,21 +1,27 @@
 """Working days: hypothesis against properties any deadline must have, and the real 2026
-calendar of config.toml for cases a hall would check by hand."""
+calendar (chinese-calendar plus config.toml's overrides) for cases a hall would check by
+hand; the warning when the next 60 days reach a year nobody has declared."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hall.config import load_config
-from hall.workdays import add_working_days, is_working_day, working_days_between
+from hall.config import Workdays, coverage_warning, load_config
+from hall.workdays import (
+    add_working_days,
+    intake_day,
+    is_working_day,
+    official_workday,
+    working_days_between,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CAL = load_config(ROOT / "config.toml").workdays
-H, M = CAL.holidays, CAL.makeup_days
 
 days = st.dates(min_value=date(2025, 12, 1), max_value=date(2027, 1, 31))
 calendars = st.tuples(st.frozensets(days, max_size=40), st.frozensets(days, max_size=10))
@@ -111,4 +117,64 @@ def test_negative_days_are_refused() -> None:
     (date(2026, 12, 31), 1, date(2027, 1, 1)),  # beyond the 2026 notice: weekdays only
 ])
 def test_the_2026_calendar(start: date, n: int, due: date) -> None:
-    assert add_working_days(start, n, H, M) == due
+    """The shipped config lists no 2026 day: these come from chinese-calendar."""
+    assert not CAL.holidays and not CAL.makeup_days
+    assert CAL.add(start, n) == due
+
+
+def test_local_overrides_beat_the_official_calendar() -> None:
+    """A county's own day off, and a Sunday it works, on top of the State Council's notice."""
+    local = Workdays(holidays=frozenset({date(2026, 3, 3)}),
+                     makeup_days=frozenset({date(2026, 3, 8)}))
+    assert CAL.is_working_day(date(2026, 3, 3)) and not local.is_working_day(date(2026, 3, 3))
+    assert local.is_working_day(date(2026, 3, 8))
+    assert local.add(date(2026, 3, 2), 1) == date(2026, 3, 4)
+    assert CAL.holiday_name(date(2026, 10, 1)) == "国庆节"
+    assert CAL.holiday_name(date(2026, 2, 14)) is None  # the Saturday worked before 春节
+    assert local.holiday_name(date(2026, 3, 3)) == "节假日"
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(min_value=date(2025, 1, 1), max_value=date(2026, 12, 31)))
+def test_the_official_calendar_has_weekends_off_unless_it_says_so(start: date) -> None:
+    verdict = official_workday(start)
+    assert verdict is not None
+    assert CAL.is_working_day(start) == verdict
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=days, n=st.integers(0, 40), extra=st.frozensets(days, max_size=10))
+def test_official_calendar_with_overrides_keeps_the_deadline_rules(start: date, n: int,
+                                                                  extra: frozenset[date]) -> None:
+    """The same properties over chinese-calendar plus local days off, into the unknown 2027."""
+    cal = Workdays(holidays=extra)
+    due = cal.add(start, n)
+    assert cal.is_working_day(due) and due >= start
+    if n:
+        assert cal.between(start, due) == n
+        assert cal.add(start, n + 1) > due
+    assert due >= CAL.add(start, n)  # a local day off never brings a deadline forward
+
+
+def test_a_year_nobody_declared_is_warned_about_60_days_ahead() -> None:
+    """Today is 2026-12-01: the next 60 days reach 2027, which chinese-calendar 1.11 does not
+    know. The warning names the first unknown day; config's covered_until silences it."""
+    assert CAL.uncovered_from(date(2026, 10, 1)) is None  # 60 days inside 2026
+    assert CAL.uncovered_from(date(2026, 12, 1)) == date(2027, 1, 1)
+    warning = coverage_warning(CAL, date(2026, 12, 1))
+    assert warning is not None and "2027年1月1日" in warning
+    declared = Workdays(holidays=frozenset({date(2027, 1, 1)}),
+                        covered_until=date(2027, 3, 31))
+    assert coverage_warning(declared, date(2026, 12, 1)) is None
+    assert declared.uncovered_from(date(2027, 3, 1)) == date(2027, 4, 1)
+
+
+@pytest.mark.parametrize(("moment", "day"), [
+    (datetime(2026, 12, 1, 17, 29), date(2026, 12, 1)),
+    (datetime(2026, 12, 1, 17, 30), date(2026, 12, 2)),  # closing time: tomorrow
+    (datetime(2026, 12, 1, 23, 59), date(2026, 12, 2)),
+    (datetime(2026, 12, 1, 7, 0), date(2026, 12, 1)),  # before opening: still that day
+])
+def test_a_case_received_after_closing_counts_from_the_next_day(moment: datetime,
+                                                                day: date) -> None:
+    assert intake_day(moment, time(17, 30)) == day

@@ -220,7 +220,7 @@
       $("cur-number").textContent = t.number;
       $("cur-service").textContent = (t.queue_name || "") + " · " + (t.service_name || "");
       const flags = [];
-      if (t.priority) flags.push("绿色通道：" + (PRIORITY[t.priority] || t.priority));
+      if (t.priority) flags.push("绿色通道：" + (t.priority_name || PRIORITY[t.priority] || t.priority));
       if (t.needs_help) flags.push("需要帮办");
       $("cur-flags").textContent = flags.join(" · ");
       $("cur-flags").hidden = !flags.length;
@@ -268,7 +268,8 @@
 
   function handleError(e, where) {
     if (e.status === 401) {
-      showLogin(e.message + "（登录已失效，请重新登录）");
+      // session_ended: a manager pushed this clerk out, or they left on another device
+      showLogin(e.code === "session_ended" ? e.message : e.message + "（登录已失效，请重新登录）");
       return;
     }
     Hall.say(where || msg, e.message, "error");
@@ -440,7 +441,7 @@
       if (me.window) showPad(me);
       else showLogin("当前账户未绑定窗口，请选择窗口重新登录");
     } catch (e) {
-      showLogin(e.status === 401 ? "" : e.message);
+      showLogin(e.status === 401 && e.code !== "session_ended" ? "" : e.message);
     }
   })();
 })();

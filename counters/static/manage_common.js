@@ -146,7 +146,9 @@
   }
 
   // ------------------------------------------------------------------ alarm strip
-  const KINDS = /^(rectification|complaint)_/;
+  // cases, and the hall rules a manager must act on: a late 受理 application (限时办结) and a
+  // working-day calendar that does not cover the next 60 days
+  const KINDS = /^(rectification|complaint)_|^(application_late|calendar_uncovered)$/;
 
   async function loadAlarms() {
     alarmTimer = null;
@@ -167,6 +169,11 @@
   function drawAlarms() {
     const now = Date.now();
     const items = alarms.map(function (a) {
+      if (!a.rectification && !a.complaint) {
+        return Hall.h("li", { class: "al-item overdue", dataset: { kind: a.kind } },
+          Hall.h("span", { class: "al-tag" }, a.kind === "application_late" ? "超期" : "提醒"),
+          Hall.h("span", null, a.message));
+      }
       const [kind, id] = caseOf(a);
       const isFresh = now - (fresh.get(kind + ":" + id) || 0) < FRESH_MS;
       const overdue = /_overdue$/.test(a.kind);

@@ -78,7 +78,7 @@
     $("t-issued").textContent = Hall.hhmm(t.issued_at);
     $("t-rule").textContent = "请留意叫号屏幕和语音。" + (cfg.skip_rule || "");
     const flags = [];
-    if (t.priority) flags.push("绿色通道：" + (PRIORITY_NAMES[t.priority] || t.priority));
+    if (t.priority) flags.push("绿色通道：" + (t.priority_name || PRIORITY_NAMES[t.priority] || t.priority));
     if (t.needs_help) flags.push("已登记帮办，工作人员将协助您");
     $("t-flags").textContent = flags.join(" · ");
     $("t-flags").hidden = !flags.length;

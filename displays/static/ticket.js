@@ -50,6 +50,11 @@
       call.textContent = "";
     }
     call.hidden = !call.textContent;
+    // 限时办结: an accepted application's legal due date (YYYY-MM-DD, a hall date) as 年月日
+    const due = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t.due_date || "");
+    $("t-due").textContent = due ? "已受理，法定办结时限：" + Number(due[1]) + "年" +
+      Number(due[2]) + "月" + Number(due[3]) + "日前" : "";
+    $("t-due").hidden = !due;
     if (t.state === "no_show") $("t-state").textContent = "已过号。" + (Hall.config.skip_rule || "");
     $("t-materials").replaceChildren(...(t.materials || []).map((m) => Hall.h("li", null, m)));
     $("t-nomat").hidden = !!(t.materials && t.materials.length);

@@ -1,0 +1,249 @@
+"""The manager's report figures, aggregated inside SQLite and kept as daily roll-ups.
+
+A year of a big hall is a million tickets; counting them row by row for each report takes
+tens of seconds on a busy 2-core server (bench/report_year.py measured 15–30 s). So each
+closed hall day is rolled up once, when the day is closed, into two small tables:
+
+* `figures_daily`: per day, grouping (hall/queue/service/window/clerk), key and hour of issue:
+  counts, outcomes, and sums of wait, handling and walk seconds;
+* `figures_hist`: per day, grouping and key, tickets per whole minute of wait and of handling,
+  so a P90 over any range is read off the summed histogram, exact to the minute a report
+  shows (SQLite has no percentile function). The hall's per-hour P90 has its own rows
+  (grouping `hour`, key = the hour).
+
+A report sums roll-ups for closed days and adds today's figures straight from the tickets
+(a day's worth is small). Days closed before roll-ups existed are rolled up on the first start.
+
+Groupings (`by`): hall, queue, service, window, clerk, priority (reason). Periods (`per`):
+all, hour (of the day, over the whole range: when do people come), day, week (from Monday)
+and month. Hours are the
+hall's: China keeps one UTC offset all year, so the offset places every ticket.
+
+Definitions (domain.md, Dashboards): wait = issue → first call; handling = start → finish of a
+served ticket; walk = call → start.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+BY = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
+      "clerk": "clerk", "priority": "priority"}
+PERIODS = ("all", "hour", "day", "week", "month")
+OUTCOMES = ("done", "accepted", "accepted_missing", "rejected", "failed")
+COUNTS = ("issued", "served", "no_show", "missed", "transferred", "held", "priority", "granted",
+          *(f"o_{o}" for o in OUTCOMES))
+SUMS = ("wait_sum", "wait_n", "handling_sum", "handling_n", "walk_sum", "walk_n")
+HOUR = "CAST(strftime('%H', issued_at + :offset, 'unixepoch') AS INT)"
+HOUR_LABEL = "printf('%02d', " + HOUR + ")"
+KINDS = {
+    "wait": ("first_called_at - issued_at", "first_called_at IS NOT NULL"),
+    "handling": ("finished_at - started_at",
+                 "state = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL"),
+}
+
+MIGRATION = f"""
+    CREATE TABLE figures_daily (
+        day TEXT NOT NULL, dim TEXT NOT NULL, key, hour INTEGER NOT NULL,
+        {", ".join(f"{c} INTEGER NOT NULL" for c in COUNTS)},
+        {", ".join(f"{c} REAL NOT NULL" for c in SUMS)}
+    );
+    CREATE INDEX figures_daily_dim ON figures_daily (dim, day);
+    CREATE TABLE figures_hist (
+        day TEXT NOT NULL, dim TEXT NOT NULL, key, kind TEXT NOT NULL,
+        minute INTEGER NOT NULL, n INTEGER NOT NULL
+    );
+    CREATE INDEX figures_hist_dim ON figures_hist (dim, day);
+    CREATE TABLE figures_days (day TEXT PRIMARY KEY);
+    CREATE INDEX tickets_priority ON tickets (day) WHERE priority IS NOT NULL;
+"""
+
+_SELECT_DAILY = (
+    "SELECT {key} AS key, " + HOUR + " AS hour, COUNT(*) AS issued, "
+    "SUM(state = 'done') AS served, SUM(state = 'no_show') AS no_show, "
+    "SUM(state = 'missed') AS missed, SUM(transfers > 0) AS transferred, "
+    "SUM(state = 'held') AS held, SUM(priority IS NOT NULL) AS priority, "
+    "SUM(priority_by IS NOT NULL) AS granted, "
+    + ", ".join(f"SUM(outcome IS '{o}') AS o_{o}" for o in OUTCOMES) + ", "
+    "TOTAL(first_called_at - issued_at) AS wait_sum, COUNT(first_called_at) AS wait_n, "
+    "TOTAL(CASE WHEN state = 'done' THEN finished_at - started_at END) AS handling_sum, "
+    "COUNT(CASE WHEN state = 'done' THEN finished_at - started_at END) AS handling_n, "
+    "TOTAL(started_at - called_at) AS walk_sum, "
+    "COUNT(CASE WHEN started_at IS NOT NULL THEN called_at END) AS walk_n "
+    "FROM tickets WHERE day = :day GROUP BY key, hour")
+
+
+def _select_hist(key: str, kind: str) -> str:
+    expr, cond = KINDS[kind]
+    return (f"SELECT {key} AS key, '{kind}' AS kind, CAST(({expr}) / 60 AS INT) AS minute, "
+            f"COUNT(*) AS n FROM tickets WHERE day = :day AND {cond} GROUP BY key, minute")
+
+
+def roll_up(conn: sqlite3.Connection, day: str, offset_seconds: int) -> None:
+    """Write one closed day's roll-ups (inside the caller's transaction)."""
+    params = {"day": day, "offset": offset_seconds}
+    columns = ", ".join(("key", "hour", *COUNTS, *SUMS))
+    for dim, key in BY.items():
+        conn.execute(f"INSERT INTO figures_daily (day, dim, {columns}) "
+                     f"SELECT :day, '{dim}', {columns} FROM ({_SELECT_DAILY.format(key=key)})",
+                     params)
+        for kind in KINDS:
+            conn.execute("INSERT INTO figures_hist (day, dim, key, kind, minute, n) "
+                         f"SELECT :day, '{dim}', key, kind, minute, n FROM "
+                         f"({_select_hist(key, kind)})", params)
+    for kind in KINDS:  # the hall's P90 per hour of the day
+        conn.execute("INSERT INTO figures_hist (day, dim, key, kind, minute, n) "
+                     "SELECT :day, 'hour', key, kind, minute, n FROM "
+                     f"({_select_hist(HOUR_LABEL, kind)})", params)
+    conn.execute("INSERT INTO figures_days (day) VALUES (?)", (day,))
+
+
+def roll_up_closed(conn: sqlite3.Connection, today: str, offset_seconds: int) -> int:
+    """Roll up every day before `today` that has tickets and no roll-up yet; how many."""
+    days = [r[0] for r in conn.execute(
+        "SELECT DISTINCT day FROM tickets WHERE day < ? AND day NOT IN "
+        "(SELECT day FROM figures_days) ORDER BY day", (today,))]
+    for day in days:
+        roll_up(conn, day, offset_seconds)
+    return len(days)
+
+
+def period_of(per: str, day: str, hour: int | None = None) -> str:
+    """Pure: the period a day (and hour) falls in."""
+    if per == "all":
+        return "全部"
+    if per == "hour":
+        return f"{hour:02d}"
+    if per == "week":
+        d = date.fromisoformat(day)
+        return (d - timedelta(days=d.weekday())).isoformat()
+    if per == "month":
+        return day[:7]
+    return day
+
+
+_PERIOD_SQL = {"all": "'全部'", "day": "day", "week": "date(day, 'weekday 0', '-6 days')",
+               "month": "substr(day, 1, 7)", "hour": "printf('%02d', hour)"}
+
+
+def percentile_from_histogram(hist: dict[int, int], p: float) -> int | None:
+    """Nearest-rank percentile over counts per whole minute (pure)."""
+    total = sum(hist.values())
+    if not total:
+        return None
+    rank, seen = max(1, math.ceil(p / 100 * total)), 0
+    for minute in sorted(hist):
+        seen += hist[minute]
+        if seen >= rank:
+            return minute
+    return max(hist)  # pragma: no cover - the loop reaches the rank
+
+
+def ticket_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per: str,
+                   offset_seconds: int, today: str) -> list[dict[str, Any]]:
+    """One row per (group, period) over hall days first..last. `by` and `per` are checked
+    keys (BY, PERIODS), so the SQL built from them holds no input."""
+    key, period = BY[by], _PERIOD_SQL[per]
+    closed_last = min(last, (date.fromisoformat(today) - timedelta(days=1)).isoformat())
+    sums: dict[tuple[Any, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    hists: dict[tuple[Any, str], dict[str, dict[int, int]]] = defaultdict(
+        lambda: {k: defaultdict(int) for k in KINDS})
+    fields = (*COUNTS, *SUMS)
+    # per-hour P90s are kept for the whole hall only: a group's P90 per hour over closed days
+    # would need a histogram per hour and group, which outgrows the tickets themselves
+    hist_ok = per != "hour" or by == "hall" or first > closed_last
+    if first <= closed_last:
+        for r in conn.execute(
+                f"SELECT key, {period} AS p, "
+                + ", ".join(f"SUM({c}) AS {c}" for c in fields)
+                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY key, p",
+                (by, first, closed_last)):
+            acc = sums[(r["key"], r["p"])]
+            for c in fields:
+                acc[c] += r[c] or 0
+        hist_dim, hist_period = (("hour", "key") if per == "hour" and by == "hall"
+                                 else (by, period))
+        if hist_ok:
+            for r in conn.execute(
+                    f"SELECT {'key' if hist_dim != 'hour' else repr('全厅')} AS k, "
+                    f"{hist_period} AS p, kind, minute, SUM(n) AS n FROM figures_hist "
+                    "WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY k, p, kind, minute",
+                    (hist_dim, first, closed_last)):
+                hists[(r["k"], r["p"])][r["kind"]][r["minute"]] += r["n"]
+    if first <= today <= last:
+        params = {"day": today, "offset": offset_seconds}
+        for r in conn.execute(_SELECT_DAILY.format(key=key), params):
+            acc = sums[(r["key"], period_of(per, today, r["hour"]))]
+            for c in fields:
+                acc[c] += r[c] or 0
+        for kind in KINDS if hist_ok else ():
+            for r in conn.execute(
+                    f"SELECT k, p, minute, COUNT(*) AS n FROM (SELECT {key} AS k, "
+                    f"{HOUR_LABEL if per == 'hour' else repr(period_of(per, today))} AS p, "
+                    f"CAST(({KINDS[kind][0]}) / 60 AS INT) AS minute FROM tickets "
+                    f"WHERE day = :day AND {KINDS[kind][1]}) GROUP BY k, p, minute", params):
+                hists[(r["k"], r["p"])][kind][r["minute"]] += r["n"]
+    reasons: dict[tuple[Any, str], dict[str, int]] = defaultdict(dict)
+    ticket_period = HOUR_LABEL if per == "hour" else period
+    for r in conn.execute(  # priority tickets are few, and a partial index finds them
+            f"SELECT {key} AS k, {ticket_period} AS p, priority, COUNT(*) AS n FROM tickets "
+            "WHERE priority IS NOT NULL AND day BETWEEN :first AND :last "
+            "GROUP BY k, p, priority",
+            {"first": first, "last": last, "offset": offset_seconds}):
+        reasons[(r["k"], r["p"])][r["priority"]] = r["n"]
+    return [_row(by, k, p, acc, hists.get((k, p)), reasons.get((k, p), {}))
+            for (k, p), acc in sorted(
+        sums.items(), key=lambda item: (item[0][0] is None, str(item[0][0]), item[0][1]))]
+
+
+def _row(by: str, key: Any, period: str, acc: dict[str, float],
+         hist: dict[str, dict[int, int]] | None, reasons: dict[str, int]) -> dict[str, Any]:
+    issued = int(acc["issued"])
+    finished = sum(acc[f"o_{o}"] for o in OUTCOMES)
+
+    def avg(name: str, scale: float) -> float | None:
+        n = acc[f"{name}_n"]
+        return round(acc[f"{name}_sum"] / n / scale, 1) if n else None
+
+    return {
+        by: key, "period": period, "issued": issued,
+        **{c: int(acc[c]) for c in ("served", "no_show", "missed", "transferred", "held")},
+        "priority_tickets": int(acc["priority"]),
+        "priority_share": round(acc["priority"] / issued, 3) if issued else None,
+        "priority_by_reason": reasons,
+        # who vouched for a priority reason: staff, or the citizen at the kiosk (self-declared)
+        "granted_by_staff": int(acc["granted"]),
+        "outcomes": {o: int(acc[f"o_{o}"]) for o in OUTCOMES},
+        "outcome_rates": {o: round(acc[f"o_{o}"] / finished, 3) if finished else None
+                          for o in OUTCOMES},
+        "wait_avg_minutes": avg("wait", 60),
+        "wait_p90_minutes": percentile_from_histogram(hist["wait"], 90) if hist else None,
+        "handling_avg_minutes": avg("handling", 60),
+        "handling_p90_minutes": (percentile_from_histogram(hist["handling"], 90)
+                                 if hist else None),
+        "walk_avg_seconds": avg("walk", 1),
+    }
+
+
+WAIT_BANDS = ((0, 5), (5, 10), (10, 15), (15, 20), (20, 30), (30, 45), (45, 60), (60, None))
+
+
+def wait_bands(hist: dict[int, int]) -> list[dict[str, Any]]:
+    """Pure: per-minute counts into the bands a hall's 15-minute target reads against."""
+    out = []
+    for low, high in WAIT_BANDS:
+        n = sum(c for m, c in hist.items() if m >= low and (high is None or m < high))
+        label = f"{low}–{high}分钟" if high is not None else f"{low}分钟以上"
+        out.append({"band": label, "tickets": n})
+    return out
+
+
+def totals(rows: Iterable[dict[str, Any]], fields: Iterable[str]) -> dict[str, int]:
+    """Pure: sums of count fields over report rows (a report's 合计 line)."""
+    rows = list(rows)
+    return {f: sum(r.get(f) or 0 for r in rows) for f in fields}
