@@ -127,11 +127,12 @@ def test_bad_rating_case_is_due_across_weekend_and_holiday(tmp_path: Path) -> No
         # the window tablet: b is pending at window 1 (number only), rated once
         info = httpx.get(f"{server.url}/api/evaluate/1").json()
         assert info["pending"]["number"] == b["number"] and "token" not in json.dumps(info)
-        r = httpx.post(f"{server.url}/api/evaluate/1", json={"number": b["number"], "level": 5,
-                                                             "reasons": ["态度好"]})
+        tablet = server.tablet(1)  # only the window's enrolled tablet may rate (issue 9.1)
+        r = tablet.post("/api/evaluate/1", json={"number": b["number"], "level": 5,
+                                                 "reasons": ["态度好"]})
         assert r.status_code == 201 and r.json()["channel"] == "window_tablet"
         assert httpx.get(f"{server.url}/api/evaluate/1").json()["pending"] is None
-        r = httpx.post(f"{server.url}/api/evaluate/1", json={"number": b["number"], "level": 5})
+        r = tablet.post("/api/evaluate/1", json={"number": b["number"], "level": 5})
         assert r.status_code == 409
 
         ratings = boss.get("/api/manage/ratings", params={"level": 2}).json()["ratings"]
@@ -177,7 +178,7 @@ def test_complaint_walks_to_archive_audited_and_overdue_first(hall_server: HallS
 
     cid = new["id"]
     wrong = boss.post(f"/api/manage/complaints/{cid}/resolve", json={"note": "x"})
-    assert wrong.status_code == 409 and "received" in wrong.json()["error"]["message"]
+    assert wrong.status_code == 409 and "受理" in wrong.json()["error"]["message"]
     steps = [("contact", {"note": "当天电话联系"}), ("assess", {"class": "complex",
                                                             "category": "政策不允许"}),
              ("assign", {"department": "人力资源和社会保障局", "chief": True}),

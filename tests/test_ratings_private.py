@@ -53,6 +53,7 @@ def test_no_rating_on_the_public_stream_but_managers_get_them(hall_server: HallS
     server = hall_server
     clerk = server.clerk(1)
     boss = manager(server)
+    tablet = server.tablet(1)  # window 1's enrolled rating tablet (issue 9.1)
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         public = await websockets.connect(server.ws_url)
@@ -61,7 +62,7 @@ def test_no_rating_on_the_public_stream_but_managers_get_them(hall_server: HallS
         await _collect(public, 0.3)
         await _collect(private, 0.3)
         a = await asyncio.to_thread(serve, server, clerk)
-        r = await asyncio.to_thread(httpx.post, f"{server.url}/api/evaluate/1",
+        r = await asyncio.to_thread(tablet.post, "/api/evaluate/1",
                                     json={"number": a["number"], "level": 1})
         assert r.status_code == 201, r.text
         b = await asyncio.to_thread(serve, server, clerk)
@@ -231,7 +232,7 @@ def test_indicators_are_optional_stored_and_in_the_figures(hall_server: HallServ
     server = hall_server
     clerk = server.clerk(1)
     a = serve(server, clerk)
-    r = httpx.post(f"{server.url}/api/evaluate/1", json={
+    r = server.tablet(1).post("/api/evaluate/1", json={
         "number": a["number"], "level": 4, "indicators": {"overall": 4, "attitude": 5}})
     assert r.status_code == 201, r.text
     b = serve(server, clerk)

@@ -30,10 +30,13 @@
   M.pct = function (x) {
     return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
   };
-  /** "11-25 09:30" of an ISO time, in the hall's own offset (as the server wrote it). */
+  /** "2026年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
   M.dt = function (iso) {
-    if (!iso) return "—";
-    return iso.slice(5, 10) + " " + iso.slice(11, 16);
+    return iso ? Hall.dateTime(iso) : "—";
+  };
+  /** "2026年1月31日" of an ISO day; "—" for none. */
+  M.day = function (iso) {
+    return iso ? Hall.dayText(iso) : "—";
   };
   M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
@@ -53,6 +56,9 @@
       if (!el.name) continue;
       if (el.type === "checkbox") {
         if (el.checked) out[el.name] = "1";
+      } else if (el.dataset.date !== undefined) {
+        const day = Hall.parseDay(el.value); // typed as 年月日, sent as the API's 2026-01-31
+        if (day) out[el.name] = day;
       } else if (el.value !== "") {
         out[el.name] = el.value;
       }
@@ -64,6 +70,7 @@
     for (const el of form.elements) {
       if (!el.name || !q.has(el.name)) continue;
       if (el.type === "checkbox") el.checked = q.get(el.name) === "1";
+      else if (el.dataset.date !== undefined) el.value = Hall.dayText(q.get(el.name));
       else el.value = q.get(el.name);
     }
   };
@@ -164,7 +171,7 @@
     const now = Date.now();
     const items = alarms.map(function (a) {
       if (!a.rectification && !a.complaint) {
-        return Hall.h("li", { class: "al-item overdue", dataset: { kind: a.kind } },
+        return Hall.h("li", { class: "al-rule overdue", dataset: { kind: a.kind } },
           Hall.h("span", { class: "al-tag" }, a.kind === "application_late" ? "超期" : "提醒"),
           Hall.h("span", null, a.message));
       }
@@ -216,7 +223,7 @@
           password: $("l-pass").value, window: null });
         $("l-pass").value = "";
         if (!ROLES[me.user.role]) {
-          Hall.say($("login-msg"), "需要管理员权限（manager 或 admin）", "error");
+          Hall.say($("login-msg"), "需要管理人员或系统管理员账户", "error");
           return;
         }
         showView(me);
