@@ -7,9 +7,7 @@ by one exception handler, so no route can answer an error in another shape.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -22,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from hall import errors
 from hall.auth import COOKIE, Auth, Session
+from hall.csv_export import Exporter
 from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
 
@@ -64,7 +63,7 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
         raise errors.bad_request("请求体未发送完整", "incomplete_body") from None
     if not chunks:
         if required:
-            raise errors.bad_request("需要 JSON 请求体", "empty_body")
+            raise errors.bad_request("请求内容为空", "empty_body")
         return {}
     brackets = chunks.count(b"[") + chunks.count(b"{")  # at C speed: most bodies stop here
     if brackets > MAX_DEPTH and _nesting(chunks) > MAX_DEPTH:
@@ -72,9 +71,9 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
     try:
         body = json.loads(chunks)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise errors.bad_request("请求体不是合法的 JSON", "malformed_json") from None
+        raise errors.bad_request("请求内容格式不对，无法读取", "malformed_json") from None
     if not isinstance(body, dict):
-        raise errors.bad_request("请求体必须是 JSON 对象", "malformed_json")
+        raise errors.bad_request("请求内容格式不对，应为一组字段", "malformed_json")
     problem = _unfit(body)
     if problem:
         raise errors.bad_request(problem, "invalid_value")
@@ -179,7 +178,7 @@ def query_int(request: Request, name: str) -> int | None:
         return None
     digits = raw.strip().removeprefix("-")
     if not digits.isascii() or not digits.isdigit() or len(digits) > 15:
-        raise errors.bad_request(f"{_said(name)}必须是整数", "invalid_query")
+        raise errors.bad_request(f"{_said(name)}必须是整数", "invalid_query", name)
     return int(raw)
 
 
@@ -202,10 +201,11 @@ def query_date(request: Request, name: str) -> date | None:
     try:
         value = date.fromisoformat(raw)
     except ValueError:
-        raise errors.bad_request(f"{_said(name)}应为日期，如 2026-01-31", "invalid_query") from None
+        raise errors.bad_request(f"{_said(name)}应为日期，如 2026-01-31", "invalid_query",
+                                 name) from None
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise errors.bad_request(f"{_said(name)}超出范围 ({FIRST_YEAR}—{LAST_YEAR} 年)",
-                                 "invalid_query")
+        raise errors.bad_request(f"{_said(name)}超出范围（{FIRST_YEAR}—{LAST_YEAR}年）",
+                                 "invalid_query", name)
     return value
 
 
@@ -245,7 +245,7 @@ def idempotency(request: Request, body: dict[str, Any]) -> tuple[str | None, str
     if raw is None:
         return None, ""
     if not 0 < len(raw) <= 200:
-        raise errors.bad_request("Idempotency-Key 长度应为 1 到 200", "invalid_idempotency_key")
+        raise errors.bad_request("重复提交标识长度应为 1 到 200", "invalid_idempotency_key")
     scoped = hashlib.sha256(f"{_source(request)}\n{raw}".encode()).hexdigest()[:32]
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return scoped, hashlib.sha256(canonical.encode()).hexdigest()[:32]
@@ -342,35 +342,14 @@ CLERK_ACTIONS: dict[str, tuple[Callable[..., Awaitable[dict[str, Any]]], bool]] 
 
 
 def as_list(request: Request, name: str, rows: list[dict[str, Any]]) -> Response:
-    """Every manager list can be had as CSV (`?format=csv`) for the hall's own spreadsheets."""
+    """Every manager list can be had as CSV (`?format=csv`) for the hall's own spreadsheets,
+    written for people by hall.csv_export (Chinese headers and values, BOM for Excel)."""
     if request.query_params.get("format") != "csv":
         return ok({name: rows})
-    out = io.StringIO()
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: spreadsheet_safe(json.dumps(v, ensure_ascii=False)
-                                             if isinstance(v, (dict, list)) else v)
-                         for k, v in row.items()})
-    # a BOM so that Excel, which most halls open CSV files with, reads the Chinese right
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    service = _service(request)
+    text = Exporter(service.config, service.tz).render(rows)
+    return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Pure: a CSV cell a spreadsheet will not run. Excel and WPS treat a cell starting with
-    = + - @ (or a tab or CR before one) as a formula, and a complaint's text is typed by anyone
-    (`=HYPERLINK(...)` on a manager's PC): such text gets a leading ' (OWASP's advice), which
-    the spreadsheet shows as plain text. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 async def manage_windows(request: Request) -> Response:
@@ -389,11 +368,11 @@ async def manage_window(request: Request) -> Response:
     actor = session.actor(_source(request))
     known = {"force_logout", "assign"}
     if not body or set(body) - known:
-        raise errors.invalid("只能修改 force_logout (强制下线) 或 assign (指派)",
-                             "invalid_window_change")
+        raise errors.invalid("只能强制下线或指派窗口人员", "invalid_window_change")
     force = body.get("force_logout", False)
     if not isinstance(force, bool):
-        raise errors.invalid("force_logout 必须是 true 或 false", "invalid_window_change")
+        raise errors.invalid("请选择是否强制下线", "invalid_window_change",
+                             "force_logout")
     if "assign" in body:
         await _auth(request).assign_window(number, body["assign"], actor)
     if force:
@@ -416,10 +395,7 @@ async def manage_audit(request: Request) -> Response:
 async def manage_stats(request: Request) -> Response:
     await manager_of(request)
     service = _service(request)
-    today = service.clock().date().isoformat()
-    first_day, last_day = query_date(request, "from"), query_date(request, "to")
-    first = first_day.isoformat() if first_day else today
-    last = last_day.isoformat() if last_day else (first if first_day else today)
+    first, last = _day_range(request)
     by = request.query_params.get("by", "queue")
     per = request.query_params.get("per")
     return as_list(request, "stats", await service.stats(first, last, by, per))
@@ -453,13 +429,11 @@ async def manage_close_day(request: Request) -> Response:
 
 def _day_range(request: Request) -> tuple[str, str]:
     today = _service(request).clock().date().isoformat()
-    first = request.query_params.get("from", today)
-    last = request.query_params.get("to", first if "from" in request.query_params else today)
-    for value in (first, last):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+    first_day, last_day = query_date(request, "from"), query_date(request, "to")
+    first = first_day.isoformat() if first_day else today
+    last = last_day.isoformat() if last_day else (first if first_day else today)
+    if last < first:
+        raise errors.bad_request("结束日期不能早于开始日期", "invalid_query", "to")
     return first, last
 
 
@@ -540,7 +514,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """404/405 from the router in the same error shape, so a kiosk never has to parse HTML."""
     assert isinstance(exc, HTTPException)
     codes = {404: ("not_found", "没有这个地址"), 405: ("method_not_allowed", "不支持该请求方法")}
-    code, message = codes.get(exc.status_code, ("http_error", str(exc.detail)))
+    code, message = codes.get(exc.status_code, ("http_error", "请求无法处理"))
     return JSONResponse({"error": {"code": code, "message": message}},
                         status_code=exc.status_code)
 

@@ -144,7 +144,7 @@ class Perimeter:
             if (path.startswith("/api/") and _has_body(scope)
                     and not json_content_type(_header(scope, b"content-type"))):
                 await answer(send, 415, "unsupported_media_type",
-                             "请求内容的格式不受支持，只接受 JSON 格式")
+                             "请求内容的格式不受支持，请用本系统的页面或接口格式提交")
                 return
         private = path.startswith(PRIVATE_PREFIXES)
         started = False

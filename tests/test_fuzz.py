@@ -82,7 +82,8 @@ def check(response: httpx.Response) -> None:
     assert response.status_code < 500, (response.request.url, response.text)
     if response.status_code >= 400:
         body = response.json()
-        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+        assert set(body) == {"error"}, body
+        assert {"code", "message"} <= set(body["error"]) <= {"code", "message", "field"}, body
         assert any("\u4e00" <= c <= "\u9fff" for c in body["error"]["message"]), body
 
 

@@ -17,20 +17,16 @@ import httpx
 import pytest
 import websockets
 
-from hall.api import spreadsheet_safe
+from hall.csv_export import spreadsheet_safe
 from tests.conftest import HallServer, free_port, roomy_config
-
-ERROR_KEYS = {"code", "message"}
+from tests.test_server import assert_error as assert_error_shape
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == ERROR_KEYS, body
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    assert any("\u4e00" <= c <= "\u9fff" for c in body["error"]["message"]), body
-    return body["error"]
+    """The error shape (tests/test_server.py), with a message people can read."""
+    error = assert_error_shape(response, status, code)
+    assert any("\u4e00" <= c <= "\u9fff" for c in error["message"]), error
+    return error
 
 
 def manager(server: HallServer, name: str = "boss") -> httpx.Client:
@@ -77,7 +73,7 @@ def test_text_plain_and_form_bodies_are_refused_415(hall_server: HallServer) -> 
                          "application/x-www-form-urlencoded", "multipart/form-data; b=x", None):
         headers = {"Content-Type": content_type} if content_type else {}
         r = httpx.post(url, content=body, headers=headers)
-        assert "JSON 格式" in assert_error(r, 415, "unsupported_media_type")["message"]
+        assert "格式不受支持" in assert_error(r, 415, "unsupported_media_type")["message"]
     clerk = hall_server.clerk(1)
     r = clerk.post("/api/windows/1/pause", data={"reason": "x"})
     assert_error(r, 415, "unsupported_media_type")
@@ -364,7 +360,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(hall_server: Hal
     import csv
     import io
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
-    cells = {row["description"] for row in rows}
+    cells = {row["反映内容"] for row in rows}
     for text in formulas:  # (the description is stored trimmed)
         assert "'" + (text + " 办不成").strip() in cells, (text, cells)
     assert spreadsheet_safe("\t=1+1") == "'\t=1+1" and spreadsheet_safe("\r@x") == "'\r@x"
