@@ -20,6 +20,14 @@ CALL then FINISH can never run the other way round. Two fast presses of the same
 already one press at the bus (debounce); a second CALL that still got through would be
 refused by the service as `window_busy`, never a second call.
 
+A counter without a networked PC logs in on the pad (issue 8.17): LOGIN carries the staff
+number and PIN, checked by `hall.auth` exactly as a web login (same lockout, a window in use
+by another clerk or the 办不成事 window without a manager's assignment is refused); the pad
+shows `OK` and then acts as that clerk, as it does for a clerk logged in on the web page. The
+same clerk may use the web page and the pad at once; LOGOUT on the pad (like a web logout)
+means the clerk leaves the window: every session there ends and the pad shows `BYE`.
+Every other caller key keeps the pad's session from going idle.
+
 Evaluator keys (levels 1-5) rate the ticket just finished at the window through
 `feedback.rate_at_window(window, level, channel="serial_evaluator")`; the feedback service is
 looked up when a key is pressed (`feedback()`), so it may be wired after the pads.
@@ -48,6 +56,9 @@ E_BUSY = "E03"  # CALL/PAUSE: the current ticket is not finished yet
 E_PAUSED = "E04"  # CALL: the window is paused (press PAUSE again to resume)
 E_NO_TICKET = "E05"  # RECALL/SKIP/START/FINISH/TRANSFER: no ticket, or not in that state
 E_TRANSFER = "E06"  # TRANSFER: no such window, or this window
+E_LOGIN = "E07"  # LOGIN: unknown staff number or wrong PIN
+E_LOCKED = "E08"  # LOGIN: account locked after repeated wrong PINs or passwords
+E_IN_USE = "E10"  # LOGIN: another clerk is at this window, or it needs a manager
 E_OTHER = "E09"  # anything else (see the audit log and the server log)
 
 ERROR_CODES: dict[str, str] = {
@@ -58,6 +69,11 @@ ERROR_CODES: dict[str, str] = {
     "unknown_window": E_TRANSFER,
     "invalid_window": E_TRANSFER,
     "invalid_transfer": E_TRANSFER,
+    "bad_credentials": E_LOGIN,
+    "locked": E_LOCKED,
+    "window_in_use": E_IN_USE,
+    "needs_manager": E_IN_USE,
+    "forbidden": E_IN_USE,
 }
 PAUSE_REASON = "暂停服务"
 CHANNEL = "serial_evaluator"
@@ -66,6 +82,14 @@ CHANNEL = "serial_evaluator"
 class Feedback(Protocol):
     async def rate_at_window(self, window: int, level: int,
                              channel: str = CHANNEL) -> Any: ...
+
+
+class PadAuth(Protocol):
+    async def pad_login(self, staff_no: str, pin: str, window: int, pad: str) -> str: ...
+
+    async def pad_logout(self, window: int, pad: str) -> str | None: ...
+
+    async def touch_pad(self, pad: str) -> None: ...
 
 
 BusFactory = Callable[[str, str, int], KeypadBus]
@@ -77,9 +101,11 @@ class CounterPads:
 
     def __init__(self, service: HallService, devices: Sequence[Device],
                  feedback: Callable[[], Feedback | None] = lambda: None,
-                 bus_factory: BusFactory | None = None) -> None:
+                 bus_factory: BusFactory | None = None,
+                 auth: Callable[[], PadAuth | None] = lambda: None) -> None:
         self.service = service
         self.feedback = feedback
+        self.auth = auth
         make = bus_factory or (lambda name, url, baud: KeypadBus(name, url, baud))
         self.devices = [d for d in devices if d.kind in ("caller", "evaluator")
                         and d.window is not None]
@@ -185,8 +211,34 @@ class CounterPads:
         except Exception as exc:  # noqa: BLE001 - the bus thread must never see a crash
             log.warning("pad %s: key %s failed: %r", device.name, press.key, exc)
 
+    async def _session_key(self, device: Device, press: KeyPress) -> None:
+        """LOGIN / LOGOUT on the pad; OK/BYE or an error code on its display."""
+        assert device.window is not None
+        bus = self.buses[device.url]
+        auth = self.auth()
+        if auth is None:
+            log.warning("pad %s: %s refused, no auth wired", device.name, press.key)
+            self._answered[device.name] = await bus.show_error(device.address, E_OTHER)
+            return
+        try:
+            if press.key == Key.LOGIN:
+                staff_no, _, pin = press.digits.partition("*")
+                await auth.pad_login(staff_no, pin, device.window, device.name)
+                self._answered[device.name] = await bus.show_status(device.address, "OK")
+            elif await auth.pad_logout(device.window, device.name) is None:
+                self._answered[device.name] = await bus.show_error(device.address, E_NOBODY)
+            else:
+                self._answered[device.name] = await bus.show_status(device.address, "BYE")
+        except HallError as exc:
+            code = ERROR_CODES.get(exc.code, E_OTHER)
+            log.info("pad %s: %s refused: %s (%s)", device.name, press.key, exc.code, code)
+            self._answered[device.name] = await bus.show_error(device.address, code)
+
     async def _caller_key(self, device: Device, press: KeyPress) -> None:
         assert device.window is not None
+        if press.key in (Key.LOGIN, Key.LOGOUT):
+            await self._session_key(device, press)
+            return
         n = device.window
         detail = await self.service.window_detail(n)
         clerk = detail["window"]["clerk"]
@@ -195,6 +247,9 @@ class CounterPads:
             self._answered[device.name] = await bus.show_error(device.address, E_NOBODY)
             return
         actor = Actor(clerk, f"caller:{device.name}")
+        auth = self.auth()
+        if auth is not None:
+            await auth.touch_pad(device.name)
         s = self.service
         try:
             if press.key == Key.CALL:

@@ -29,6 +29,7 @@ from hall.feedback import (
     COMPLAINT_SOURCES,
     COMPLAINT_STATUS,
     COMPLAINT_STEPS,
+    INDICATORS,
     LEVELS,
     RATING_CHANNELS,
     RATING_MODES,
@@ -119,6 +120,7 @@ async def manage_ratings(request: Request) -> Response:
         "levels": {str(k): v for k, v in LEVELS.items()},
         "channels": RATING_CHANNELS,
         "modes": RATING_MODES,
+        "indicators": [{"key": k, "name": v} for k, v in INDICATORS.items()],
     })
 
 

@@ -7,11 +7,18 @@ payload, XOR, ETX, with 0x1B escaping), at 9600 baud:
     host → pad  0x06 ACK      payload: 0x20, seq               (for every KEY frame)
     host → pad  0x30 DISPLAY  payload: 3 ASCII digits of the ticket + 3 ASCII digits waiting
     host → pad  0x31 ERROR    payload: ASCII code, e.g. "E01" (nobody logged in here)
-    pad → host  0x06 ACK      payload: acknowledged command (0x30 or 0x31)
+    host → pad  0x32 STATUS   payload: ASCII text, "OK" (logged in) or "BYE" (logged out)
+    pad → host  0x06 ACK      payload: acknowledged command (0x30, 0x31 or 0x32)
 
 Key codes: 0x01 CALL, 0x02 RECALL, 0x03 SKIP, 0x04 START, 0x05 FINISH, 0x06 PAUSE,
 0x07 TRANSFER (digits = target window, typed on the pad and sent on its confirm key),
-0x31..0x35 evaluator levels 1..5.
+0x08 LOGIN (digits = staff number, `*`, PIN: typed on the pad, sent on the last confirm),
+0x09 LOGOUT, 0x31..0x35 evaluator levels 1..5.
+
+Why LOGIN is one frame: a counter without a networked PC has only the pad (domain.md), and
+one frame carrying both numbers is atomic: a lost or repeated frame can never leave the host
+holding half a login. The PIN crosses the hall's own wired bus in clear, as the keys do; it
+is never logged (KeyPress hides its digits from repr).
 
 Why a sequence number: a pad resends a KEY frame until it sees the ACK, and an ACK can be
 lost on a noisy bus. The host re-acknowledges a frame whose seq equals the last one from
@@ -33,7 +40,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from devices.transport import Frame, Line, encode_frame
@@ -42,6 +49,7 @@ CMD_ACK = 0x06
 CMD_KEY = 0x20
 CMD_DISPLAY = 0x30
 CMD_ERROR = 0x31
+CMD_STATUS = 0x32
 DEBOUNCE_SECONDS = 1.5
 
 
@@ -53,6 +61,8 @@ class Key(StrEnum):
     FINISH = "finish"
     PAUSE = "pause"
     TRANSFER = "transfer"
+    LOGIN = "login"
+    LOGOUT = "logout"
     RATE_1 = "rate1"
     RATE_2 = "rate2"
     RATE_3 = "rate3"
@@ -67,8 +77,8 @@ class Key(StrEnum):
 
 KEY_CODES: dict[int, Key] = {
     0x01: Key.CALL, 0x02: Key.RECALL, 0x03: Key.SKIP, 0x04: Key.START, 0x05: Key.FINISH,
-    0x06: Key.PAUSE, 0x07: Key.TRANSFER, 0x31: Key.RATE_1, 0x32: Key.RATE_2,
-    0x33: Key.RATE_3, 0x34: Key.RATE_4, 0x35: Key.RATE_5,
+    0x06: Key.PAUSE, 0x07: Key.TRANSFER, 0x08: Key.LOGIN, 0x09: Key.LOGOUT,
+    0x31: Key.RATE_1, 0x32: Key.RATE_2, 0x33: Key.RATE_3, 0x34: Key.RATE_4, 0x35: Key.RATE_5,
 }
 CODE_OF_KEY: dict[Key, int] = {key: code for code, key in KEY_CODES.items()}
 
@@ -77,7 +87,7 @@ CODE_OF_KEY: dict[Key, int] = {key: code for code, key in KEY_CODES.items()}
 class KeyPress:
     address: int
     key: Key
-    digits: str = ""
+    digits: str = field(default="", repr=False)  # a LOGIN's digits hold the PIN
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,11 @@ def parse_key(frame: Frame) -> KeyFrame | None:
         return None
     key = KEY_CODES.get(frame.payload[1])
     digits = frame.payload[2:]
-    if key is None or not (digits.isdigit() or digits == b""):
+    if key == Key.LOGIN:
+        staff, star, pin = digits.partition(b"*")
+        if not (star and staff.isdigit() and pin.isdigit()):
+            return None
+    elif key is None or not (digits.isdigit() or digits == b""):
         return None
     return KeyFrame(frame.address, frame.payload[0],
                     KeyPress(frame.address, key, digits.decode("ascii")))
@@ -125,6 +139,10 @@ def encode_display(address: int, digits3: str, waiting: int) -> bytes:
 def encode_error(address: int, code: str) -> bytes:
     text = code.encode("ascii", errors="replace")[:8]
     return encode_frame(address, CMD_ERROR, text)
+
+
+def encode_status(address: int, text: str) -> bytes:
+    return encode_frame(address, CMD_STATUS, text.encode("ascii", errors="replace")[:8])
 
 
 class Debouncer:
@@ -232,6 +250,10 @@ class KeypadBus:
     async def show_error(self, address: int, code: str) -> bool:
         """Show an error code on the pad, e.g. 'E01' when nobody is logged in there."""
         return await self._send(address, CMD_ERROR, encode_error(address, code))
+
+    async def show_status(self, address: int, text: str) -> bool:
+        """Show a short status on the pad: 'OK' after a login, 'BYE' after a logout."""
+        return await self._send(address, CMD_STATUS, encode_status(address, text))
 
     # -- internals -------------------------------------------------------------------------
 

@@ -69,8 +69,12 @@ def ok(data: Any, status: int = 200) -> JSONResponse:
 
 
 async def session_of(request: Request) -> Session:
-    session = await _auth(request).session(request.cookies.get(COOKIE))
+    cookie = request.cookies.get(COOKIE)
+    session = await _auth(request).session(cookie)
     if session is None:
+        reason = await _auth(request).ended_reason(cookie)
+        if reason is not None:  # pushed out by a manager, or logged out on another device
+            raise errors.unauthenticated(reason, "session_ended")
         raise errors.unauthenticated()
     return session
 
@@ -176,6 +180,14 @@ async def window_detail(request: Request) -> Response:
     return ok(await _service(request).window_detail(number))
 
 
+async def window_cases(request: Request) -> Response:
+    """The 办不成事 cases handed to this window's 首席事务代表 (its clerk, or a manager)."""
+    number = request.path_params["n"]
+    await reader_of(request, number)
+    _service(request)._window(number)
+    return ok({"cases": await request.app.state.feedback.chief_cases(number)})
+
+
 def clerk_action(
     action: Callable[[HallService, int, Actor, dict[str, Any]], Awaitable[dict[str, Any]]],
     needs_body: bool = False,
@@ -230,6 +242,29 @@ def as_list(request: Request, name: str, rows: list[dict[str, Any]]) -> Response
 async def manage_windows(request: Request) -> Response:
     await manager_of(request)
     return as_list(request, "windows", await _service(request).manage_windows())
+
+
+async def manage_window(request: Request) -> Response:
+    """`PATCH /api/manage/windows/{n}`: `{"force_logout": true}` ends every session at the
+    window (the clerk is told why), `{"assign": "name"|null}` assigns the clerk who may log
+    in to a window that needs a manager's say (the 办不成事 window)."""
+    session = await manager_of(request)
+    number = request.path_params["n"]
+    _service(request)._window(number)
+    body = await read_json(request)
+    actor = session.actor(_source(request))
+    known = {"force_logout", "assign"}
+    if not body or set(body) - known:
+        raise errors.invalid("只能修改 force_logout (强制下线) 或 assign (指派)",
+                             "invalid_window_change")
+    force = body.get("force_logout", False)
+    if not isinstance(force, bool):
+        raise errors.invalid("force_logout 必须是 true 或 false", "invalid_window_change")
+    if "assign" in body:
+        await _auth(request).assign_window(number, body["assign"], actor)
+    if force:
+        await _auth(request).force_logout(number, actor)
+    return ok(await _service(request).window_detail(number))
 
 
 async def manage_events(request: Request) -> Response:
@@ -346,8 +381,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/logout", logout, methods=["POST"]),
         Route("/api/me", me, methods=["GET"]),
         Route("/api/windows/{n:int}", window_detail, methods=["GET"]),
+        Route("/api/windows/{n:int}/cases", window_cases, methods=["GET"]),
         *clerk,
         Route("/api/manage/windows", manage_windows, methods=["GET"]),
+        Route("/api/manage/windows/{n:int}", manage_window, methods=["PATCH"]),
         Route("/api/manage/events", manage_events, methods=["GET"]),
         Route("/api/manage/audit", manage_audit, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),

@@ -32,7 +32,7 @@ from hall.credentials import Credentials
 from hall.feedback import Feedback
 from hall.limits import TicketLimits
 from hall.service import HallService
-from hall.ws import websocket_endpoint
+from hall.ws import manage_endpoint, websocket_endpoint
 
 
 def build_app(config: HallConfig, db_path: str | Path,
@@ -73,6 +73,7 @@ def build_app(config: HallConfig, db_path: str | Path,
     routes = [
         *api.routes(),
         WebSocketRoute("/ws", websocket_endpoint),
+        WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
@@ -105,7 +106,8 @@ async def start_devices(app: Starlette, service: HallService, voice_dir: Path,
         LedWindowScreens(service, config.devices),
         KioskPrinters(service, config.devices, public_url),
         # the feedback service is looked up per key press: it may be wired after this
-        CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None)),
+        CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None),
+                    auth=lambda: getattr(app.state, "auth", None)),
     ]
     started = []
     try:

@@ -28,6 +28,8 @@ from hall.store import Tx
 ROLES = ("clerk", "manager", "admin", "auditor")
 IDLE_SECONDS = 8 * 60 * 60  # a clerk's shift; the pad refreshes last_seen on every action
 COOKIE = "hall_session"
+FORCED = "已由管理员强制下线，请重新登录"
+LEFT = "您已在其他设备上退出本窗口，请重新登录"
 
 # OWASP's Argon2id floor (19 MiB, 2 passes): memory-hard, yet eight clerks logging in at
 # opening time cost a hall server 150 MiB at most, not the 512 MiB of argon2-cffi's default.
@@ -75,21 +77,36 @@ class Auth:
         return self._serializer
 
     async def add_user(self, username: str, role: str, password: str,
-                       actor: Actor | None = None) -> None:
+                       actor: Actor | None = None, staff_no: str | None = None,
+                       pin: str | None = None) -> None:
+        """`staff_no` and `pin` let the clerk log in on a hardware caller pad; the PIN is
+        hashed like a password (it is short, so the shared lockout is what guards it)."""
         check_username(username)
         if role not in ROLES:
             raise errors.invalid(f"角色只能是 {', '.join(ROLES)} 之一", "invalid_role")
         check_password(password)
+        if (staff_no is None) != (pin is None):
+            raise errors.invalid("工号和呼叫器密码需一起设置", "invalid_pin")
+        if staff_no is not None and not (staff_no.isdigit() and len(staff_no) <= 8):
+            raise errors.invalid("工号只能是1至8位数字", "invalid_staff_no")
+        if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise errors.invalid("呼叫器密码只能是4至8位数字", "invalid_pin")
         pwhash = await asyncio.to_thread(_hasher.hash, password)
+        pinhash = await asyncio.to_thread(_hasher.hash, pin) if pin is not None else None
         now = self.service.clock()
         actor = actor or Actor("cli", "cli")
 
         def op(tx: Tx) -> None:
             if tx.one("SELECT 1 FROM users WHERE username = ?", (username,)):
                 raise errors.conflict(f"用户 {username} 已存在", "user_exists")
-            tx.conn.execute("INSERT INTO users (username, role, pwhash, created_at) "
-                            "VALUES (?, ?, ?, ?)", (username, role, pwhash, now.timestamp()))
-            audit(tx, actor, "user.add", username, True, role)
+            if staff_no is not None and tx.one("SELECT 1 FROM users WHERE staff_no = ?",
+                                               (staff_no,)):
+                raise errors.conflict(f"工号 {staff_no} 已被使用", "staff_no_exists")
+            tx.conn.execute("INSERT INTO users (username, role, pwhash, created_at, staff_no, "
+                            "pinhash) VALUES (?, ?, ?, ?, ?, ?)",
+                            (username, role, pwhash, now.timestamp(), staff_no, pinhash))
+            audit(tx, actor, "user.add", username, True,
+                  role + (f",staff_no:{staff_no}" if staff_no else ""))
 
         await self.service.store.write(op, now)
 
@@ -109,40 +126,14 @@ class Auth:
         if not isinstance(username, str) or not isinstance(password, str):
             raise errors.invalid("需要用户名和密码", "invalid_login")
         if window is not None and (not isinstance(window, int) or isinstance(window, bool)):
-            raise errors.invalid("window 必须是窗口号 (整数)", "invalid_window")
-        now = self.service.clock()
-        ts = now.timestamp()
-        # issue 9.7: failures count per (name, address) with back-off, and an unknown name
-        # is answered exactly like a known one (hall/lockout.py)
-        key, where = username[:128], source or "unknown"
-
-        def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row | None, float | None]:
-            return (conn.execute("SELECT * FROM users WHERE username = ?", (username,))
-                    .fetchone(), lockout.locked_until(conn, key, where, ts))
-
-        row, until = await self.service.store.read(read)
+            raise errors.invalid("请选择正确的窗口号", "invalid_window")
+        row = await self.service.store.read(lambda conn: conn.execute(
+            "SELECT * FROM users WHERE username = ?", (username,)).fetchone())
         actor = Actor(username, source)
-        if until is not None:
-            await self.service.record_audit(actor, "login", f"window:{window}", False, "locked")
-            raise _locked(lockout.minutes_left(until, ts))
-        known = row is not None and bool(row["active"])
-        if known:
-            good = await asyncio.to_thread(_verify, row["pwhash"], password)
-        else:
-            await asyncio.to_thread(_dummy_verify)  # same time as a real check
-            good = False
-        if not good:
-            def fail(tx: Tx) -> float | None:
-                until = lockout.record_failure(tx, key, where, ts)
-                detail = "bad password" if known else "unknown user"
-                audit(tx, actor, "login", f"window:{window}", False,
-                      detail + (", locked" if until else ""))
-                return until
-
-            until = await self.service.store.write(fail, now)
-            if until is not None:
-                raise _locked(lockout.minutes_left(until, ts))
-            raise errors.unauthenticated("用户名或密码错误", "bad_credentials")
+        lock = (username[:128], source or "unknown")
+        await self._check_secret(row, "pwhash", password, actor, f"window:{window}",
+                                 errors.unauthenticated("用户名或密码错误", "bad_credentials"),
+                                 "password", lock)
         assert row is not None
         role = row["role"]
         if role == "clerk" and window is None:
@@ -153,28 +144,103 @@ class Auth:
             if not self.service.config.has_window(window):
                 raise errors.not_found(f"没有 {window} 号窗口", "unknown_window")
         session_id = secrets.token_urlsafe(24)
+        await self._start_session(session_id, username, role, window, actor, lock)
+        serializer = await self._secret()
+        return Session(session_id, username, role, window), serializer.dumps(session_id)
+
+    async def _check_secret(self, row: sqlite3.Row | None, column: str, secret: str,
+                            actor: Actor, target: str, refusal: errors.HallError,
+                            what: str, lock: tuple[str, str]) -> None:
+        """Verify a password or a pad PIN against `row`, with one lockout for both, counted
+        per (name, address) with back-off (hall/lockout.py, issue 9.7): a PIN cannot be
+        guessed on a pad while the password is guarded on the web, and nobody in the street
+        locks a manager out of the office. An unknown name is answered exactly like a known
+        one (same refusal, same hashing time). Raises the refusal; audits every failure."""
+        now = self.service.clock()
+        ts = now.timestamp()
+        key, where = lock
+        until = await self.service.store.read(
+            lambda conn: lockout.locked_until(conn, key, where, ts))
+        if until is not None:
+            await self.service.record_audit(actor, "login", target, False, "locked")
+            raise _locked(lockout.minutes_left(until, ts))
+        known = row is not None and bool(row["active"]) and bool(row[column])
+        if known:
+            assert row is not None
+            if await asyncio.to_thread(_verify, row[column], secret):
+                return
+        else:
+            await asyncio.to_thread(_dummy_verify)  # same time as a real check
+
+        def fail(tx: Tx) -> float | None:
+            until = lockout.record_failure(tx, key, where, ts)
+            detail = f"bad {what}" if known else "unknown user"
+            audit(tx, actor, "login", target, False, detail + (", locked" if until else ""))
+            return until
+
+        until = await self.service.store.write(fail, now)
+        if until is not None:
+            raise _locked(lockout.minutes_left(until, ts))
+        raise refusal
+
+    async def _start_session(self, session_id: str, username: str, role: str,
+                             window: int | None, actor: Actor, lock: tuple[str, str]) -> None:
+        """Record the session and open the window, refusing a window that is not free.
+
+        Rules (issue 8.10, 9.7), checked in the same transaction that records the session:
+        * a window where ANOTHER person holds a live session (web or pad) is in use: 409;
+          only a manager's `force_logout` frees it. Sessions idle past the timeout do not
+          count, so a clerk who walked away without logging out blocks nobody forever.
+        * the same person logging in again (a second browser, or the pad beside the PC)
+          shares the window: their other sessions stay.
+        * the 办不成事 window (kind `complaint`) takes a clerk only after a manager assigned
+          them to it (`PATCH /api/manage/windows/{n}` `{"assign": "name"}`); managers and
+          admins may sit there themselves.
+        """
+        now = self.service.clock()
+        ts = now.timestamp()
 
         def ok(tx: Tx) -> None:
-            lockout.clear(tx, key, where)
-            if window is not None:  # one clerk per window: a new login ends the old session
-                tx.conn.execute("DELETE FROM sessions WHERE window = ?", (window,))
-            tx.conn.execute("INSERT INTO sessions (id, username, window, created_at, last_seen) "
-                            "VALUES (?, ?, ?, ?, ?)", (session_id, username, window, ts, ts))
+            lockout.clear(tx, *lock)
+            if window is not None:
+                refusal = self._window_refusal(tx, username, role, window, ts)
+                if refusal is not None:
+                    raise refusal
+                tx.conn.execute("DELETE FROM sessions WHERE window = ? AND username <> ?",
+                                (window, username))  # idle leftovers of someone else
+            tx.conn.execute("DELETE FROM ended_sessions WHERE id = ?", (session_id,))
+            tx.conn.execute("INSERT OR REPLACE INTO sessions (id, username, window, "
+                            "created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
+                            (session_id, username, window, ts, ts))
 
-        await self.service.store.write(ok, now)
+        try:
+            await self.service.store.write(ok, now)
+        except errors.HallError as exc:
+            await self.service.record_audit(actor, "login", f"window:{window}", False, exc.code)
+            raise
         if window is not None:
             await self.service.open_window(window, actor)
         else:
             await self.service.record_audit(actor, "login", None, True, role)
-        serializer = await self._secret()
-        return Session(session_id, username, role, window), serializer.dumps(session_id)
+
+    def _window_refusal(self, tx: Tx, username: str, role: str, window: int,
+                        ts: float) -> errors.HallError | None:
+        w = self.service.config.window(window)
+        if w.kind == "complaint" and role == "clerk":
+            assigned = tx.one("SELECT assigned FROM windows WHERE number = ?", (window,))
+            if assigned is None or assigned["assigned"] != username:
+                return errors.forbidden(f"{w.name}需由管理员指派后才能登录，请联系管理员",
+                                        "needs_manager")
+        holder = tx.one("SELECT 1 FROM sessions WHERE window = ? AND username <> ? "
+                        "AND last_seen > ? LIMIT 1", (window, username, ts - IDLE_SECONDS))
+        if holder is not None:
+            return errors.conflict(f"{w.name}正由其他工作人员使用，请其先退出登录，"
+                                   "或请管理员强制下线后再登录", "window_in_use")
+        return None
 
     async def session(self, cookie: str | None) -> Session | None:
-        if not cookie:
-            return None
-        try:
-            session_id = (await self._secret()).loads(cookie)
-        except BadSignature:
+        session_id = await self._session_id(cookie)
+        if session_id is None:
             return None
         now = self.service.clock().timestamp()
 
@@ -192,13 +258,130 @@ class Auth:
                 self.service.clock())
         return Session(row["id"], row["username"], row["role"], row["window"])
 
+    async def _session_id(self, cookie: str | None) -> str | None:
+        if not cookie:
+            return None
+        try:
+            return (await self._secret()).loads(cookie)
+        except BadSignature:
+            return None
+
+    async def ended_reason(self, cookie: str | None) -> str | None:
+        """Why a session that no longer exists was ended by someone else (a manager, or the
+        same clerk leaving the window on another device), so the page can say so."""
+        session_id = await self._session_id(cookie)
+        if session_id is None:
+            return None
+        row = await self.service.store.read(lambda conn: conn.execute(
+            "SELECT reason FROM ended_sessions WHERE id = ?", (session_id,)).fetchone())
+        return row["reason"] if row else None
+
+    def _end_window_sessions(self, tx: Tx, window: int, reason: str, ts: float,
+                             keep: str | None = None) -> list[str]:
+        """Delete every session at `window`, remembering why (a day) for those pushed out;
+        returns the users whose sessions ended."""
+        rows = tx.all("SELECT id, username FROM sessions WHERE window = ?", (window,))
+        tx.conn.execute("DELETE FROM ended_sessions WHERE ended_at < ?", (ts - 86400,))
+        for r in rows:
+            if r["id"] != keep:
+                tx.conn.execute("INSERT OR REPLACE INTO ended_sessions (id, reason, ended_at) "
+                                "VALUES (?, ?, ?)", (r["id"], reason, ts))
+        tx.conn.execute("DELETE FROM sessions WHERE window = ?", (window,))
+        return sorted({r["username"] for r in rows})
+
     async def logout(self, session: Session, source: str | None) -> None:
-        await self.service.store.write(lambda tx: tx.conn.execute(
-            "DELETE FROM sessions WHERE id = ?", (session.id,)) and None, self.service.clock())
-        if session.window is not None:
-            await self.service.close_window(session.window, session.actor(source))
-        else:
+        """Logging out at a window means leaving it: every session of that window ends (the
+        clerk's other browser, the pad), and the window closes. A manager's windowless
+        session ends alone."""
+        if session.window is None:
+            await self.service.store.write(lambda tx: tx.conn.execute(
+                "DELETE FROM sessions WHERE id = ?", (session.id,)) and None,
+                self.service.clock())
             await self.service.record_audit(session.actor(source), "logout", None, True)
+            return
+        await self.leave_window(session.window, session.actor(source), LEFT, keep=session.id)
+
+    async def leave_window(self, window: int, actor: Actor, reason: str,
+                           keep: str | None = None) -> None:
+        ts = self.service.clock().timestamp()
+        await self.service.store.write(
+            lambda tx: self._end_window_sessions(tx, window, reason, ts, keep) and None,
+            self.service.clock())
+        await self.service.close_window(window, actor)
+
+    async def force_logout(self, window: int, actor: Actor) -> dict[str, object]:
+        """A manager frees a window: its sessions end with the reason the clerk will read,
+        the window closes; both land in the audit log."""
+        self.service._window(window)
+        now = self.service.clock()
+
+        def op(tx: Tx) -> None:
+            users = self._end_window_sessions(tx, window, FORCED, now.timestamp())
+            audit(tx, actor, "force_logout", f"window:{window}", True, ",".join(users))
+
+        await self.service.store.write(op, now)
+        return await self.service.close_window(window, actor)
+
+    async def assign_window(self, window: int, username: object, actor: Actor) -> None:
+        """A manager assigns a clerk to a window that needs one (the 办不成事 window); None
+        clears the assignment."""
+        self.service._window(window)
+        if username is not None and not isinstance(username, str):
+            raise errors.invalid("请填写要指派的工作人员用户名", "invalid_assign")
+        now = self.service.clock()
+
+        def op(tx: Tx) -> None:
+            if username is not None and not tx.one(
+                    "SELECT 1 FROM users WHERE username = ? AND active = 1", (username,)):
+                raise errors.not_found(f"没有这个工作人员: {username}", "unknown_user")
+            tx.conn.execute("UPDATE windows SET assigned = ? WHERE number = ?",
+                            (username, window))
+            audit(tx, actor, "window.assign", f"window:{window}", True, username)
+
+        await self.service.store.write(op, now)
+
+    # -- hardware caller pads ---------------------------------------------------------------
+
+    async def pad_login(self, staff_no: str, pin: str, window: int, pad: str) -> str:
+        """A clerk logs in on the caller pad itself (staff number + PIN): the same checks
+        as a web login (lockout, window in use, the 办不成事 window), a session named after
+        the pad; returns the username. Raises HallError on refusal."""
+        row = await self.service.store.read(lambda conn: conn.execute(
+            "SELECT * FROM users WHERE staff_no = ?", (staff_no,)).fetchone())
+        actor = Actor(row["username"] if row else f"工号{staff_no}", f"caller:{pad}")
+        lock = (row["username"] if row else f"工号{staff_no}"[:128], f"caller:{pad}")
+        await self._check_secret(row, "pinhash", pin, actor, f"window:{window}",
+                                 errors.unauthenticated("工号或密码错误", "bad_credentials"),
+                                 "pin", lock)
+        assert row is not None
+        if row["role"] == "auditor":
+            raise errors.forbidden("审计员不能登录窗口")
+        await self._start_session(pad_session_id(pad), row["username"], row["role"], window,
+                                  actor, lock)
+        return row["username"]
+
+    async def pad_logout(self, window: int, pad: str) -> str | None:
+        """LOGOUT on the pad: the clerk leaves the window (as a web logout does); None when
+        nobody was logged in there."""
+        clerk = await self.service.store.read(lambda conn: conn.execute(
+            "SELECT clerk FROM windows WHERE number = ?", (window,)).fetchone())
+        if clerk is None or clerk["clerk"] is None:
+            return None
+        await self.leave_window(window, Actor(clerk["clerk"], f"caller:{pad}"), LEFT)
+        return clerk["clerk"]
+
+    async def touch_pad(self, pad: str) -> None:
+        """A key on the pad is the clerk at work: the pad's session does not go idle."""
+        ts = self.service.clock().timestamp()
+        await self.service.store.write(lambda tx: tx.conn.execute(
+            "UPDATE sessions SET last_seen = ? WHERE id = ? AND last_seen < ?",
+            (ts, pad_session_id(pad), ts - 60)) and None, self.service.clock())
+
+
+def pad_session_id(pad: str) -> str:
+    """A pad's session id. Web session ids are random and reach the server only inside a
+    signed cookie, so this fixed id can never be presented by a browser."""
+    return f"pad:{pad}"
 
 
 def _locked(minutes: int) -> errors.HallError:

@@ -123,13 +123,23 @@ def _listen(host: str, port: int, send_buffer: int) -> socket.socket:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    """With `--staff-no`, a numeric PIN for the hardware caller pad follows the password
+    (the next line of stdin with `--password-stdin`, else a prompt)."""
+    pin = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+        if args.staff_no:
+            pin = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass("密码 password: ")
         if getpass.getpass("再输一次 again: ") != password:
             print("passwords differ", file=sys.stderr)
             return 1
+        if args.staff_no:
+            pin = getpass.getpass("呼叫器密码 pad PIN (4-8 digits): ")
+            if getpass.getpass("再输一次 again: ") != pin:
+                print("PINs differ", file=sys.stderr)
+                return 1
     config = _load(args.config)
     if config is None:
         return 1
@@ -140,7 +150,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     async def run() -> None:
         service = await HallService.open(config, args.db)
         try:
-            await Auth(service).add_user(args.name, args.role, password)
+            await Auth(service).add_user(args.name, args.role, password,
+                                         staff_no=args.staff_no, pin=pin)
         finally:
             await service.close()
 
@@ -253,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--db", default="var/hall.db")
     add.add_argument("--config", default="config.toml")
     add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--staff-no", help="staff number for logging in on a caller pad "
+                     "(a PIN is then read after the password)")
     add.set_defaults(fn=cmd_user_add)
     device = sub.add_parser("device", help="enrol rating tablets and kiosks")
     device_sub = device.add_subparsers(dest="device_command", required=True)

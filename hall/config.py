@@ -9,6 +9,7 @@ to re-validate or guess defaults.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -160,6 +161,14 @@ class Voice:
     chime: bool = True
     template: str = "请{number}号到{window}办理"
     local_playback: bool = False
+    # an announcement that could not start within this many seconds of its call is not played
+    stale_seconds: float = 30.0
+    # the screens that play announcements (docs/devices.md): "hall" is /screen, a window
+    # number that window's screen, another name /screen?name=NAME; every other screen is silent
+    speak_on: tuple[str | int, ...] = ("hall",)
+
+    def speaks(self, screen: str | int) -> bool:
+        return screen in self.speak_on
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,7 @@ class Ratings:
     callback_days: int = 1  # 回访 due, working days after the bad rating
     fix_days: int = 15  # 整改 due, working days after the bad rating
     tablet_minutes: int = 10  # the window tablet offers the ticket just finished this long
+    clerk_min_ratings: int = 5  # a clerk's own figures move only in batches of this many
     reasons: dict[int, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
 
 
@@ -412,7 +422,7 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
     queue_ids = {q.id for q in queues}
     services = _parse_services(c, raw, queue_ids)
     windows = _parse_windows(c, raw, queue_ids)
-    voice = _parse_voice(c, raw)
+    voice = _parse_voice(c, raw, {w.number for w in windows})
     devices = _parse_devices(c, raw, {w.number for w in windows})
     ratings = _parse_ratings(c, raw)
     workdays = _parse_workdays(c, raw)
@@ -614,7 +624,27 @@ def _parse_windows(c: _Checker, raw: dict[str, Any], queue_ids: set[str]) -> lis
     return windows
 
 
-def _parse_voice(c: _Checker, raw: dict[str, Any]) -> Voice:
+# a screen's name in /screen?name=…: letters (大厅 too), digits, - and _
+SCREEN_NAME = re.compile(r"^[\w-]{1,40}$")
+
+
+def _parse_speak_on(c: _Checker, t: dict[str, Any], windows: set[int]) -> tuple[str | int, ...]:
+    value = c.get(t, "speak_on", "voice", list, ["hall"])
+    out: list[str | int] = []
+    for i, item in enumerate(value):
+        key = f"voice.speak_on[{i}]"
+        if isinstance(item, int) and not isinstance(item, bool):
+            if item not in windows:
+                c.problem(key, f"no window {item}")
+        elif not isinstance(item, str) or not SCREEN_NAME.fullmatch(item):
+            c.problem(key, "must be a window number or a screen name of letters, digits, "
+                           f"- and _ (\"hall\" is /screen), got {item!r}")
+            continue
+        out.append(item)
+    return tuple(out)
+
+
+def _parse_voice(c: _Checker, raw: dict[str, Any], windows: set[int]) -> Voice:
     t = c.get(raw, "voice", "", dict, {})
     voice = Voice(
         engine=c.get(t, "engine", "voice", str, "espeak"),
@@ -625,7 +655,11 @@ def _parse_voice(c: _Checker, raw: dict[str, Any]) -> Voice:
         chime=c.get(t, "chime", "voice", bool, True),
         template=c.get(t, "template", "voice", str, "请{number}号到{window}办理"),
         local_playback=c.get(t, "local_playback", "voice", bool, False),
+        stale_seconds=float(c.get(t, "stale_seconds", "voice", (int, float), 30.0)),
+        speak_on=_parse_speak_on(c, t, windows),
     )
+    if not 5 <= voice.stale_seconds <= 600:
+        c.problem("voice.stale_seconds", f"must be 5 to 600 seconds, got {voice.stale_seconds:g}")
     if "{number}" not in voice.template or "{window}" not in voice.template:
         c.problem("voice.template", "must contain {number} and {window}")
     if not 0.0 <= voice.volume <= 1.0:
@@ -689,9 +723,10 @@ def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
         callback_days=c.get(t, "callback_days", "ratings", int, 1),
         fix_days=c.get(t, "fix_days", "ratings", int, 15),
         tablet_minutes=c.get(t, "tablet_minutes", "ratings", int, 10),
+        clerk_min_ratings=c.get(t, "clerk_min_ratings", "ratings", int, 5),
         reasons=_parse_reasons(c, t),
     )
-    for key in ("days_open", "fix_days", "tablet_minutes"):
+    for key in ("days_open", "fix_days", "tablet_minutes", "clerk_min_ratings"):
         c.positive(getattr(ratings, key), f"ratings.{key}")
     if ratings.callback_days < 0:
         c.problem("ratings.callback_days", f"must be 0 or more, got {ratings.callback_days}")
@@ -699,8 +734,8 @@ def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
         c.problem("ratings.callback_days",
                   f"the call-back ({ratings.callback_days}) cannot be due after the fix "
                   f"(ratings.fix_days = {ratings.fix_days})")
-    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes", "reasons"},
-                   "ratings")
+    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes",
+                       "clerk_min_ratings", "reasons"}, "ratings")
     return ratings
 
 

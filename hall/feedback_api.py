@@ -75,6 +75,16 @@ async def rate_ticket(request: Request) -> Response:
     return ok(await fb.rate_ticket(request.path_params["token"], inp, invited), 201)
 
 
+async def follow_up(request: Request) -> Response:
+    return ok(await _feedback(request).ticket_follow_up(request.path_params["token"]))
+
+
+async def fix_rating(request: Request) -> Response:
+    body = await read_json(request)
+    return ok(await _feedback(request).review_fix(request.path_params["token"], body,
+                                                  _source(request)), 201)
+
+
 async def evaluate_info(request: Request) -> Response:
     return ok(await _feedback(request).evaluate_info(request.path_params["window"]))
 
@@ -171,6 +181,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/api/ratings/form", rating_form, methods=["GET"]),
         Route("/api/tickets/{token}/rating", rate_ticket, methods=["POST"]),
+        Route("/api/tickets/{token}/follow-up", follow_up, methods=["GET"]),
+        Route("/api/tickets/{token}/fix-rating", fix_rating, methods=["POST"]),
         Route("/api/evaluate/{window:int}", evaluate_info, methods=["GET"]),
         Route("/api/evaluate/{window:int}", evaluate, methods=["POST"]),
         Route("/api/complaints", complain, methods=["POST"]),

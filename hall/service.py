@@ -179,7 +179,8 @@ class HallService:
             state = WindowState.IDLE
         current = row["current"] if row is not None and state in (
             WindowState.CALLED, WindowState.SERVING) else None
-        return {"number": w.number, "name": w.name, "kind": w.kind, "state": str(state),
+        return {"number": w.number, "name": w.name, "kind": w.kind, "chief": w.chief,
+                "state": str(state),
                 "current": current,
                 "since": _ts(row["since"], self.tz) if row is not None else None}
 
@@ -777,10 +778,13 @@ class HallService:
         """A clerk logging in opens the window; a second login takes the window over (shift
         change), which the audit log records."""
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
-            tx.conn.execute("UPDATE windows SET clerk = ?, since = ? WHERE number = ?",
-                            (actor.user, ts, number))
+            # the same clerk on a second device keeps the window's "since"
+            tx.conn.execute("UPDATE windows SET since = CASE WHEN clerk IS ? THEN since "
+                            "ELSE ? END, clerk = ? WHERE number = ?",
+                            (actor.user, ts, actor.user, number))
             self._event(tx, "window.opened", number, None, day, ts)
-            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] else []
+            return [f"previous:{wrow['clerk']}"] if wrow["clerk"] not in (None, actor.user) \
+                else []
 
         return await self._clerk_op(number, "login", actor, body)
 
@@ -855,9 +859,10 @@ class HallService:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             out = []
             for w in self.config.windows:
-                row = conn.execute("SELECT clerk, pause_reason, since FROM windows "
+                row = conn.execute("SELECT clerk, pause_reason, since, assigned FROM windows "
                                    "WHERE number = ?", (w.number,)).fetchone()
                 out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
+                            "assigned": row["assigned"],
                             "pause_reason": row["pause_reason"], "queues": list(w.queues),
                             "since_ts": row["since"]})
             return out

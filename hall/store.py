@@ -283,7 +283,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN completed_at REAL;
     CREATE INDEX tickets_due ON tickets (due_date) WHERE due_date IS NOT NULL;
     """,
-    # 6: device credentials (rating tablets, kiosks) and login failures per name and address
+    # 6: pad login (staff number + PIN), sessions ended by someone else and why, windows a
+    # manager assigned (the 办不成事 window), complaints handed to a 首席事务代表 window
+    """
+    ALTER TABLE users ADD COLUMN staff_no TEXT;
+    ALTER TABLE users ADD COLUMN pinhash TEXT;
+    CREATE UNIQUE INDEX users_staff_no ON users (staff_no) WHERE staff_no IS NOT NULL;
+    ALTER TABLE windows ADD COLUMN assigned TEXT;
+    CREATE TABLE ended_sessions (
+        id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        ended_at REAL NOT NULL
+    );
+    ALTER TABLE complaints ADD COLUMN chief_window INTEGER;
+    """,
+    # 7: device credentials (rating tablets, kiosks) and login failures per name and address
     # (issue 9: hall/credentials.py, hall/lockout.py)
     """
     CREATE TABLE device_credentials (

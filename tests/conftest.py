@@ -95,11 +95,15 @@ class HallServer:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def add_user(self, username: str, role: str, password: str = "password123") -> None:
+    def add_user(self, username: str, role: str, password: str = "password123",
+                 staff_no: str | None = None, pin: str | None = None) -> None:
+        """`staff_no` and `pin`: the clerk can log in on a hardware caller pad too."""
+        pad = ["--staff-no", staff_no] if staff_no else []
         result = subprocess.run(
             [sys.executable, "-m", "hall", "user", "add", username, "--role", role,
-             "--db", str(self.db), "--config", str(self.config), "--password-stdin"],
-            cwd=ROOT, input=password + "\n", capture_output=True, text=True, timeout=30)
+             "--db", str(self.db), "--config", str(self.config), "--password-stdin", *pad],
+            cwd=ROOT, input=password + "\n" + (f"{pin}\n" if pin else ""),
+            capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
 
@@ -131,13 +135,25 @@ class HallServer:
         return client
 
     def clerk(self, window: int) -> httpx.Client:
+        """`clerk{window}` logged in at `window`; at a window that takes only an assigned
+        clerk (the 办不成事 window), a manager account `lead` assigns them first."""
         name = f"clerk{window}"
+        self.ensure_user(name, "clerk")
+        r = httpx.post(self.url + "/api/login", json={
+            "username": name, "password": "password123", "window": window}, timeout=10)
+        if r.status_code == 403 and r.json()["error"]["code"] == "needs_manager":
+            self.ensure_user("lead", "manager")
+            lead = self.login("lead", None)
+            assign = lead.patch(f"/api/manage/windows/{window}", json={"assign": name})
+            assert assign.status_code == 200, assign.text
+        return self.login(name, window)
+
+    def ensure_user(self, username: str, role: str) -> None:
         try:
-            self.add_user(name, "clerk")
+            self.add_user(username, role)
         except RuntimeError as exc:
             if "已存在" not in str(exc):
                 raise
-        return self.login(name, window)
 
     def issue(self, service: str = "yibao-card", **body: object) -> dict:
         r = httpx.post(self.url + "/api/tickets", json={"service": service, **body}, timeout=10)

@@ -307,7 +307,7 @@ def parse_escpos(data: bytes) -> EscPosDoc:
 
 KEY_CODES_SIM = {"call": 0x01, "recall": 0x02, "skip": 0x03, "start": 0x04, "finish": 0x05,
                  "pause": 0x06, "transfer": 0x07, "rate1": 0x31, "rate2": 0x32, "rate3": 0x33,
-                 "rate4": 0x34, "rate5": 0x35}
+                 "rate4": 0x34, "rate5": 0x35, "login": 0x08, "logout": 0x09}
 
 
 @dataclass
@@ -316,6 +316,8 @@ class SimPad:
     seq: int = 0
     display: tuple[str, int] | None = None
     error: str | None = None
+    errors: list[str] = field(default_factory=list)  # every ERROR code shown, in order
+    status: list[str] = field(default_factory=list)  # every STATUS text shown ("OK", "BYE")
     acks: list[int] = field(default_factory=list)  # seqs the host acknowledged
     last_frame: bytes = b""
 
@@ -339,6 +341,11 @@ class PadBusSim(PtySim):
             self.send(frame)
         return pad.seq
 
+    def login(self, address: int, staff_no: str, pin: str) -> int:
+        """The clerk presses 登录, types the staff number, 确认, the PIN, 确认: the pad sends
+        one LOGIN frame with "STAFF*PIN" (the pad's * key separates them)."""
+        return self.press(address, "login", f"{staff_no}*{pin}")
+
     def resend(self, address: int) -> None:
         """The pad did not see the ACK in time and sends the same frame again."""
         self.send(self.pads[address].last_frame)
@@ -359,5 +366,8 @@ class PadBusSim(PtySim):
                 pad.display = (payload[:3].decode(), int(payload[3:6].decode()))
             elif command == 0x31:
                 pad.error = payload.decode()
-            if command in (0x30, 0x31) and not self.mute:
+                pad.errors.append(pad.error)
+            elif command == 0x32:
+                pad.status.append(payload.decode())
+            if command in (0x30, 0x31, 0x32) and not self.mute:
                 self.send(sim_build(address, 0x06, bytes([command])))

@@ -161,10 +161,22 @@ def test_duplicate_filter_expires() -> None:
 @given(seq=st.integers(0, 255), address=st.integers(1, 254),
        key=st.sampled_from(list(Key)), digits=st.text(alphabet="0123456789", max_size=4))
 def test_key_frame_round_trip(seq: int, address: int, key: Key, digits: str) -> None:
+    if key == Key.LOGIN:  # staff number * PIN
+        digits = f"{digits}1*{digits}2"
     frames, rest = decode_frames(encode_key(address, seq, key, digits))
     parsed = parse_key(frames[0])
     assert parsed is not None and rest == b""
     assert (parsed.seq, parsed.press) == (seq, KeyPress(address, key, digits))
+
+
+def test_login_frame_needs_a_staff_number_and_a_pin() -> None:
+    for digits in ("1234", "*1234", "1023*", "10*23*45", "1a*1234"):
+        frames, _ = decode_frames(encode_key(1, 1, Key.LOGIN, digits))
+        assert parse_key(frames[0]) is None, digits
+    frames, _ = decode_frames(encode_key(1, 1, Key.LOGIN, "1023*4711"))
+    parsed = parse_key(frames[0])
+    assert parsed is not None and parsed.press.digits == "1023*4711"
+    assert "4711" not in repr(parsed)  # the PIN never reaches a log line
 
 
 def test_display_payload_caps_and_pads() -> None:

@@ -216,9 +216,15 @@ def test_login_lockout_cookie_and_audit(hall_server: HallServer) -> None:
     assert_error(clerk.post("/api/windows/3/call"), 401)
 
 
-def test_a_second_login_takes_the_window_over(hall_server: HallServer) -> None:
+def test_a_second_clerk_takes_the_window_over_only_after_the_first_leaves(
+        hall_server: HallServer) -> None:
+    """Shift change: the second clerk is refused while the first is logged in (409), and
+    gets the window once the first logged out (tests/test_window_login.py: a manager)."""
     first = hall_server.clerk(1)
     hall_server.add_user("zhao", "clerk")
+    assert_error(httpx.post(hall_server.url + "/api/login", json={
+        "username": "zhao", "password": "password123", "window": 1}), 409, "window_in_use")
+    assert first.post("/api/logout").status_code == 200
     second = hall_server.login("zhao", 1)
     assert_error(first.post("/api/windows/1/pause", json={"reason": "x"}), 401)
     state = second.get("/api/windows/1").json()

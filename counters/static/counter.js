@@ -215,7 +215,8 @@
 
   function handleError(e, where) {
     if (e.status === 401) {
-      showLogin(e.message + "（登录已失效，请重新登录）");
+      // session_ended: a manager pushed this clerk out, or they left on another device
+      showLogin(e.code === "session_ended" ? e.message : e.message + "（登录已失效，请重新登录）");
       return;
     }
     Hall.say(where || msg, e.message, "error");
@@ -389,7 +390,7 @@
       if (me.window) showPad(me);
       else showLogin("当前账户未绑定窗口，请选择窗口重新登录");
     } catch (e) {
-      showLogin(e.status === 401 ? "" : e.message);
+      showLogin(e.status === 401 && e.code !== "session_ended" ? "" : e.message);
     }
   })();
 })();

@@ -29,7 +29,7 @@
   let thanksTimer = null;
   let checkTimer = null;
   let asked = 0;
-  let posting = false; // a rating on its way: its own rating.recorded must not reset the form
+  let posting = false; // a rating on its way: its own ticket.rated must not reset the form
 
   const keyOf = (p) => p.number + "|" + p.finished_at;
 
@@ -150,7 +150,7 @@
     Hall.live({
       onOpen: soon,
       onEvent: function (ev) {
-        if ((ev.type === "ticket.finished" || ev.type === "rating.recorded") &&
+        if ((ev.type === "ticket.finished" || ev.type === "ticket.rated") &&
             Hall.windowNumberOf(ev) === win) soon();
       },
     });

@@ -130,10 +130,37 @@
         Hall.h("td", null, w.number + " · " + w.name),
         Hall.h("td", null, Hall.h("span", { class: "st st-" + w.state }, STATES[w.state] || w.state),
           w.state === "paused" && w.pause_reason ? "（" + w.pause_reason + "）" : ""),
-        Hall.h("td", null, w.clerk || "—"),
+        Hall.h("td", null, w.clerk || "—", ...staffing(w)),
         Hall.h("td", { class: "num" }, w.current || "—"),
         Hall.h("td", null, m === null ? "—" : m + " 分钟"));
     }));
+  }
+
+  /** A manager frees a window in use (the clerk is told why) or assigns the clerk of the
+   * 办不成事 window, who cannot log in there otherwise (PATCH /api/manage/windows/{n}). */
+  function staffing(w) {
+    const out = [];
+    const change = async function (body) {
+      try {
+        await Hall.api("PATCH", "/api/manage/windows/" + w.number, body);
+        loadWindows();
+      } catch (e) { fail(e); }
+    };
+    if (w.clerk) {
+      out.push(" ", Hall.h("button", { type: "button", class: "secondary small",
+        "aria-label": w.name + " 强制下线",
+        onclick: () => confirm("确定让 " + w.name + " 的 " + w.clerk + " 强制下线？") &&
+          change({ force_logout: true }) }, "强制下线"));
+    }
+    if (w.kind === "complaint") {
+      out.push(" ", Hall.h("button", { type: "button", class: "secondary small",
+        "aria-label": w.name + " 指派工作人员",
+        onclick: function () {
+          const name = prompt("指派到" + w.name + "的工作人员（用户名）", w.assigned || "");
+          if (name !== null) change({ assign: name.trim() || null });
+        } }, w.assigned ? "指派：" + w.assigned : "指派"));
+    }
+    return out;
   }
 
   function drawEvents() {

@@ -30,10 +30,9 @@
   M.pct = function (x) {
     return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
   };
-  /** "11-25 09:30" of an ISO time, in the hall's own offset (as the server wrote it). */
+  /** "2025年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
   M.dt = function (iso) {
-    if (!iso) return "—";
-    return iso.slice(5, 10) + " " + iso.slice(11, 16);
+    return iso ? Hall.dateTime(iso) : "—";
   };
   M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
@@ -127,6 +126,7 @@
     }
     if (!live) {
       live = Hall.live({
+        path: "/ws/manage", // ratings and alarms are private: the managers' channel has them
         onSnapshot: (d, seq) => page.onSnapshot && page.onSnapshot(d, seq),
         onEvent,
         onOpen: function () {
@@ -163,7 +163,7 @@
     const now = Date.now();
     const items = alarms.map(function (a) {
       if (!a.rectification && !a.complaint) {
-        return Hall.h("li", { class: "al-item overdue", dataset: { kind: a.kind } },
+        return Hall.h("li", { class: "al-rule overdue", dataset: { kind: a.kind } },
           Hall.h("span", { class: "al-tag" }, a.kind === "application_late" ? "超期" : "提醒"),
           Hall.h("span", null, a.message));
       }
