@@ -7,8 +7,6 @@ by one exception handler, so no route can answer an error in another shape.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -21,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from hall import errors
 from hall.auth import COOKIE, Auth, Session
+from hall.csv_export import Exporter
 from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
 
@@ -53,14 +52,14 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
             raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")
     if not chunks:
         if required:
-            raise errors.bad_request("需要 JSON 请求体", "empty_body")
+            raise errors.bad_request("请求内容为空", "empty_body")
         return {}
     try:
         body = json.loads(chunks)
     except (ValueError, UnicodeDecodeError):
-        raise errors.bad_request("请求体不是合法的 JSON", "malformed_json") from None
+        raise errors.bad_request("请求内容格式不对，无法读取", "malformed_json") from None
     if not isinstance(body, dict):
-        raise errors.bad_request("请求体必须是 JSON 对象", "malformed_json")
+        raise errors.bad_request("请求内容格式不对，应为一组字段", "malformed_json")
     return body
 
 
@@ -103,7 +102,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     try:
         value = int(raw)
     except ValueError:
-        raise errors.bad_request(f"{name} 必须是整数", "invalid_query") from None
+        raise errors.bad_request(f"{errors.label(name)}必须是整数", "invalid_query",
+                                 name) from None
     return max(low, min(high, value))
 
 
@@ -222,20 +222,13 @@ CLERK_ACTIONS: dict[str, tuple[Callable[..., Awaitable[dict[str, Any]]], bool]] 
 
 
 def as_list(request: Request, name: str, rows: list[dict[str, Any]]) -> Response:
-    """Every manager list can be had as CSV (`?format=csv`) for the hall's own spreadsheets."""
+    """Every manager list can be had as CSV (`?format=csv`) for the hall's own spreadsheets,
+    written for people by hall.csv_export (Chinese headers and values, BOM for Excel)."""
     if request.query_params.get("format") != "csv":
         return ok({name: rows})
-    out = io.StringIO()
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list))
-                         else v for k, v in row.items()})
-    # a BOM so that Excel, which most halls open CSV files with, reads the Chinese right
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    service = _service(request)
+    text = Exporter(service.config, service.tz).render(rows)
+    return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
@@ -255,11 +248,11 @@ async def manage_window(request: Request) -> Response:
     actor = session.actor(_source(request))
     known = {"force_logout", "assign"}
     if not body or set(body) - known:
-        raise errors.invalid("只能修改 force_logout (强制下线) 或 assign (指派)",
-                             "invalid_window_change")
+        raise errors.invalid("只能强制下线或指派窗口人员", "invalid_window_change")
     force = body.get("force_logout", False)
     if not isinstance(force, bool):
-        raise errors.invalid("force_logout 必须是 true 或 false", "invalid_window_change")
+        raise errors.invalid("请选择是否强制下线", "invalid_window_change",
+                             "force_logout")
     if "assign" in body:
         await _auth(request).assign_window(number, body["assign"], actor)
     if force:
@@ -282,14 +275,7 @@ async def manage_audit(request: Request) -> Response:
 async def manage_stats(request: Request) -> Response:
     await manager_of(request)
     service = _service(request)
-    today = service.clock().date().isoformat()
-    first = request.query_params.get("from", today)
-    last = request.query_params.get("to", first if "from" in request.query_params else today)
-    for value in (first, last):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+    first, last = _day_range(request)
     by = request.query_params.get("by", "queue")
     per = request.query_params.get("per")
     return as_list(request, "stats", await service.stats(first, last, by, per))
@@ -329,7 +315,10 @@ def _day_range(request: Request) -> tuple[str, str]:
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise errors.bad_request(f"日期格式应为 YYYY-MM-DD: {value}", "invalid_query") from None
+            raise errors.bad_request("日期不对，应为 年-月-日 (如 2026-01-31)",
+                                     "invalid_query") from None
+    if last < first:
+        raise errors.bad_request("结束日期不能早于开始日期", "invalid_query", "to")
     return first, last
 
 
@@ -410,7 +399,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """404/405 from the router in the same error shape, so a kiosk never has to parse HTML."""
     assert isinstance(exc, HTTPException)
     codes = {404: ("not_found", "没有这个地址"), 405: ("method_not_allowed", "不支持该请求方法")}
-    code, message = codes.get(exc.status_code, ("http_error", str(exc.detail)))
+    code, message = codes.get(exc.status_code, ("http_error", "请求无法处理"))
     return JSONResponse({"error": {"code": code, "message": message}},
                         status_code=exc.status_code)
 

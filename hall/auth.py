@@ -26,6 +26,7 @@ from hall.service import Actor, HallService, audit
 from hall.store import Tx
 
 ROLES = ("clerk", "manager", "admin", "auditor")
+ROLE_NAMES = {"clerk": "窗口人员", "manager": "管理员", "admin": "系统管理员", "auditor": "审计员"}
 IDLE_SECONDS = 8 * 60 * 60  # a clerk's shift; the pad refreshes last_seen on every action
 COOKIE = "hall_session"
 FORCED = "已由管理员强制下线，请重新登录"
@@ -83,7 +84,8 @@ class Auth:
         hashed like a password (it is short, so the shared lockout is what guards it)."""
         check_username(username)
         if role not in ROLES:
-            raise errors.invalid(f"角色只能是 {', '.join(ROLES)} 之一", "invalid_role")
+            raise errors.invalid(f"角色只能是 {'、'.join(ROLE_NAMES.values())} 之一",
+                                 "invalid_role", "role")
         check_password(password)
         if (staff_no is None) != (pin is None):
             raise errors.invalid("工号和呼叫器密码需一起设置", "invalid_pin")
@@ -98,10 +100,10 @@ class Auth:
 
         def op(tx: Tx) -> None:
             if tx.one("SELECT 1 FROM users WHERE username = ?", (username,)):
-                raise errors.conflict(f"用户 {username} 已存在", "user_exists")
+                raise errors.conflict("该用户名已存在", "user_exists", "username")
             if staff_no is not None and tx.one("SELECT 1 FROM users WHERE staff_no = ?",
                                                (staff_no,)):
-                raise errors.conflict(f"工号 {staff_no} 已被使用", "staff_no_exists")
+                raise errors.conflict(f"工号 {staff_no} 已被使用", "staff_no_exists", "staff_no")
             tx.conn.execute("INSERT INTO users (username, role, pwhash, created_at, staff_no, "
                             "pinhash) VALUES (?, ?, ?, ?, ?, ?)",
                             (username, role, pwhash, now.timestamp(), staff_no, pinhash))
@@ -126,7 +128,7 @@ class Auth:
         if not isinstance(username, str) or not isinstance(password, str):
             raise errors.invalid("需要用户名和密码", "invalid_login")
         if window is not None and (not isinstance(window, int) or isinstance(window, bool)):
-            raise errors.invalid("请选择正确的窗口号", "invalid_window")
+            raise errors.invalid("请选择正确的窗口号", "invalid_window", "window")
         row = await self.service.store.read(lambda conn: conn.execute(
             "SELECT * FROM users WHERE username = ?", (username,)).fetchone())
         actor = Actor(username, source)

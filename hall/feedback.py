@@ -44,6 +44,7 @@ from typing import Any
 
 from hall import errors
 from hall.config import HallConfig
+from hall.datefmt import day_text
 from hall.model import State
 from hall.sealed import Sealer
 from hall.service import Actor, HallService, audit
@@ -157,25 +158,25 @@ def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
     ticket by number): refuse instead."""
     extra = sorted(set(body) - allowed)
     if extra:
-        raise errors.invalid(f"不认识的字段: {', '.join(extra)}", "unknown_field")
+        raise errors.invalid("请求中有无法识别的内容", "unknown_field", ",".join(extra))
 
 
 def _text(value: Any, name: str, limit: int = TEXT_MAX, required: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise errors.invalid(f"{name} 不能为空", f"{name}_required")
+            raise errors.invalid(f"请填写{errors.label(name)}", f"{name}_required", name)
         return None
     if not isinstance(value, str):
-        raise errors.invalid(f"{name} 必须是文字", f"invalid_{name}")
+        raise errors.invalid(f"{errors.label(name)}必须是文字", f"invalid_{name}", name)
     value = value.strip()
     if len(value) > limit:
-        raise errors.invalid(f"{name} 不能超过 {limit} 个字", f"{name}_too_long")
+        raise errors.invalid(f"{errors.label(name)}不能超过 {limit} 个字", f"{name}_too_long", name)
     return value
 
 
 def _int_value(value: Any, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise errors.invalid(f"{name} 必须是整数", f"invalid_{name}")
+        raise errors.invalid(f"{errors.label(name)}必须是整数", f"invalid_{name}", name)
     return value
 
 
@@ -209,7 +210,7 @@ class Feedback:
     def _range(self, start: date, end: date) -> tuple[float, float]:
         """[start 00:00, end+1 00:00) in the hall's timezone, as timestamps."""
         if end < start:
-            raise errors.bad_request("to 不能早于 from", "invalid_query")
+            raise errors.bad_request("结束日期不能早于开始日期", "invalid_query", "to")
         lo = datetime.combine(start, time(), self.tz).timestamp()
         hi = datetime.combine(end + timedelta(days=1), time(), self.tz).timestamp()
         return lo, hi
@@ -231,35 +232,35 @@ class Feedback:
         """Validate a rating before any transaction. No field has a default level: a rating
         without `level` is refused, never stored as a neutral one."""
         if level is None:
-            raise errors.invalid("请选择评价等级 (level 1-5)", "level_required")
+            raise errors.invalid("请选择评价等级", "level_required", "level")
         level = _int_value(level, "level")
         if level not in LEVELS:
-            raise errors.invalid("level 只能是 1 到 5 (5 非常满意 … 1 非常不满意)",
-                                 "invalid_level")
+            raise errors.invalid("评价等级只能是 1 到 5 (5 非常满意 … 1 非常不满意)",
+                                 "invalid_level", "level")
         offered = self.config.ratings.reasons.get(level, ())
         if reasons is None:
             reasons = []
         if not isinstance(reasons, list) or any(not isinstance(r, str) for r in reasons):
-            raise errors.invalid("reasons 必须是文字列表", "invalid_reasons")
+            raise errors.invalid("评价原因必须是一组文字", "invalid_reasons", "reasons")
         chosen = tuple(dict.fromkeys(r.strip() for r in reasons))
         unknown = [r for r in chosen if r not in offered]
         if unknown:
-            raise errors.invalid(f"评价等级 {level} 没有这些原因可选: {', '.join(unknown)}",
-                                 "invalid_reasons")
+            raise errors.invalid(f"所选评价原因不属于{LEVELS[level]}的可选原因",
+                                 "invalid_reasons", "reasons")
         if indicators is None:
             indicators = {}
         if not isinstance(indicators, dict):
-            raise errors.invalid("indicators 必须是对象，如 {\"efficiency\": 4}",
-                                 "invalid_indicators")
+            raise errors.invalid("评价指标格式不对", "invalid_indicators", "indicators")
         checked: dict[str, int] = {}
         for key, value in indicators.items():
             if key not in INDICATORS:
-                raise errors.invalid(f"没有这个评价指标: {key} (可选 {', '.join(INDICATORS)})",
-                                     "invalid_indicators")
+                raise errors.invalid(f"没有这个评价指标 (可选 {'、'.join(INDICATORS.values())})",
+                                     "invalid_indicators", "indicators")
             if value is None:
                 continue  # an indicator left blank is simply not rated
             if not isinstance(value, int) or isinstance(value, bool) or value not in LEVELS:
-                raise errors.invalid(f"{key} 只能是 1 到 5", "invalid_indicators")
+                raise errors.invalid(f"{INDICATORS[key]}只能是 1 到 5", "invalid_indicators",
+                                     "indicators")
             checked[key] = value
         return RatingInput(level, chosen, _text(comment, "comment", COMMENT_MAX), checked,
                            _text(contact, "contact", CONTACT_MAX))
@@ -321,7 +322,8 @@ class Feedback:
              fix_due))
         case_id = int(cur.lastrowid or 0)
         self._step(tx, "rectification", case_id, "opened", "open", ts, None,
-                   f"{LEVELS[inp.level]}，回访期限 {callback_due}，整改期限 {fix_due}")
+                   f"{LEVELS[inp.level]}，回访期限 {day_text(callback_due)}，"
+                   f"整改期限 {day_text(fix_due)}")
         tx.emit("alarm.bad_rating", {**rating, "rectification": case_id,
                                      "callback_due": callback_due, "fix_due": fix_due})
         return {"callback_due": callback_due, "fix_due": fix_due}
@@ -380,10 +382,9 @@ class Feedback:
         tablet names what it showed, so a late tap never rates the next citizen's ticket)."""
         self.service._window(window)
         if channel not in ("window_tablet", "serial_evaluator"):
-            raise errors.invalid("窗口评价的 channel 只能是 window_tablet 或 serial_evaluator",
-                                 "invalid_channel")
+            raise errors.invalid("窗口评价只能来自窗口评价器", "invalid_channel", "channel")
         if number is not None and not isinstance(number, str):
-            raise errors.invalid("number 必须是号码字符串，如 A005", "invalid_number")
+            raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
         now, ts, _ = self._now()
 
         def op(tx: Tx) -> dict[str, Any]:
@@ -391,7 +392,8 @@ class Feedback:
             if row is None:
                 raise errors.conflict("本窗口现在没有待评价的号票", "nothing_to_rate")
             if number is not None and row["number"] != number.strip().upper():
-                raise errors.conflict(f"{number} 不是本窗口待评价的号票", "not_pending")
+                raise errors.conflict(f"{number.strip().upper()} 不是本窗口待评价的号票",
+                                      "not_pending")
             return self._record_rating(tx, row, inp, channel, "prompted", ts)
 
         return await self._write(op, now)
@@ -546,7 +548,7 @@ class Feedback:
     def _check_place(self, service: Any, window: Any) -> tuple[str | None, int | None]:
         if service is not None and (not isinstance(service, str)
                                     or not self.config.has_service(service)):
-            raise errors.not_found(f"没有这个事项: {service}", "unknown_service")
+            raise errors.not_found("没有这个办理事项", "unknown_service", "service")
         if window is not None:
             window = _int_value(window, "window")
             self.service._window(window)
@@ -561,7 +563,7 @@ class Feedback:
         contact = _text(body.get("contact"), "contact", CONTACT_MAX)
         token = body.get("ticket")
         if token is not None and not isinstance(token, str):
-            raise errors.invalid("ticket 必须是号票的查询码", "invalid_ticket")
+            raise errors.invalid("号票查询码格式不对", "invalid_ticket", "ticket")
         now, ts, _ = self._now()
 
         def op(tx: Tx) -> dict[str, Any]:
@@ -604,7 +606,7 @@ class Feedback:
         category = self._check_category(body.get("category"))
         ticket_number = body.get("ticket")
         if ticket_number is not None and not isinstance(ticket_number, str):
-            raise errors.invalid("ticket 是号码，如 C003", "invalid_ticket")
+            raise errors.invalid("号码格式不对，应如 C003", "invalid_ticket", "ticket")
         now, ts, today = self._now()
 
         def op(tx: Tx) -> dict[str, Any]:
@@ -613,7 +615,7 @@ class Feedback:
                 ticket = tx.one("SELECT * FROM tickets WHERE day = ? AND number = ?",
                                 (today.isoformat(), ticket_number.strip().upper()))
                 if ticket is None:
-                    raise errors.not_found(f"今天没有 {ticket_number} 号", "unknown_number")
+                    raise errors.not_found("今天没有这个号码", "unknown_number", "ticket")
             opened = self._open_complaint(
                 tx, source="window", description=description or "",
                 service=service or (ticket["service"] if ticket is not None else None),
@@ -636,8 +638,8 @@ class Feedback:
         category = _text(category, "category", 50)
         known = self.config.complaints.categories
         if category is not None and known and category not in known:
-            raise errors.invalid(f"没有这个分类: {category} (可选 {'、'.join(known)})",
-                                 "invalid_category")
+            raise errors.invalid(f"没有这个分类 (可选 {'、'.join(known)})",
+                                 "invalid_category", "category")
         return category
 
     # ------------------------------------------------------------------ case steps
@@ -662,8 +664,7 @@ class Feedback:
         refusal is audited as a failure and answered (409 names the current status)."""
         steps = RECT_STEPS if kind == "rectification" else COMPLAINT_STEPS
         if action not in steps:
-            raise errors.not_found(f"没有这个操作: {action} (可用 {', '.join(steps)})",
-                                   "unknown_action")
+            raise errors.not_found("没有这个操作", "unknown_action")
         apply = self._rect_apply if kind == "rectification" else self._complaint_apply
         table = "rectifications" if kind == "rectification" else "complaints"
         statuses = RECT_STATUS if kind == "rectification" else COMPLAINT_STATUS
@@ -677,8 +678,8 @@ class Feedback:
                 raise errors.not_found(f"没有这个{label}案件: {case_id}", "unknown_case")
             if row["status"] not in step.start:
                 raise errors.conflict(
-                    f"该{label}当前状态为{statuses.get(row['status'], row['status'])} "
-                    f"({row['status']})，不能{step.name}", "illegal_state")
+                    f"该{label}当前状态为{statuses.get(row['status'], '未知')}，不能{step.name}",
+                    "illegal_state")
             changes, note = apply(action, row, body, ts, today)
             unreached = bool(changes.pop(UNREACHED, False))
             status = "unreached" if unreached else step.to or row["status"]
@@ -716,25 +717,25 @@ class Feedback:
             note = _text(body.get("note"), "note", required=True)
             reached = body.get("reached", True)
             if not isinstance(reached, bool):
-                raise errors.invalid("reached 必须是 true 或 false", "invalid_reached")
+                raise errors.invalid("请选择是否联系上", "invalid_reached", "reached")
             if not reached:  # an attempt, not a 回访 done (UNREACHED)
                 return {UNREACHED: True}, note
             return {"called_back_at": ts}, note
         if action == "classify":
             kind = body.get("classification")
             if kind not in CLASSIFICATIONS:
-                raise errors.invalid(f"classification 只能是 {', '.join(CLASSIFICATIONS)} 之一",
-                                     "invalid_classification")
+                raise errors.invalid(f"定性只能是 {'、'.join(CLASSIFICATIONS.values())} 之一",
+                                     "invalid_classification", "classification")
             changes: dict[str, Any] = {"classification": kind, "classified_at": ts}
             if kind == "ledger":
                 changes["fix_due"] = self._deadline(body.get("deadline"), today).isoformat()
             elif body.get("deadline") is not None:
-                raise errors.invalid("只有列入台账 (ledger) 才设整改期限", "invalid_deadline")
+                raise errors.invalid("只有列入台账才设整改期限", "invalid_deadline", "deadline")
             if kind == "appeal" and not note:
-                raise errors.invalid("申诉需要写明理由 (note)", "note_required")
+                raise errors.invalid("申诉需要写明理由", "note_required", "note")
             text = CLASSIFICATIONS[kind]
             if kind == "ledger":
-                text += f"，整改期限 {changes['fix_due']}"
+                text += f"，整改期限 {day_text(changes['fix_due'])}"
             return changes, text + (f"：{note}" if note else "")
         if action == "fix":
             measures = _text(body.get("measures"), "measures", required=True)
@@ -743,8 +744,8 @@ class Feedback:
             if row["classification"] == "appeal":
                 upheld = body.get("upheld")
                 if not isinstance(upheld, bool):
-                    raise errors.invalid("申诉需写明审核结果 upheld (true 申诉成立 / false 不成立)",
-                                         "upheld_required")
+                    raise errors.invalid("申诉需写明审核结果 (申诉成立或不成立)",
+                                         "upheld_required", "upheld")
                 changes["appeal_upheld"] = int(upheld)
                 text = ("申诉成立：" if upheld else "申诉不成立：") + text
             return changes, text
@@ -754,7 +755,8 @@ class Feedback:
         if action == "review":
             view = body.get("view")
             if view not in VIEWS:
-                raise errors.invalid(f"view 只能是 {', '.join(VIEWS)} 之一", "invalid_view")
+                raise errors.invalid(f"群众意见只能是 {'、'.join(VIEWS.values())} 之一",
+                                     "invalid_view", "view")
             return {"view": view, "reviewed_at": ts}, VIEWS[view] + (f"：{note}" if note else "")
         if action == "close":
             return {"closed_at": ts}, note
@@ -764,14 +766,14 @@ class Feedback:
 
     def _deadline(self, value: Any, today: date) -> date:
         if not isinstance(value, str):
-            raise errors.invalid("列入台账需要整改期限 deadline (YYYY-MM-DD)", "deadline_required")
+            raise errors.invalid("列入台账需要填写整改期限", "deadline_required", "deadline")
         try:
             deadline = date.fromisoformat(value)
         except ValueError:
-            raise errors.invalid(f"deadline 日期格式应为 YYYY-MM-DD: {value}",
-                                 "invalid_deadline") from None
+            raise errors.invalid("整改期限日期不对，应为 年-月-日", "invalid_deadline",
+                                 "deadline") from None
         if deadline < today:
-            raise errors.invalid("整改期限不能早于今天", "invalid_deadline")
+            raise errors.invalid("整改期限不能早于今天", "invalid_deadline", "deadline")
         return deadline
 
     def _complaint_apply(self, action: str, row: sqlite3.Row, body: dict[str, Any], ts: float,
@@ -784,32 +786,32 @@ class Feedback:
         if action == "assess":
             cls = body.get("class")
             if cls not in COMPLAINT_CLASSES:
-                raise errors.invalid(f"class 只能是 {', '.join(COMPLAINT_CLASSES)} 之一",
-                                     "invalid_class")
+                raise errors.invalid(f"分类只能是 {'、'.join(COMPLAINT_CLASSES.values())} 之一",
+                                     "invalid_class", "class")
             category = self._check_category(body.get("category")) or row["category"]
             referral = _text(body.get("referral"), "referral")
             if cls == "out_of_scope" and not referral:
-                raise errors.invalid("不属于受理范围的诉求必须写明转办/告知意见 (referral)",
-                                     "referral_required")
+                raise errors.invalid("不属于受理范围的诉求必须写明转办/告知意见",
+                                     "referral_required", "referral")
             days = self.config.complaints.deadlines[cls]
             due = self._working(date.fromisoformat(row["day"]), days).isoformat()
-            text = f"{COMPLAINT_CLASSES[cls]}，期限 {due}"
+            text = f"{COMPLAINT_CLASSES[cls]}，期限 {day_text(due)}"
             if referral:
                 text += f"，转办意见：{referral}"
             return ({"class": cls, "category": category, "referral": referral, "due": due,
                      "assessed_at": ts}, text + (f"；{note}" if note else ""))
         if action == "assign":
             if out_of_scope:
-                raise errors.conflict("不属于受理范围的诉求不交办，请直接反馈转办意见 (answer)",
+                raise errors.conflict("不属于受理范围的诉求不交办，请直接反馈转办意见",
                                       "illegal_state")
             department = body.get("department")
             if department not in self.config.complaints.departments:
                 raise errors.invalid(
-                    f"department 只能是 {'、'.join(self.config.complaints.departments)} 之一",
-                    "invalid_department")
+                    f"承办部门只能是 {'、'.join(self.config.complaints.departments)} 之一",
+                    "invalid_department", "department")
             chief = body.get("chief", False)
             if not isinstance(chief, bool):
-                raise errors.invalid("chief 必须是 true 或 false", "invalid_chief")
+                raise errors.invalid("请选择是否交首席事务代表", "invalid_chief", "chief")
             assignee = _text(body.get("assignee"), "assignee", 64)
             chief_window = chief_window_for(self.config, row["service"], row["window"]) \
                 if chief else None
@@ -827,16 +829,17 @@ class Feedback:
         if action == "answer":
             if row["status"] == "assessed" and not out_of_scope:
                 raise errors.conflict(
-                    f"该投诉当前状态为{COMPLAINT_STATUS['assessed']} (assessed)，需先交办、办结，"
+                    f"该投诉当前状态为{COMPLAINT_STATUS['assessed']}，需先交办、办结，"
                     "才能反馈", "illegal_state")
             note = note or (row["referral"] if out_of_scope else None)
             if not note:
-                raise errors.invalid("反馈需要写明答复内容 (note)", "note_required")
+                raise errors.invalid("反馈需要写明答复内容", "note_required", "note")
             return {"answered_at": ts}, note
         if action == "follow_up":
             view = body.get("view")
             if view not in VIEWS:
-                raise errors.invalid(f"view 只能是 {', '.join(VIEWS)} 之一", "invalid_view")
+                raise errors.invalid(f"群众意见只能是 {'、'.join(VIEWS.values())} 之一",
+                                     "invalid_view", "view")
             return ({"view": view, "followed_up_at": ts},
                     VIEWS[view] + (f"：{note}" if note else ""))
         return {"archived_at": ts}, note  # archive
@@ -1026,7 +1029,8 @@ class Feedback:
         table = "rectifications" if kind == "rectification" else "complaints"
         statuses = RECT_STATUS if kind == "rectification" else COMPLAINT_STATUS
         if status is not None and status not in statuses:
-            raise errors.bad_request(f"status 只能是 {', '.join(statuses)} 之一", "invalid_query")
+            raise errors.bad_request(f"状态只能是 {'、'.join(statuses.values())} 之一",
+                                     "invalid_query", "status")
         _, _, today = self._now()
         where, params = ["1 = 1"], []
         if start is not None or end is not None:
@@ -1076,10 +1080,10 @@ class Feedback:
                       ) -> list[dict[str, Any]]:
         lo, hi = self._range(start, end)
         if level is not None and level not in LEVELS:
-            raise errors.bad_request("level 只能是 1 到 5", "invalid_query")
+            raise errors.bad_request("评价等级只能是 1 到 5", "invalid_query", "level")
         if channel is not None and channel not in RATING_CHANNELS:
-            raise errors.bad_request(f"channel 只能是 {', '.join(RATING_CHANNELS)} 之一",
-                                     "invalid_query")
+            raise errors.bad_request(f"渠道只能是 {'、'.join(RATING_CHANNELS.values())} 之一",
+                                     "invalid_query", "channel")
         where, params = ["r.rated_at >= ? AND r.rated_at < ?"], [lo, hi]
         for column, value in (("window", window), ("level", level), ("channel", channel)):
             if value is not None:

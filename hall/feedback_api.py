@@ -35,7 +35,8 @@ def _date(request: Request, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise errors.bad_request(f"{name} 应为日期 YYYY-MM-DD", "invalid_query") from None
+        raise errors.bad_request(f"{errors.label(name)}不对，应为 年-月-日", "invalid_query",
+                                 name) from None
 
 
 def _int(request: Request, name: str) -> int | None:
@@ -45,7 +46,8 @@ def _int(request: Request, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise errors.bad_request(f"{name} 必须是整数", "invalid_query") from None
+        raise errors.bad_request(f"{errors.label(name)}必须是整数", "invalid_query",
+                                 name) from None
 
 
 def _period(request: Request) -> tuple[date, date]:
@@ -69,7 +71,7 @@ async def rate_ticket(request: Request) -> Response:
     reject_unknown(body, RATING_FIELDS)
     invited = body.get("invited", False)
     if not isinstance(invited, bool):
-        raise errors.invalid("invited 必须是 true 或 false", "invalid_invited")
+        raise errors.invalid("是否邀请评价只能是 是 或 否", "invalid_invited", "invited")
     inp = fb.check_rating(body.get("level"), body.get("reasons"), body.get("comment"),
                           body.get("indicators"), body.get("contact"))
     return ok(await fb.rate_ticket(request.path_params["token"], inp, invited), 201)
@@ -97,7 +99,7 @@ async def evaluate(request: Request) -> Response:
     body = await read_json(request)
     reject_unknown(body, EVALUATE_FIELDS)
     if not isinstance(body.get("number"), str):
-        raise errors.invalid("number 是待评价的号码，如 A005", "invalid_number")
+        raise errors.invalid("请说明待评价的号码，如 A005", "invalid_number", "number")
     inp = fb.check_rating(body.get("level"), body.get("reasons"), body.get("comment"),
                           body.get("indicators"))
     return ok(await fb.rate_pending(request.path_params["window"], body["number"], inp), 201)

@@ -280,18 +280,18 @@ class HallService:
         """`granted_by`: the staff account (导办, clerk) issuing the ticket, who may grant a
         priority reason that is not self-declared; recorded on the ticket."""
         if not isinstance(service_id, str) or not service_id:
-            raise errors.invalid("service 必须是事项编号 (字符串)", "invalid_service")
+            raise errors.invalid("请选择办理事项", "invalid_service", "service")
         if not self.config.has_service(service_id):
-            raise errors.not_found(f"没有这个事项: {service_id}", "unknown_service")
+            raise errors.not_found("没有这个办理事项", "unknown_service", "service")
         self._check_priority(priority, granted_by)
         if not isinstance(needs_help, bool):
-            raise errors.invalid("needs_help 必须是 true 或 false", "invalid_needs_help")
+            raise errors.invalid("请选择是否需要帮办", "invalid_needs_help", "needs_help")
         if channel not in CHANNELS:
-            raise errors.invalid(f"channel 只能是 {', '.join(CHANNELS)} 之一", "invalid_channel")
+            raise errors.invalid("取号渠道不对", "invalid_channel", "channel")
         if kiosk is not None and not isinstance(kiosk, str):
-            raise errors.invalid("kiosk 必须是字符串", "invalid_kiosk")
+            raise errors.invalid("取号机编号格式不对", "invalid_kiosk", "kiosk")
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
-            raise errors.bad_request("Idempotency-Key 长度应为 1 到 200", "invalid_idempotency_key")
+            raise errors.bad_request("重复提交标识长度应为 1 到 200", "invalid_idempotency_key")
         now, ts, day = self._now()
         self._check_open(now, self.config.service(service_id).queue)
         if kiosk and kiosk in self.issue_guards:
@@ -489,8 +489,8 @@ class HallService:
             raise errors.conflict(f"本窗口当前没有号票，无法{STEP_NAMES[step]}", "illegal_state")
         if ticket["state"] not in LEGAL_FROM[step]:
             raise errors.conflict(
-                f"{ticket['number']} 当前状态为{STATE_NAMES[State(ticket['state'])]} "
-                f"({ticket['state']})，不能{STEP_NAMES[step]}", "illegal_state")
+                f"{ticket['number']} 当前状态为{STATE_NAMES[State(ticket['state'])]}，"
+                f"不能{STEP_NAMES[step]}", "illegal_state")
         return ticket
 
     def _require_free(self, tx: Tx, wrow: sqlite3.Row) -> None:
@@ -502,7 +502,8 @@ class HallService:
                          (wrow["current_ticket"],))
             if cur is not None and cur["state"] in (State.CALLED, State.SERVING):
                 raise errors.conflict(
-                    f"{cur['number']} 尚未办结 ({cur['state']})，请先办结、过号、挂起或转移",
+                    f"{cur['number']} {STATE_NAMES[State(cur['state'])]}，尚未办结，"
+                    "请先办结、过号、挂起或转移",
                     "window_busy")
 
     def _called(self, tx: Tx, number: int, ticket: sqlite3.Row, day: str, ts: float,
@@ -530,7 +531,7 @@ class HallService:
 
     async def call(self, number: int, actor: Actor, ticket_number: Any = None) -> dict[str, Any]:
         if ticket_number is not None and not isinstance(ticket_number, str):
-            raise errors.invalid("number 必须是号码字符串，如 A005", "invalid_number")
+            raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
         rule = self._rules.get(number)
         aging = self.config.hall.aging_minutes * 60
         policy = self.config.hall.skip
@@ -566,11 +567,12 @@ class HallService:
                        recall_last: int, ts: float) -> sqlite3.Row:
         parsed = parse_number(ticket_number)
         if parsed is None:
-            raise errors.invalid(f"号码格式不对: {ticket_number}", "invalid_number")
+            raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
         ticket = tx.one("SELECT * FROM tickets WHERE day = ? AND number = ?",
                         (day, ticket_number.strip().upper()))
         if ticket is None:
-            raise errors.not_found(f"今天没有 {ticket_number} 号", "unknown_number")
+            raise errors.not_found(f"今天没有 {ticket_number.strip().upper()} 号", "unknown_number",
+                                   "number")
         rule = self._rules[number]
         state = State(ticket["state"])
         if state == State.NO_SHOW and self.config.hall.skip.policy == "recall":
@@ -581,7 +583,7 @@ class HallService:
                 return ticket
         if state != State.WAITING:
             raise errors.conflict(
-                f"{ticket['number']} 当前状态为{STATE_NAMES[state]} ({state})，不能叫号",
+                f"{ticket['number']} 当前状态为{STATE_NAMES[state]}，不能叫号",
                 "illegal_state")
         directed = ticket["directed_window"]
         if (directed is not None and directed != number) or (
@@ -619,11 +621,12 @@ class HallService:
                      note: Any = None) -> dict[str, Any]:
         if outcome not in set(Outcome):
             raise errors.invalid(
-                f"outcome 只能是 {', '.join(o.value for o in Outcome)} 之一", "invalid_outcome")
+                f"办理结果只能是 {'、'.join(OUTCOME_NAMES.values())} 之一", "invalid_outcome",
+                "outcome")
         if note is not None and not isinstance(note, str):
-            raise errors.invalid("note 必须是文字", "invalid_note")
+            raise errors.invalid("说明必须是文字", "invalid_note", "note")
         if outcome == Outcome.REJECTED and not (note or "").strip():
-            raise errors.invalid("不予受理必须写明理由 (note)", "reason_required")
+            raise errors.invalid("不予受理必须写明理由", "reason_required", "note")
 
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
             ticket = self._current(tx, wrow, "finish")
@@ -691,12 +694,12 @@ class HallService:
     async def transfer(self, number: int, actor: Actor, queue: Any = None,
                        window: Any = None) -> dict[str, Any]:
         if (queue is None) == (window is None):
-            raise errors.invalid("转移需要且只需要 queue 或 window 之一", "invalid_transfer")
+            raise errors.invalid("转移需要选择一个队列或一个窗口 (只选一个)", "invalid_transfer")
         if queue is not None and (not isinstance(queue, str) or not self.config.has_queue(queue)):
-            raise errors.not_found(f"没有这个队列: {queue}", "unknown_queue")
+            raise errors.not_found("没有这个队列", "unknown_queue", "queue")
         if window is not None:
             if not isinstance(window, int) or isinstance(window, bool):
-                raise errors.invalid("window 必须是窗口号 (整数)", "invalid_window")
+                raise errors.invalid("窗口号必须是整数", "invalid_window", "window")
             self._window(window)
             if window == number:
                 raise errors.conflict("不能转移到本窗口", "illegal_state")
@@ -730,15 +733,14 @@ class HallService:
 
     async def callback(self, number: int, actor: Actor, ticket_number: Any) -> dict[str, Any]:
         if not isinstance(ticket_number, str):
-            raise errors.invalid("number 必须是号码字符串，如 A005", "invalid_number")
+            raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
 
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
             self._require_free(tx, wrow)
             ticket = tx.one("SELECT * FROM tickets WHERE day = ? AND number = ? AND window = ?",
                             (day, ticket_number.strip().upper(), number))
             if ticket is None or ticket["state"] != State.HELD:
-                state = ticket["state"] if ticket is not None else "unknown"
-                raise errors.conflict(f"{ticket_number} 不是本窗口挂起的号 ({state})",
+                raise errors.conflict(f"{ticket_number.strip().upper()} 不是本窗口挂起的号",
                                       "illegal_state")
             tx.conn.execute("UPDATE tickets SET state = 'called', called_at = ?, "
                             "calls = calls + 1 WHERE id = ?", (ts, ticket["id"]))
@@ -934,9 +936,9 @@ class HallService:
         try:
             when = date.fromisoformat(day)
         except ValueError:
-            raise errors.invalid(f"日期应写成 2027-01-01 这样: {day}", "invalid_date") from None
+            raise errors.invalid("日期应写成 2027-01-01 这样", "invalid_date", "date") from None
         if note is not None and not isinstance(note, str):
-            raise errors.invalid("note 必须是文字", "invalid_note")
+            raise errors.invalid("说明必须是文字", "invalid_note", "note")
         now, ts, today = self._now()
         if when.isoformat() < today:
             raise errors.invalid("不能开放已经过去的日期", "invalid_date")
@@ -1018,7 +1020,7 @@ class HallService:
         """A clerk at window `number` (or a 导办 standing at it) checks a card and grants a
         waiting ticket of today its priority reason; the ticket records who granted it."""
         if not isinstance(ticket_number, str):
-            raise errors.invalid("number 必须是号码字符串，如 A005", "invalid_number")
+            raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
         if reason is None:
             raise errors.invalid("请选择优先原因", "invalid_priority")
         self._check_priority(reason, actor.user)

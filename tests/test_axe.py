@@ -34,7 +34,7 @@ class Hall:
         self.url = server.url
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, int] = {}
-        self.tablets: dict[int, str] = {}  # window → its tablet's enrolment code (issue 9.1)
+        self.devices = 0
 
 
 def _user(server: HallServer, name: str, role: str) -> None:
@@ -77,8 +77,6 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         h.ids["rectification"] = boss.get("/api/manage/rectifications").json()[
             "rectifications"][0]["id"]
         h.ids["complaint"] = boss.get("/api/manage/complaints").json()["complaints"][0]["id"]
-        for window in (2, 3):
-            h.tablets[window] = server.add_device(f"tablet-{window}", "tablet", window)
         yield h
     finally:
         server.stop()
@@ -161,37 +159,39 @@ def complaint_done(page: Page, h: Hall) -> None:
     expect(page.locator("#c-done")).to_be_visible()
 
 
-def _tablet(page: Page, h: Hall, window: int) -> None:
-    """This browser is window `window`'s enrolled tablet (the cookie enrolment leaves)."""
-    page.context.add_cookies([{"name": "hall_device", "value": h.tablets[window],
-                               "url": h.url}])
+def _enrolled_tablet(page: Page, h: Hall, window: int) -> None:
+    """Window `window`'s rating tablet, enrolled with a fresh 登记码 (issue 9.1)."""
+    h.devices += 1
+    code = h.server.add_device(f"axe-tablet-{h.devices}", "tablet", window)
     page.goto(f"{h.url}/evaluate/{window}")
+    page.get_by_label("登记码").fill(code)
+    page.get_by_role("button", name="登记").click()
 
 
 def evaluate_enrol(page: Page, h: Hall) -> None:
-    page.goto(h.url + "/evaluate/3")  # not enrolled: the 登记码 form
-    expect(page.locator("#enrol")).to_be_visible()
+    page.goto(h.url + "/evaluate/3")
+    expect(page.locator("#enrol-title")).to_be_visible()
 
 
 def device(page: Page, h: Hall) -> None:
-    page.goto(h.url + "/device")
+    page.goto(h.url + "/device")  # enrolling a kiosk or a tablet (issue 9)
     expect(page.locator("#d-current")).to_have_text("本设备尚未登记")
 
 
 def evaluate_idle(page: Page, h: Hall) -> None:
-    _tablet(page, h, 3)
+    _enrolled_tablet(page, h, 3)
     expect(page.locator("#idle")).to_be_visible()
 
 
 def evaluate_rate(page: Page, h: Hall) -> None:
-    _tablet(page, h, 2)
+    _enrolled_tablet(page, h, 2)
     expect(page.locator("#rate")).to_be_visible()
     page.locator(".rf-level").first.click()  # a level chosen: the reasons show
     expect(page.locator(".rf-level input:checked")).to_have_count(1)
 
 
 def evaluate_thanks(page: Page, h: Hall) -> None:
-    _tablet(page, h, 2)
+    _enrolled_tablet(page, h, 2)
     expect(page.locator("#rate")).to_be_visible()
     page.locator(".rf-skip").click()  # skipped: thanks, nothing stored
     expect(page.locator("#thanks")).to_be_visible()

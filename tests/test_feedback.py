@@ -233,7 +233,7 @@ async def test_rectification_walks_its_loop_in_order(tmp_path: Path, clock: Cloc
     await hall.rate((await hall.served(1))["token"], 1, contact=PHONE)
     step = fb.rectification_step
     err = await refused(step(1, "fix", BOSS, {"measures": "x"}), 409, "illegal_state")
-    assert "待回访" in err.message and "(open)" in err.message
+    assert "待回访" in err.message and "open" not in err.message  # the name, not the code
     await refused(step(1, "callback", BOSS, {}), 422, "note_required")
     await refused(step(1, "fly", BOSS, {}), 404, "unknown_action")
     await refused(step(9, "callback", BOSS, {"note": "x"}), 404, "unknown_case")
@@ -361,7 +361,7 @@ async def test_complaint_loop_deadlines_and_contact(tmp_path: Path, clock: Clock
     step = fb.complaint_step
     await fb.open_complaint({"description": "退休审批表没人告知", "contact": PHONE})
     err = await refused(step(1, "assign", BOSS, {"department": "税务局"}), 409, "illegal_state")
-    assert "受理 (received)" in err.message
+    assert "当前状态为受理" in err.message
     await refused(step(1, "assess", BOSS, {"class": "hard"}), 422, "invalid_class")
     assessed = await step(1, "assess", BOSS, {"class": "complex", "category": "多次跑腿"})
     assert assessed["due"] == "2026-09-24"  # 5 working days: 20 (调休), 21, 22, 23, 24

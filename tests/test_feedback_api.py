@@ -178,7 +178,7 @@ def test_complaint_walks_to_archive_audited_and_overdue_first(hall_server: HallS
 
     cid = new["id"]
     wrong = boss.post(f"/api/manage/complaints/{cid}/resolve", json={"note": "x"})
-    assert wrong.status_code == 409 and "received" in wrong.json()["error"]["message"]
+    assert wrong.status_code == 409 and "受理" in wrong.json()["error"]["message"]
     steps = [("contact", {"note": "当天电话联系"}), ("assess", {"class": "complex",
                                                             "category": "政策不允许"}),
              ("assign", {"department": "人力资源和社会保障局", "chief": True}),

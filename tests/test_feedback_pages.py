@@ -201,7 +201,12 @@ def test_bad_rating_on_the_phone_opens_a_case_worked_from_its_page(hall_server: 
     manager = _manager(new_page, hall_server, "/manage/rectifications")
     row = manager.locator("#cases tr")
     expect(row).to_have_count(1)
-    for text in (ticket["number"], "1 非常不满意", "3号窗口", "待回访", callback_due, fix_due):
+    def shown(iso: str) -> str:  # pages show dates as 年月日
+        y, m, d = (int(x) for x in iso.split("-"))
+        return f"{y}年{m}月{d}日"
+
+    for text in (ticket["number"], "1 非常不满意", "3号窗口", "待回访", shown(callback_due),
+                 shown(fix_due)):
         expect(row).to_contain_text(text)
     expect(manager.locator("#al-list .al-item")).to_have_count(1)  # the alarm strip has it
     manager.locator("#cases tr a").click()
@@ -277,7 +282,7 @@ def test_complaints_get_a_reference_and_reach_the_manager_masked(hall_server: Ha
     expect(manager.locator("#timeline li")).to_have_count(1)
     assess = manager.locator("form[data-action=assess]")
     assess.get_by_role("button", name="研判").click()  # no class chosen: the server says so
-    expect(manager.locator("#step-msg")).to_contain_text("class 只能是")
+    expect(manager.locator("#step-msg")).to_contain_text("分类只能是")
     assess.locator("select[name=class]").select_option("complex")
     assess.get_by_role("button", name="研判").click()
     expect(manager.locator("#timeline li")).to_have_count(2)

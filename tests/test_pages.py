@@ -161,8 +161,8 @@ def test_counter_pad_full_cycle_by_keyboard_alone(hall_server: Any, new_page: An
     pad.keyboard.press("Enter")
     expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
 
-    pad.keyboard.press("s")  # nothing to start yet: the server's refusal is shown
-    expect(pad.locator("#pad-msg")).to_have_text("本窗口当前没有号票，无法开始办理")
+    pad.keyboard.press("s")  # nothing to start yet: the pad says so and what to do instead
+    expect(pad.locator("#pad-msg")).to_have_text("现在不能开始办理：当前没有号票，按 N 叫下一位")
 
     pad.keyboard.press("n")
     expect(pad.locator("#cur-number")).to_have_text(ticket["number"])
@@ -189,8 +189,9 @@ def test_counter_pad_full_cycle_by_keyboard_alone(hall_server: Any, new_page: An
     pad.keyboard.type("午休")
     pad.keyboard.press("Enter")
     expect(pad.locator("#win-state")).to_have_text("暂停服务（午休）")
+    expect(pad.locator("#dlg-reason")).to_be_hidden()  # the pause's own answer is in
     pad.keyboard.press("n")
-    expect(pad.locator("#pad-msg")).to_contain_text("窗口暂停服务中")
+    expect(pad.locator("#pad-msg")).to_contain_text("暂停服务中，按 U 恢复服务")
     pad.keyboard.press("u")
     expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
 
@@ -299,6 +300,7 @@ def test_counter_hold_callback_transfer_and_call_a_number(hall_server: Any,
     pad.keyboard.press("Enter")
     expect(pad.locator("#cur-number")).to_have_text(a3["number"])
     expect(pad.locator("#queues li[data-queue=yibao] b")).to_have_text("2")
+    expect(pad.locator("#dlg-number")).to_be_hidden()  # the call's own answer is in
     pad.keyboard.press("r")
     expect(pad.locator("#pad-msg")).to_have_text("已重呼")
 
@@ -327,8 +329,8 @@ def test_counter_hold_callback_transfer_and_call_a_number(hall_server: Any,
     expect(pad.locator("#pad-msg")).to_have_text("已过号")
     pad.keyboard.press("n")
     expect(pad.locator("#pad-msg")).to_have_text("已叫号 " + a2["number"])
-    pad.keyboard.press("n")  # busy: the server says what to do first
-    expect(pad.locator("#pad-msg")).to_contain_text("尚未办结")
+    pad.keyboard.press("n")  # busy: the pad says what to do first
+    expect(pad.locator("#pad-msg")).to_contain_text("现在不能叫下一位：已叫号")
 
     # waiting: the re-queued A001 and A003 (directed to window 5, still in 医保)
     expect(pad.locator("#queues li[data-queue=yibao] b")).to_have_text("2")

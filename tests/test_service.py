@@ -121,7 +121,7 @@ async def test_full_lifecycle_and_outcomes(tmp_path: Path, clock: Clock) -> None
     await service.start(1, LI)
     with pytest.raises(errors.HallError) as illegal:
         await service.start(1, LI)
-    assert illegal.value.status == 409 and "serving" in illegal.value.message
+    assert illegal.value.status == 409 and "办理中" in illegal.value.message
     with pytest.raises(errors.HallError) as no_reason:
         await service.finish(1, LI, "rejected")
     assert no_reason.value.code == "reason_required"

@@ -6,6 +6,12 @@
  * link therefore resumes exactly where the server is. Refusals show the server's message.
  *
  * Shortcuts use KeyboardEvent.code (physical keys), so they work with a Chinese IME switched on.
+ *
+ * What the pad offers follows the window's state (padState: closed, idle, held = idle with a
+ * held number to call back, called, serving, paused): a button is enabled only when the server
+ * would accept its step (the table POSSIBLE mirrors hall.model.LEGAL_FROM and the paused/busy
+ * checks of hall.service), the help line says what to do next in that state, and the suggested
+ * next step (class "primary") is drawn unlike the keyboard focus, which may be anywhere.
  */
 (function () {
   "use strict";
@@ -30,10 +36,47 @@
 
   const STATE = { closed: "未开窗", idle: "空闲，可叫号", called: "已叫号，等待群众到窗口",
     serving: "办理中", paused: "暂停服务" };
+  // every step the pad has, and in which pad state each is possible
+  const POSSIBLE = {
+    closed: [],
+    idle: ["call", "callnumber", "pause"],
+    held: ["call", "callnumber", "callback", "pause"],
+    called: ["recall", "start", "skip", "hold", "transfer", "finish"],
+    serving: ["hold", "transfer", "finish"],
+    paused: ["resume"],
+  };
+  const HELP = {
+    closed: "窗口未开，请重新登录",
+    idle: "当前没有号票，按 N 叫下一位",
+    held: "当前没有号票，按 N 叫下一位，或按 B 回呼挂起的号",
+    called: "已叫号：群众到窗口后按 S 开始办理；未到可按 R 重呼或 K 过号",
+    serving: "办理中：办完按 1–5 选择办理结果",
+    paused: "暂停服务中，按 U 恢复服务",
+  };
+  const NEXT = { idle: ["call"], held: ["call"], called: ["start"], serving: ["finish:done"],
+    paused: ["resume"], closed: [] };
+  const OP_NAMES = { call: "叫下一位", callnumber: "叫指定号", recall: "重呼", start: "开始办理",
+    skip: "过号", hold: "挂起", callback: "回呼", transfer: "转移", finish: "办结",
+    pause: "暂停服务", resume: "恢复服务" };
+
+  /** The pad's state from the window's: "held" is idle with a number waiting to be called back. */
+  function padState(d) {
+    const s = d && d.window ? d.window.state : "closed";
+    if (s === "idle" && d.held && d.held.length) return "held";
+    return POSSIBLE[s] ? s : "closed";
+  }
+  function possible(name) {
+    return POSSIBLE[padState(detail)].includes(name);
+  }
   const PRIORITY = { elderly: "老年人", disabled: "残疾人", pregnant: "孕妇", military: "军人依法优先" };
-  const KEYS = { KeyN: "call", KeyC: "callnumber", KeyR: "recall", KeyS: "start", KeyK: "skip",
-    KeyH: "hold", KeyB: "callback", KeyT: "transfer", KeyP: "pause", KeyU: "resume" };
-  const OUTCOME_KEYS = { 1: "done", 2: "accepted", 3: "accepted_missing", 4: "rejected", 5: "failed" };
+  // the shortcuts are the buttons' own aria-keyshortcuts (one source: what the button says is
+  // what the key does); "N" → KeyN, "1" → Digit1 and Numpad1
+  const KEYS = {};
+  document.querySelectorAll("#pad .actions button[aria-keyshortcuts]").forEach(function (b) {
+    const k = b.getAttribute("aria-keyshortcuts");
+    const codes = /^[0-9]$/.test(k) ? ["Digit" + k, "Numpad" + k] : ["Key" + k.toUpperCase()];
+    codes.forEach((c) => (KEYS[c] = { name: b.dataset.op, outcome: b.dataset.outcome }));
+  });
   const DONE_TEXT = { call: "已叫号", recall: "已重呼", start: "开始办理", skip: "已过号",
     hold: "已挂起", callback: "已回呼", transfer: "已转移", pause: "已暂停服务",
     resume: "已恢复服务", finish: "已办结" };
@@ -167,8 +210,11 @@
     $("win-state").textContent = line;
     $("win-state").dataset.state = w.state;
     const t = d.current;
+    const state = padState(d);
     $("cur").hidden = !t;
     $("cur-none").hidden = !!t;
+    $("help").textContent = HELP[state];
+    $("help").dataset.state = state;
     if (!t) $("cur-number").textContent = ""; // nothing stale for a reader or a test to find
     if (t) {
       $("cur-number").textContent = t.number;
@@ -185,23 +231,30 @@
       $("cur-nomat").hidden = !!(t.materials && t.materials.length);
     }
     tickElapsed();
-    document.querySelectorAll("#pad button[data-op]").forEach(function (b) {
-      b.classList.toggle("primary", suggested(w.state, b.dataset.op, b.dataset.outcome));
+    const lost = document.activeElement;
+    document.querySelectorAll("#pad .actions button[data-op]").forEach(function (b) {
+      const can = POSSIBLE[state].includes(b.dataset.op);
+      b.disabled = !can;
+      const next = can && NEXT[state].some((n) => n === b.dataset.op ||
+        n === b.dataset.op + ":" + b.dataset.outcome);
+      b.classList.toggle("primary", next);
+      if (next) b.setAttribute("aria-description", "建议下一步");
+      else b.removeAttribute("aria-description");
     });
+    // a button pressed by keyboard may now be disabled: keep the focus on the pad
+    if (lost && lost.disabled && lost.closest("#pad")) {
+      const next = document.querySelector("#pad .actions button.primary") ||
+        document.querySelector("#pad .actions button:not(:disabled)");
+      if (next) next.focus();
+    }
     drawQueues();
     numList($("held"), d.held || [], callbackNumber);
     const rec = d.recallable || [];
     $("recallable").hidden = !rec.length;
     $("recallable-title").hidden = !rec.length;
     numList($("recallable"), rec, (n) => op("call", { number: n }));
-  }
-
-  function suggested(state, opName, outcome) {
-    if (state === "idle") return opName === "call";
-    if (state === "called") return opName === "start" || opName === "recall";
-    if (state === "serving") return opName === "finish" && outcome === "done";
-    if (state === "paused") return opName === "resume";
-    return false;
+    $("held").querySelectorAll("button").forEach((b) => (b.disabled = !possible("callback")));
+    $("recallable").querySelectorAll("button").forEach((b) => (b.disabled = !possible("call")));
   }
 
   function tickElapsed() {
@@ -328,6 +381,10 @@
 
   function run(name, outcome) {
     if (busy) return;
+    if (detail && !possible(name)) { // a shortcut for a step the state does not allow
+      Hall.say(msg, "现在不能" + OP_NAMES[name] + "：" + HELP[padState(detail)], "error");
+      return;
+    }
     switch (name) {
       case "callnumber":
         openDialog("dlg-number", () => ($("dn-input").value = ""));
@@ -371,16 +428,10 @@
     if (document.querySelector("dialog[open]")) return;
     const tag = (e.target && e.target.tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
-    let name = KEYS[e.code];
-    let outcome;
-    const digit = /^(Digit|Numpad)([1-5])$/.exec(e.code);
-    if (digit) {
-      name = "finish";
-      outcome = OUTCOME_KEYS[digit[2]];
-    }
-    if (!name) return;
+    const key = KEYS[e.code];
+    if (!key) return;
     e.preventDefault();
-    run(name, outcome);
+    run(key.name, key.outcome);
   });
 
   // ------------------------------------------------------------------ start

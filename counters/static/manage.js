@@ -76,7 +76,7 @@
       const where = d.window ? (Hall.config.windows[String(d.window)] || d.window + "号窗口")
         : d.kiosk ? "取号机 " + d.kiosk : "大厅";
       return Hall.h("tr", { class: cls === "bad" ? "alarm" : "", dataset: { device: d.name } },
-        Hall.h("td", null, d.name),
+        Hall.h("td", null, d.name === d.kind ? KINDS[d.kind] || d.name : d.name),
         Hall.h("td", null, KINDS[d.kind] || d.kind),
         Hall.h("td", null, where),
         Hall.h("td", null, Hall.h("span", { class: "hl hl-" + cls }, word)));

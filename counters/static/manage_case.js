@@ -81,15 +81,15 @@
       fact("原因", c.rating && c.rating.reasons.length ? c.rating.reasons.join("、") : null),
       fact("意见", c.rating && c.rating.comment),
       fact("评价时间", c.rating && M.dt(c.rating.rated_at)),
-      fact("回访期限", c.callback_due + (c.called_back_at ? "（" + M.dt(c.called_back_at) + " 已回访）" : "")),
-      fact("整改期限", c.fix_due + (c.fixed_at ? "（" + M.dt(c.fixed_at) + " 已整改）" : "")),
+      fact("回访期限", M.day(c.callback_due) + (c.called_back_at ? "（" + M.dt(c.called_back_at) + " 已回访）" : "")),
+      fact("整改期限", M.day(c.fix_due) + (c.fixed_at ? "（" + M.dt(c.fixed_at) + " 已整改）" : "")),
       fact("定性", c.classification_name), fact("负责人", c.assignee),
     ] : [
       fact("受理编号", c.reference), fact("来源", c.source_name), fact("受理时间", M.dt(c.opened_at)),
       fact("反映内容", c.description), fact("事项", c.service_name), fact("窗口", c.window_name),
-      fact("号码", c.number), fact("联系期限", c.contact_due + (c.contacted_at
+      fact("号码", c.number), fact("联系期限", M.day(c.contact_due) + (c.contacted_at
         ? "（" + M.dt(c.contacted_at) + " 已联系）" : "")),
-      fact("办结期限", c.due), fact("分类", c.class_name), fact("类别", c.category),
+      fact("办结期限", M.day(c.due)), fact("分类", c.class_name), fact("类别", c.category),
       fact("交办", c.department ? c.department + (c.chief ? "（首席事务代表）" : "") : null),
       fact("承办人", c.assignee), fact("转办意见", c.referral),
     ];
@@ -121,6 +121,9 @@
     } else if (f.type === "checkbox") {
       input = h("input", { id, name: f.name, type: "checkbox", checked: !!f.checked });
       return h("div", { class: "chk", dataset: { field: f.name } }, input, h("label", { for: id }, f.label));
+    } else if (f.type === "date") { // typed as 年月日 (no mm/dd/yyyy picker), sent as 2026-01-31
+      input = h("input", { id, name: f.name, type: "text", maxlength: 20, inputmode: "numeric",
+        autocomplete: "off", placeholder: "如 2026年1月31日", dataset: { date: "" } });
     } else input = h("input", { id, name: f.name, type: f.type || "text", maxlength: 200 });
     if (f.required) input.setAttribute("aria-required", "true");
     return h("div", { class: "fld", dataset: { field: f.name } },
@@ -162,6 +165,7 @@
         if (node && node.hidden) continue;
         let x = v[f.name];
         if (f.name === "upheld" && x !== "") x = x === "true";
+        if (f.type === "date" && x) x = Hall.parseDay(x) || x;
         if (x === "" || x === undefined) continue;
         body[f.name] = x;
       }

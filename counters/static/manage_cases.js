@@ -30,11 +30,11 @@
     const status = [c.status_name, overdueTag(c)];
     const cells = rect ? [
       link, status, c.level + " " + c.level_name, M.dash(c.window_name), M.dash(c.service_name),
-      M.dash(c.number), M.dt(c.opened_at), c.callback_due, c.fix_due, M.dash(c.assignee),
+      M.dash(c.number), M.dt(c.opened_at), M.day(c.callback_due), M.day(c.fix_due), M.dash(c.assignee),
     ] : [
       link, status, M.dash(c.source_name), M.dash(c.window_name), M.dash(c.service_name),
       Hall.h("span", { class: "clip", title: c.description }, c.description),
-      M.dash(c.contact), M.dt(c.opened_at), M.dash(c.due), M.dash(c.class_name),
+      M.dash(c.contact), M.dt(c.opened_at), M.day(c.due), M.dash(c.class_name),
     ];
     return Hall.h("tr", { class: c.overdue ? "overdue" : "", dataset: { case: c.id } },
       ...cells.map((x) => Hall.h("td", null, x)));

@@ -30,9 +30,13 @@
   M.pct = function (x) {
     return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
   };
-  /** "2025年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
+  /** "2026年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
   M.dt = function (iso) {
     return iso ? Hall.dateTime(iso) : "—";
+  };
+  /** "2026年1月31日" of an ISO day; "—" for none. */
+  M.day = function (iso) {
+    return iso ? Hall.dayText(iso) : "—";
   };
   M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 
@@ -52,6 +56,9 @@
       if (!el.name) continue;
       if (el.type === "checkbox") {
         if (el.checked) out[el.name] = "1";
+      } else if (el.dataset.date !== undefined) {
+        const day = Hall.parseDay(el.value); // typed as 年月日, sent as the API's 2026-01-31
+        if (day) out[el.name] = day;
       } else if (el.value !== "") {
         out[el.name] = el.value;
       }
@@ -63,6 +70,7 @@
     for (const el of form.elements) {
       if (!el.name || !q.has(el.name)) continue;
       if (el.type === "checkbox") el.checked = q.get(el.name) === "1";
+      else if (el.dataset.date !== undefined) el.value = Hall.dayText(q.get(el.name));
       else el.value = q.get(el.name);
     }
   };
@@ -215,7 +223,7 @@
           password: $("l-pass").value, window: null });
         $("l-pass").value = "";
         if (!ROLES[me.user.role]) {
-          Hall.say($("login-msg"), "需要管理员权限（manager 或 admin）", "error");
+          Hall.say($("login-msg"), "需要管理人员或系统管理员账户", "error");
           return;
         }
         showView(me);

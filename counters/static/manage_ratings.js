@@ -44,10 +44,10 @@
     const r = f.ratings;
     const x = f.rectifications;
     const c = f.complaints;
-    $("fig-period").textContent = "（" + f.from + " 至 " + f.to + "）";
+    $("fig-period").textContent = "（" + M.day(f.from) + " 至 " + M.day(f.to) + "）";
     // the period the figures cover, shown in the date fields when left empty (= this month)
-    if (!filters.from) $("f-from").value = f.from;
-    if (!filters.to) $("f-to").value = f.to;
+    if (!filters.from) $("f-from").value = M.day(f.from);
+    if (!filters.to) $("f-to").value = M.day(f.to);
     $("cards").replaceChildren(
       card("评价数", String(r.count), "count"),
       card("平均等级", M.dash(r.average), "average"),

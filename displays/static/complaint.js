@@ -10,10 +10,6 @@
   const $ = (id) => document.getElementById(id);
   let busy = false;
 
-  function longDate(iso) {
-    const [y, m, d] = iso.split("-").map(Number);
-    return y + "年" + m + "月" + d + "日";
-  }
 
   $("c-form").addEventListener("submit", async function (e) {
     e.preventDefault();
@@ -29,7 +25,7 @@
     try {
       const r = await Hall.api("POST", "/api/complaints", body);
       $("c-ref").textContent = r.reference;
-      $("c-due").textContent = "我们将于 " + longDate(r.due) + "前研判处理" +
+      $("c-due").textContent = "我们将于 " + Hall.dayText(r.due) + "前研判处理" +
         (contact ? "，并与您联系。" : "。");
       $("c-form").hidden = true;
       $("c-done").hidden = false;

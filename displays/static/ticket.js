@@ -22,7 +22,6 @@
   const $ = (id) => document.getElementById(id);
   const token = Hall.config.token;
   // a YYYY-MM-DD deadline as people read it: 2026年12月3日
-  const ymd = (d) => String(d).replace(/^(\d{4})-0?(\d{1,2})-0?(\d{1,2})$/, "$1年$2月$3日");
   let ticket = null;
   let timer = null;
   let lastState = null;
@@ -96,7 +95,7 @@
       $("t-bc-head").textContent = "已为您登记办不成事反映，受理编号";
       $("t-bc-ref").textContent = c.reference;
       $("t-bc-status").textContent = "当前状态：" + c.status_name;
-      $("t-bc-due").textContent = c.due && !c.answer ? "处理期限：" + ymd(c.due) : "";
+      $("t-bc-due").textContent = c.due && !c.answer ? "处理期限：" + Hall.dayText(c.due) : "";
       $("t-bc-answer").textContent = c.answer ? "答复：" + c.answer : "";
       $("t-bc-answer").hidden = !c.answer;
       $("t-bc").hidden = true;
@@ -163,7 +162,7 @@
         const r = await Hall.api("POST", "/api/tickets/" + encodeURIComponent(token) + "/rating", body);
         justRated = true;
         $("t-rated-more").textContent = r.follow_up && body.contact
-          ? "工作人员将于 " + r.follow_up.callback_due + " 前与您联系回访。" : "";
+          ? "工作人员将于 " + Hall.dayText(r.follow_up.callback_due) + "前与您联系回访。" : "";
         $("t-rate-form").replaceChildren();
         if (ticket) drawRating(ticket);
         $("t-rated").focus();
@@ -190,7 +189,7 @@
       const r = await Hall.api("POST", "/api/complaints", body);
       $("t-bc-ref").textContent = r.reference;
       $("t-bc-status").textContent = "当前状态：" + r.status_name;
-      $("t-bc-due").textContent = "我们将在 " + ymd(r.due) + " 前研判处理" +
+      $("t-bc-due").textContent = "我们将在 " + Hall.dayText(r.due) + "前研判处理" +
         (contact ? "，并与您联系。" : "。");
       $("t-bc").hidden = true;
       $("t-bc-open").hidden = true;

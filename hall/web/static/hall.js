@@ -137,6 +137,119 @@
     return Hall.date(iso) + " " + Hall.hhmm(iso);
   };
 
+  // ---------------------------------------------------------------- dates (年月日)
+  /* One date format on every page: 2026年1月31日, times HH:MM. Instants go through
+   * Hall.date / Hall.dateTime above (converted to hall time); a calendar day the server
+   * writes as "2026-01-31" (a deadline, a due date) is no instant and is read as it is. */
+  /** "2026-01-31…" → "2026年1月31日"; "" for nothing. */
+  Hall.dayText = function (iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+    return m ? Number(m[1]) + "年" + Number(m[2]) + "月" + Number(m[3]) + "日" : "";
+  };
+  /** What a person typed as a date → "2026-01-31", or null. Takes 2026年1月31日, 2026-1-31,
+   * 2026/1/31, 2026.1.31 and 20260131; refuses a day that does not exist (2月30日). */
+  Hall.parseDay = function (text) {
+    const s = String(text || "").trim();
+    const m = /^(\d{4})\s*(?:年|-|\/|\.)\s*(\d{1,2})\s*(?:月|-|\/|\.)\s*(\d{1,2})\s*日?$/.exec(s) ||
+      /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+    if (!m) return null;
+    const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+    const dt = new Date(Date.UTC(y, mo - 1, d));
+    if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return null;
+    return y + "-" + String(mo).padStart(2, "0") + "-" + String(d).padStart(2, "0");
+  };
+
+  // ---------------------------------------------------------------- form checks (中文)
+  /* Every form on every hall page is checked by the page, in Chinese: the browser's own
+   * bubbles speak the browser's language ("Please fill out this field."), so each form gets
+   * `novalidate` (also forms built later, by a MutationObserver) and a capturing submit
+   * listener refuses an invalid form before the page's own handler sees it, focusing the
+   * first wrong field and saying why beside it. Inputs marked data-date take a 年月日 date.
+   * A form already written `novalidate` has its own Chinese checks and is left to them. */
+  function fieldLabel(el) {
+    let text = "";
+    if (el.id) {
+      const lab = document.querySelector('label[for="' + el.id + '"]');
+      if (lab) text = lab.textContent;
+    }
+    if (!text && el.closest("label")) text = el.closest("label").textContent;
+    if (!text) text = el.getAttribute("aria-label") || el.dataset.label || "";
+    text = text.replace(/[（(][^）)]*[）)]/g, "").replace(/[：:*\s]+$/g, "").trim();
+    return text || "此项";
+  }
+  Hall.problemOf = function (el) {
+    if (el.dataset && el.dataset.date !== undefined) {
+      el.setCustomValidity(el.value.trim() && !Hall.parseDay(el.value)
+        ? "日期应为 年月日，如 2026年1月31日" : "");
+    }
+    const v = el.validity;
+    if (!v || v.valid) return "";
+    const name = fieldLabel(el);
+    if (v.customError) return el.validationMessage;
+    if (v.valueMissing) return (el.tagName === "SELECT" ? "请选择" : "请填写") + name;
+    if (v.tooLong) return name + "不能超过 " + el.maxLength + " 个字";
+    if (v.tooShort) return name + "至少 " + el.minLength + " 个字";
+    if (v.patternMismatch) return el.dataset.patternMsg || name + "格式不对";
+    if (v.rangeUnderflow || v.rangeOverflow || v.stepMismatch) return name + "超出可填范围";
+    return name + "格式不对";
+  };
+  function noteFor(el) {
+    const id = (el.id || el.name || "f") + "-problem";
+    let note = document.getElementById(id);
+    if (!note) {
+      note = Hall.h("p", { id, class: "msg field-problem", role: "alert" });
+      el.insertAdjacentElement("afterend", note);
+    }
+    return note;
+  }
+  Hall.checkForm = function (form) {
+    let first = null;
+    for (const el of form.elements) {
+      if (!el.willValidate && !(el.dataset && el.dataset.date !== undefined)) continue;
+      const problem = Hall.problemOf(el);
+      const old = document.getElementById((el.id || el.name || "f") + "-problem");
+      if (problem) {
+        const note = noteFor(el);
+        Hall.say(note, problem, "error");
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", note.id);
+        if (!first) first = el;
+      } else {
+        if (old) Hall.say(old, "", "error");
+        el.removeAttribute("aria-invalid");
+      }
+    }
+    if (first) first.focus();
+    return !first;
+  };
+  function ownForms(root) {
+    const forms = root.tagName === "FORM" ? [root] : root.querySelectorAll ? root.querySelectorAll("form") : [];
+    for (const f of forms) {
+      if (f.dataset.check) continue;
+      // a form written `novalidate` checks itself (complaint, rating): leave it to its page
+      f.dataset.check = f.noValidate ? "page" : "hall";
+      f.noValidate = true;
+    }
+  }
+  ownForms(document);
+  new MutationObserver(function (changes) {
+    for (const c of changes) for (const n of c.addedNodes) if (n.nodeType === 1) ownForms(n);
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  document.addEventListener("submit", function (e) {
+    if (e.target.dataset.check !== "page" && !Hall.checkForm(e.target)) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("input", function (e) {
+    const el = e.target;
+    const note = el.id && document.getElementById(el.id + "-problem");
+    if (note && !note.hidden && !Hall.problemOf(el)) {
+      Hall.say(note, "", "error");
+      el.removeAttribute("aria-invalid");
+    }
+  }, true);
+
   /** The public window state an event carries (core puts it in data.window_state). */
   Hall.windowOf = function (ev) {
     const d = (ev && ev.data) || {};
