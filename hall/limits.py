@@ -12,6 +12,10 @@ Choices where the issue is silent:
 * A refused attempt is not counted: a scalper hammering after the refusal does not push a
   citizen who shares the address (a family's phone) further out; what is counted is what was
   let through.
+* A phone is counted by its address, not by a session cookie: a scalper simply drops
+  cookies, while the address is what the connection proves. (A hall whose phones all come
+  through one proxy lists it in `trusted_proxies`; see `client_address`.) Staff signed in
+  (导办 issuing for citizens) are not counted.
 * A limit of 0 means "no limit" (a hall that trusts its kiosks completely, or tests).
 * Memory is bounded: a key's log holds at most `limit` times, and keys idle longer than the
   window are dropped once the table grows past `max_keys`.

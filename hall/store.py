@@ -548,9 +548,10 @@ def private_dir(path: Path) -> None:
 
 
 def private_files(db: Path) -> None:
-    """0600 on the database and its companions, also when an older version left them 0644."""
-    for name in (db.name, db.name + "-wal", db.name + "-shm", db.name + ".lock"):
-        file = db.with_name(name)
+    """0600 on the database and its companions (and the sealing key beside it, hall/sealed.py),
+    also when an older version left them 0644."""
+    for file in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
+                 db.with_name(db.name + ".lock"), db.with_suffix(".key")):
         with contextlib.suppress(FileNotFoundError):
             if file.stat().st_mode & 0o077:
                 file.chmod(PRIVATE_FILE)

@@ -174,6 +174,11 @@ def evaluate_enrol(page: Page, h: Hall) -> None:
     expect(page.locator("#enrol-title")).to_be_visible()
 
 
+def device(page: Page, h: Hall) -> None:
+    page.goto(h.url + "/device")  # enrolling a kiosk or a tablet (issue 9)
+    expect(page.locator("#d-current")).to_have_text("本设备尚未登记")
+
+
 def evaluate_idle(page: Page, h: Hall) -> None:
     _enrolled_tablet(page, h, 3)
     expect(page.locator("#idle")).to_be_visible()
@@ -256,6 +261,7 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "complaint": (complaint, (390, 844)),
     "complaint-done": (complaint_done, (390, 844)),
     "evaluate-enrol": (evaluate_enrol, (1280, 800)),
+    "device": (device, (1280, 800)),
     "evaluate-idle": (evaluate_idle, (1280, 800)),
     "evaluate-rate": (evaluate_rate, (1280, 800)),
     "evaluate-thanks": (evaluate_thanks, (1280, 800)),

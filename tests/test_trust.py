@@ -278,6 +278,9 @@ def test_database_lock_and_voice_files_are_private_under_umask_022(tmp_path: Pat
         server.issue("yibao-card")
         r = clerk.post("/api/windows/1/call")
         assert r.status_code == 200
+        r = httpx.post(server.url + "/api/complaints", timeout=10, json={
+            "description": "材料被退回三次", "contact": "13800138000"})  # seals: the key file
+        assert r.status_code == 201, r.text
         voice = db_dir / "voice"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not list(voice.glob("*.wav")):
@@ -286,13 +289,14 @@ def test_database_lock_and_voice_files_are_private_under_umask_022(tmp_path: Pat
         assert wavs, "no announcement was rendered"
         assert _mode(db_dir) == 0o700 and _mode(voice) == 0o700
         for path in [server.db, db_dir / "hall.db-wal", db_dir / "hall.db-shm",
-                     db_dir / "hall.db.lock", *wavs]:
+                     db_dir / "hall.db.lock", db_dir / "hall.key", *wavs]:
             assert _mode(path) == 0o600, (path, oct(_mode(path)))
         server.stop()
-        # a database an older version left readable by everyone is made private at start
+        # a database and key an older version left readable by everyone are made private
         server.db.chmod(0o644)
+        (db_dir / "hall.key").chmod(0o644)
         server.start()
-        assert _mode(server.db) == 0o600
+        assert _mode(server.db) == 0o600 and _mode(db_dir / "hall.key") == 0o600
     finally:
         os.umask(old)
         server.stop()
