@@ -29,6 +29,7 @@ from hall.feedback import (
     COMPLAINT_SOURCES,
     COMPLAINT_STATUS,
     COMPLAINT_STEPS,
+    INDICATORS,
     LEVELS,
     RATING_CHANNELS,
     RATING_MODES,
@@ -85,6 +86,12 @@ async def evaluate(request: Request) -> Response:
     })
 
 
+async def device(request: Request) -> Response:
+    """Enrolling this browser as a kiosk or a tablet (issue 9): one form for the 登记码."""
+    return templates.TemplateResponse(request, "device.html", {
+        "theme": "light", "hall_name": hall_config(request).hall.name, "page_config": {}})
+
+
 def _manage_page(request: Request, template: str, title: str, current: str,
                  extra: dict[str, Any] | None = None) -> Response:
     """A manager page: the shared layout (login, navigation, alarm strip) around one view."""
@@ -113,6 +120,7 @@ async def manage_ratings(request: Request) -> Response:
         "levels": {str(k): v for k, v in LEVELS.items()},
         "channels": RATING_CHANNELS,
         "modes": RATING_MODES,
+        "indicators": [{"key": k, "name": v} for k, v in INDICATORS.items()],
     })
 
 
@@ -158,6 +166,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/counter", counter, methods=["GET"], name="counter"),
         Route("/evaluate/{n:int}", evaluate, methods=["GET"], name="evaluate"),
+        Route("/device", device, methods=["GET"], name="device"),
         Route("/manage", manage, methods=["GET"], name="manage"),
         Route("/manage/ratings", manage_ratings, methods=["GET"], name="manage_ratings"),
         Route("/manage/rectifications", manage_rectifications, methods=["GET"],

@@ -36,6 +36,10 @@ from pathlib import Path
 from devices.chime import chime_pcm, samples_to_bytes, silence_samples
 
 DEFAULT_VOICE = "sit/cmn-Latn-pinyin"
+# pyttsx3's espeak driver now and then writes an empty WAV (header only) for a phrase it
+# renders fine when asked again: measured here, 1 render in 15-200. Asked again at once, in
+# the same worker, it comes out whole; a phrase empty three times running is an error.
+EMPTY_RETRIES = 2
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -189,6 +193,12 @@ class SpeechRenderer:
         os.replace(tmp, target)
 
 
+def wav_seconds(path: Path | str) -> float:
+    """How long a WAV plays (header only: cheap)."""
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
 class LocalPlayer:
     """Plays a WAV on the server's own sound device with `aplay` (config: local_playback).
 
@@ -252,16 +262,19 @@ def _worker_main() -> None:
             engine.setProperty("voice", voice)
             engine.setProperty("rate", int(req["rate"]))
             engine.setProperty("volume", float(req["volume"]))
-            finished.clear()
-            errors.clear()
-            engine.save_to_file(str(req["text"]), str(path))
-            engine.runAndWait()
-            if not finished.wait(30):
-                raise TimeoutError("no finished-utterance event")
-            if errors:
-                raise RuntimeError(errors[0])
-            if not path.exists() or path.stat().st_size <= 44:
-                raise RuntimeError("engine wrote no audio")
+            for attempt in range(EMPTY_RETRIES + 1):
+                finished.clear()
+                errors.clear()
+                engine.save_to_file(str(req["text"]), str(path))
+                engine.runAndWait()
+                if not finished.wait(30):
+                    raise TimeoutError("no finished-utterance event")
+                if errors:
+                    raise RuntimeError(errors[0])
+                if path.exists() and path.stat().st_size > 44:
+                    break
+                if attempt == EMPTY_RETRIES:
+                    raise RuntimeError("engine wrote no audio")
             answer: dict[str, object] = {"ok": True}
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

@@ -23,12 +23,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hall.config import HallConfig
+from hall.config import SCREEN_NAME, HallConfig
 from hall.web import hall_config, templates, window_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 # tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# How many recent calls the hall screen lists; its layout is made to show all of them at any
+# 16:9 size (tests/test_pages.py counts the rows on the glass at 1080p and 4K).
+SCREEN_RECENT_CALLS = 8
 SKIP_RULES = {
     "void": "过号作废，请重新取号。",
     "requeue": "过号后可重新排队一次（排在 {n} 位之后）。",
@@ -71,6 +74,17 @@ async def kiosk(request: Request) -> Response:
     })
 
 
+def screen_name(request: Request) -> str:
+    """Which hall screen this is, for `[voice] speak_on`: `/screen?name=lobby` is "lobby",
+    plain `/screen` is "hall". A hall with several TVs and one loudspeaker names the one
+    by the loudspeaker; a name that is not a valid one is no name (so it never speaks by
+    accident as another)."""
+    name = request.query_params.get("name")
+    if name is None:
+        return "hall"
+    return name if SCREEN_NAME.fullmatch(name) else ""
+
+
 async def screen(request: Request) -> Response:
     config = hall_config(request)
     return templates.TemplateResponse(request, "screen.html", {
@@ -79,7 +93,8 @@ async def screen(request: Request) -> Response:
         "notice": config.hall.notice,
         "queues": config.queues,
         "chiefs": [w for w in config.windows if w.chief],  # 首席事务代表 windows
-        "page_config": {"recent": 8},
+        "page_config": {"recent": SCREEN_RECENT_CALLS,
+                        "speak": config.voice.speaks(screen_name(request))},
     })
 
 
@@ -90,7 +105,8 @@ async def window_screen(request: Request) -> Response:
         "theme": "dark",
         "hall_name": config.hall.name,
         "window": window,
-        "page_config": {"window": window.number, "name": window.name},
+        "page_config": {"window": window.number, "name": window.name,
+                        "speak": config.voice.speaks(window.number)},
     })
 
 
@@ -134,8 +150,10 @@ async def ticket_qr(request: Request) -> Response:
     token = request.path_params["token"]
     if not TOKEN.fullmatch(token):
         raise HTTPException(404)
-    # the address the kiosk reached the server by is the one phones in the hall can reach too
-    url = str(request.url_for("ticket", token=token))
+    # the address the kiosk reached the server by is the one phones in the hall can reach too.
+    # The route is named "ticket_page": a bare url_for("ticket") found the API's `ticket`
+    # endpoint first (Starlette names a route after its function) and the QR opened raw JSON.
+    url = str(request.url_for("ticket_page", token=token))
     return Response(qr_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
 
@@ -145,7 +163,7 @@ def routes() -> list[BaseRoute]:
         Route("/kiosk", kiosk, methods=["GET"], name="kiosk"),
         Route("/screen", screen, methods=["GET"], name="screen"),
         Route("/screen/window/{n:int}", window_screen, methods=["GET"], name="window_screen"),
-        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket"),
+        Route("/t/{token}", ticket_page, methods=["GET"], name="ticket_page"),
         Route("/t/{token}/qr.svg", ticket_qr, methods=["GET"], name="ticket_qr"),
         Route("/complaint", complaint, methods=["GET"], name="complaint"),
         Mount("/static/displays", StaticFiles(directory=STATIC), name="static-displays"),

@@ -6,7 +6,13 @@ stack-notes.md). So the spoken text never contains Arabic digits:
 
 * A ticket number is a code: its digits are spelled one by one as Hanzi (A001 → A零零一),
   with 1 read as 一 (yī), as domain.md asks; 幺 (yāo, the telephone reading) is not used.
-  Letters stay Latin letters (the voice says "A" as "ei", which is how people say it).
+* Its letter is said as Chinese halls say English letters (A "ei", B "bi", F "aif" …), from
+  `LETTER_SPOKEN`, a table measured with `espeak-ng -x`. The voice's own reading is kept
+  where it is that name; three letters are respelled because the voice reads them as
+  Mandarin syllables a citizen takes for something else: E as yì (一: "E111" was heard
+  "yì yī yī yī"), G as zhì, R as ér (二). E has no Mandarin reading that is not yī, so it is
+  said as the English letter name, long "ee" (the voice switches to English for "eeh"); G
+  is 吉 jí and R is a'er (阿尔), as people say them; Y is said wài, not wuài.
 * A window number is a number, not a code: 3 → 三, 12 → 十二 ("十二号窗口"), because that is
   how people say and look for windows, and signs read "12号窗口".
 * Special windows are announced by their name after the number: helpdesk window 5 named
@@ -22,6 +28,23 @@ import re
 
 DEFAULT_TEMPLATE = "请{number}号到{window}办理"
 HANZI_DIGITS = "零一二三四五六七八九"
+
+
+# How the voice must be written to say each prefix letter (tests/test_phrase.py checks all 26
+# against the ten digits and each other on espeak-ng's phonemes). Letters absent here are
+# said right by the voice as they are.
+LETTER_RESPELLED = {
+    "E": "eeh",   # English "ee" (i:), not yì = 一
+    "G": "ji2",   # 吉 jí, not zhì
+    "R": "ar",    # a'er, not ér = 二
+    "Y": "wai4",  # wài, not wuài
+}
+LETTER_SPOKEN = {c: LETTER_RESPELLED.get(c, c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def speak_number(number: str) -> str:
+    """A ticket number as the voice must read it: 'E111' → 'eeh一一一'."""
+    return "".join(LETTER_SPOKEN.get(c, c) for c in spell_digits(number.strip().upper()))
 
 
 def spell_digits(text: str) -> str:
@@ -85,7 +108,7 @@ def call_phrase(number: str, window_number: int, window_name: str, window_kind: 
 
     `template` is the hall's `[voice] template` with `{number}` and `{window}`.
     """
-    spoken_number = spell_digits(number.strip().upper())
+    spoken_number = speak_number(number)
     spoken_window = _speak_window(_window_text(window_number, window_name, window_kind))
     return template.format(number=spoken_number, window=spoken_window)
 

@@ -1,25 +1,30 @@
-"""The hall's voice: one announcement queue, rendered offline, served as WAV at `/audio/…`.
+"""The hall's voice: one announcement timeline, rendered offline, served as WAV at `/audio/…`.
 
 Why it is shaped this way:
 
-* `audio_for_call` runs INSIDE the write transaction (in the store's writer thread), so it
-  only computes a name: the renderer names its cache files by a hash of everything that
-  changes the sound (text, voice, rate, volume, repeat, chime), so the URL is known before
-  the WAV exists and no I/O happens while the database is locked.
-* Rendering starts after commit, from the bus listener, which must never block: it only
-  queues. One task renders the queue in order, one at a time (the renderer owns a single
-  pyttsx3 worker process; two renders at once would hang it, stack-notes.md).
-* A recall re-queues the same text; if that text is still waiting in the queue, the older
-  entry is stale and dropped, so one impatient clerk pressing 重呼 three times does not make
-  the hall hear the same number three times after everyone else (domain.md: "stale
-  duplicates are dropped"). The newer entry keeps its place at the end, in call order.
+* Every call gets its own audio URL, `/audio/<call id>.wav`, a random id drawn by
+  `audio_for_call` INSIDE the write transaction (no I/O, nothing shared is touched there).
+  What that URL answers is decided later, once, in call order, by `displays.voice_plan`:
+  the announcement (said `repeat` times, or once when calls back up), or 204 No Content
+  when the call merged into a waiting repeat of itself or went stale. So every speaker (each
+  speaking screen's browser, the server's own player) plays its queue of URLs in event order
+  and obeys the same plan without knowing the rules; a page cannot get them wrong.
+* Rendering and planning start after commit, from the bus listener, which must never block:
+  it only queues. One task plans and renders the queue in order, one at a time (the renderer
+  owns a single pyttsx3 worker process; two renders at once would hang it, stack-notes.md).
+  The WAV files themselves are cached by a hash of what changes the sound (phrase, voice,
+  rate, volume, readings, chime), so a recall or tomorrow's A001 costs no synthesis.
+* The chime is in the WAV (devices/speech.py), the only place it is made: the page plays
+  nothing of its own, and `[voice] chime = false` silences it everywhere.
+* A speaker that asks for an announcement later than `stale_seconds` (+ a grace for its own
+  lag) after the call (a screen replaying calls after a reconnection, say) gets 204 too.
 * Playing on the server's own sound device (`[voice] local_playback`) is a second queue
   with its own task: a 5-second announcement playing must not delay the render of the next
   call that the hall screens' browsers are already asking for.
-* `GET /audio/{name}.wav` waits (up to `WAIT_SECONDS`) for a render that is queued or
-  running, because a hall screen receives the call event a few milliseconds after commit,
-  typically before the WAV is written. Names are checked against the hash form before any
-  path is built: no path traversal, no probing of the file system.
+* `GET /audio/{id}.wav` waits (up to `WAIT_SECONDS`) for a call that is not planned yet,
+  because a screen receives the call event a few milliseconds after commit, typically
+  before the WAV is written. Ids are checked against their form before anything else: no
+  path is ever built from a request.
 """
 
 from __future__ import annotations
@@ -28,18 +33,22 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from devices.speech import LocalPlayer, SpeechRenderer
+from devices.speech import LocalPlayer, SpeechRenderer, wav_seconds
 from devices.tasks import cancel_and_wait
 from displays.phrase import call_phrase
+from displays.voice_plan import Decision, Timeline
 from hall import errors
 from hall.config import HallConfig
 from hall.store import Event
@@ -47,16 +56,30 @@ from hall.store import Event
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[0-9a-f]{32}$")
+AUDIO_URL = re.compile(r"^/audio/([0-9a-f]{32})\.wav$")
 WAIT_SECONDS = 10.0
-# A name → phrase memory, so a WAV asked for after the cache was pruned can be re-rendered.
+# A speaker may lag the plan (fetching, decoding, starting each WAV): this much later than
+# `stale_seconds` after its call, an announcement is still given to it.
+LATE_GRACE_SECONDS = 5.0
+# Planned calls remembered for `GET /audio/…` (a busy hall makes ~1,000 calls a day).
 KNOWN_LIMIT = 2000
 # Cached announcements older than this are removed at start: the cache is keyed by phrase
 # (queue × number × window), which grows to gigabytes over months, and a re-render is ~10 ms.
 KEEP_DAYS = 2.0
 
 
+@dataclass
+class Announcement:
+    """One call's entry: its phrase, when it was made, and (once planned) what it gets."""
+
+    text: str
+    arrived: float
+    decision: Decision | None = None
+    path: Path | None = None  # the WAV when the decision plays and the render succeeded
+
+
 class VoiceScheduler:
-    """Turns `ticket.called` events into announcement WAVs (and optional local playback)."""
+    """Turns `ticket.called` events into a planned timeline of WAVs (and local playback)."""
 
     def __init__(self, config: HallConfig, renderer: SpeechRenderer,
                  player: LocalPlayer | None = None) -> None:
@@ -65,15 +88,16 @@ class VoiceScheduler:
         if player is None and config.voice.local_playback:
             player = LocalPlayer()
         self.player = player
-        self._render_queue: OrderedDict[str, str] = OrderedDict()  # name → text, call order
-        self._play_queue: OrderedDict[str, Path] = OrderedDict()
-        self._done: dict[str, asyncio.Event] = {}  # queued or rendering → set when finished
-        self._known: OrderedDict[str, str] = OrderedDict()
+        self.timeline = Timeline(config.voice.repeat, config.voice.stale_seconds)
+        self._calls: OrderedDict[str, Announcement] = OrderedDict()  # call id → entry
+        self._render_queue: OrderedDict[str, Announcement] = OrderedDict()  # not planned yet
+        self._play_queue: OrderedDict[str, Announcement] = OrderedDict()
+        self._done: dict[str, asyncio.Event] = {}  # queued → set when planned
         self._render_wake = asyncio.Event()
         self._play_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
-        self.dropped = 0  # stale duplicates removed from the queue
+        self.dropped = 0  # calls merged into a waiting repeat, or stale
         self.failures = 0
 
     @classmethod
@@ -90,37 +114,34 @@ class VoiceScheduler:
         w = self.config.window(window)
         return call_phrase(number, w.number, w.name, w.kind, self.config.voice.template)
 
-    def name_for(self, number: str, window: int) -> str:
-        """The cache name of a call's announcement: pure computation, safe in any thread."""
-        text = self.phrase(number, window)
-        return self.renderer.cache_path(text, self.config.voice.repeat).stem
-
     def audio_for_call(self, number: str, window: int) -> str:
-        """`service.audio_for_call`: the URL the `ticket.called` event carries."""
-        return f"/audio/{self.name_for(number, window)}.wav"
+        """`service.audio_for_call`: the URL the `ticket.called` event carries (pure, any
+        thread: a fresh id, planned when the committed event reaches `on_event`)."""
+        return f"/audio/{secrets.token_hex(16)}.wav"
 
     def on_event(self, event: Event) -> None:
         """Bus listener (synchronous, in order): queue the announcement of every call."""
         if not self._running or event.type != "ticket.called":
             return
         number, window = event.data.get("number"), event.data.get("window")
-        if not isinstance(number, str) or not isinstance(window, int):
+        match = AUDIO_URL.fullmatch(str(event.data.get("audio") or ""))
+        if not isinstance(number, str) or not isinstance(window, int) or match is None:
             return
         if not self.config.has_window(window):
             return
-        text = self.phrase(number, window)
-        self.enqueue(self.renderer.cache_path(text, self.config.voice.repeat).stem, text)
+        self.enqueue(match.group(1), self.phrase(number, window), _event_time(event))
 
-    def enqueue(self, name: str, text: str) -> None:
-        if name in self._render_queue:
-            del self._render_queue[name]
-            self.dropped += 1
-        self._render_queue[name] = text
-        self._done.setdefault(name, asyncio.Event())
-        self._known[name] = text
-        self._known.move_to_end(name)
-        while len(self._known) > KNOWN_LIMIT:
-            self._known.popitem(last=False)
+    def enqueue(self, call_id: str, text: str, arrived: float) -> None:
+        entry = Announcement(text, arrived)
+        self._calls[call_id] = entry
+        self._render_queue[call_id] = entry
+        self._done.setdefault(call_id, asyncio.Event())
+        while len(self._calls) > KNOWN_LIMIT:
+            old, _ = self._calls.popitem(last=False)
+            self._render_queue.pop(old, None)
+            done = self._done.pop(old, None)
+            if done is not None:
+                done.set()
         self._render_wake.set()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -153,21 +174,33 @@ class VoiceScheduler:
 
     # -- serving WAVs ----------------------------------------------------------------------
 
-    async def wav(self, name: str, wait: float = WAIT_SECONDS) -> Path | None:
-        """The WAV of `name`, waiting for a queued or running render; None if there is none."""
-        if not NAME.fullmatch(name):
+    def too_late(self, entry: Announcement, now: float | None = None) -> bool:
+        limit = entry.arrived + self.config.voice.stale_seconds + LATE_GRACE_SECONDS
+        return (time.time() if now is None else now) > limit
+
+    async def wav(self, call_id: str,
+                  wait: float = WAIT_SECONDS) -> Path | Literal[False] | None:
+        """The WAV to play for a call; False when the plan says nothing is to be played for
+        it (merged, stale, or asked too late); None when there is no such call."""
+        if not NAME.fullmatch(call_id):
             return None
-        path = self.renderer.cache_dir / f"{name}.wav"
-        if path.is_file():
-            return path
-        if name not in self._done and name in self._known and self._running:
-            self.enqueue(name, self._known[name])  # pruned or failed before: render again
-        done = self._done.get(name)
-        if done is None:
+        entry = self._calls.get(call_id)
+        if entry is None:
             return None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), wait)
-        return path if path.is_file() else None
+        done = self._done.get(call_id)
+        if entry.decision is None and done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), wait)
+        decision = entry.decision
+        if decision is None:
+            return None
+        if not decision.plays or self.too_late(entry):
+            return False
+        if entry.path is None:
+            return None  # the render failed: logged, counted in `failures`
+        if not entry.path.is_file():  # pruned meanwhile: the cache renders it again
+            entry.path = await self.renderer.render(entry.text, decision.repeat)
+        return entry.path
 
     # -- the two queues --------------------------------------------------------------------
 
@@ -177,20 +210,26 @@ class VoiceScheduler:
                 self._render_wake.clear()
                 await self._render_wake.wait()
                 continue
-            name, text = self._render_queue.popitem(last=False)
-            try:
-                path = await self.renderer.render(text, self.config.voice.repeat)
-            except Exception as exc:  # noqa: BLE001 - one bad phrase must not silence the hall
-                self.failures += 1
-                log.warning("voice: could not render %r: %s", text, exc)
-                path = None
-            if name not in self._render_queue:  # re-queued meanwhile: its waiters stay
-                event = self._done.pop(name, None)
-                if event is not None:
-                    event.set()
-            if path is not None and self.player is not None:
-                self._play_queue.pop(name, None)
-                self._play_queue[name] = path
+            call_id, entry = self._render_queue.popitem(last=False)
+            decision = self.timeline.decide(entry.text, entry.arrived)
+            if decision.plays:
+                try:
+                    entry.path = await self.renderer.render(entry.text, decision.repeat)
+                    seconds = await asyncio.to_thread(wav_seconds, entry.path)
+                except Exception as exc:  # noqa: BLE001 - one bad phrase must not silence the hall
+                    self.failures += 1
+                    log.warning("voice: could not render %r: %s", entry.text, exc)
+                    entry.path = None
+                else:
+                    self.timeline.book(entry.text, decision, seconds)
+            else:
+                self.dropped += 1
+            entry.decision = decision
+            done = self._done.pop(call_id, None)
+            if done is not None:
+                done.set()
+            if entry.path is not None and self.player is not None:
+                self._play_queue[call_id] = entry
                 self._play_wake.set()
 
     async def _play_loop(self) -> None:
@@ -200,12 +239,22 @@ class VoiceScheduler:
                 self._play_wake.clear()
                 await self._play_wake.wait()
                 continue
-            _, path = self._play_queue.popitem(last=False)
+            _, entry = self._play_queue.popitem(last=False)
+            if entry.path is None or self.too_late(entry):
+                continue
             try:
-                if not await self.player.play(path):
-                    log.warning("voice: local playback of %s failed", path.name)
+                if not await self.player.play(entry.path):
+                    log.warning("voice: local playback of %s failed", entry.path.name)
             except Exception as exc:  # noqa: BLE001 - a missing sound card must not stop calls
                 log.warning("voice: local playback error: %s", exc)
+
+
+def _event_time(event: Event) -> float:
+    """The call's wall-clock time, as every speaker sees it in the event."""
+    try:
+        return datetime.fromisoformat(event.time).timestamp()
+    except (TypeError, ValueError):
+        return time.time()
 
 
 def prune_cache(cache_dir: Path, keep_days: float) -> int:
@@ -225,15 +274,17 @@ def prune_cache(cache_dir: Path, keep_days: float) -> int:
 
 
 async def audio(request: Request) -> Response:
-    """GET /audio/{name}.wav — the announcement for a call, as the event's `audio` URL says."""
+    """GET /audio/{id}.wav — a call's announcement as planned: the WAV, or 204 for none."""
     name = request.path_params["name"]
     scheduler: VoiceScheduler | None = getattr(request.app.state, "voice", None)
     path = await scheduler.wav(name) if scheduler is not None else None
     if path is None:
         raise errors.not_found("没有这段叫号语音", "unknown_audio")
-    # the name is a hash of the content: the same name is always the same sound
+    if path is False:  # planned silent: merged into a waiting repeat, stale, or too late
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    # a call's announcement, once planned, never changes
     return FileResponse(path, media_type="audio/wav",
-                        headers={"Cache-Control": "public, max-age=86400"})
+                        headers={"Cache-Control": "private, max-age=86400"})
 
 
 def routes() -> list[BaseRoute]:

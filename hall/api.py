@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from hall import errors
 from hall.auth import COOKIE, Auth, Session
 from hall.csv_export import Exporter
+from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
 
 MANAGER_ROLES = ("manager", "admin")
@@ -35,7 +36,7 @@ def _auth(request: Request) -> Auth:
 
 
 def _source(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_of(request)
 
 
 async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
@@ -117,8 +118,10 @@ async def issue(request: Request) -> Response:
     """A kiosk or phone issues anonymously; a signed-in staff account (导办, clerk, manager)
     may also grant a priority reason that is not self-declared, and is recorded as its
     granter."""
-    body = await read_json(request)
     session = await _auth(request).session(request.cookies.get(COOKIE))
+    if session is None or session.role not in STAFF_ROLES:
+        await take_ticket(request)  # scalping limits (issue 9.2); staff issue for citizens
+    body = await read_json(request)
     ticket = await _service(request).issue_ticket(
         body.get("service"), priority=body.get("priority"),
         needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),

@@ -25,12 +25,14 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api
+from hall import api, errors, feedback_api, guard
 from hall.auth import Auth
 from hall.config import HallConfig
+from hall.credentials import Credentials
 from hall.feedback import Feedback
+from hall.limits import TicketLimits
 from hall.service import HallService
-from hall.ws import websocket_endpoint
+from hall.ws import manage_endpoint, websocket_endpoint
 
 
 def build_app(config: HallConfig, db_path: str | Path,
@@ -42,9 +44,19 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.service = service
         app.state.auth = Auth(service)
         app.state.feedback = Feedback(service)
+        app.state.credentials = Credentials(service)
+        limits = config.limits
+        app.state.limits = TicketLimits(
+            limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
+            limits.tickets_per_minute_per_kiosk, limits.tickets_per_day_per_kiosk)
         app.state.device_health = lambda: []
-        stop_devices = await start_devices(app, service, Path(db_path).parent / "voice",
-                                           public_url)
+        try:
+            stop_devices = await start_devices(app, service, Path(db_path).parent / "voice",
+                                               public_url)
+        except BaseException:
+            # the store's threads would keep a failed server alive (and its port taken)
+            await service.close()
+            raise
         background = [
             asyncio.create_task(service.run_day_rollover(), name="hall-day-rollover"),
             asyncio.create_task(service.bus.run_heartbeat(config.hall.ws_heartbeat_seconds),
@@ -61,7 +73,9 @@ def build_app(config: HallConfig, db_path: str | Path,
     routes = [
         *api.routes(),
         WebSocketRoute("/ws", websocket_endpoint),
+        WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
+        *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
         *counters.pages.routes(),
@@ -136,6 +150,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("取号机 kiosk", f"{base}/kiosk"),
         ("窗口叫号 counter pad", f"{base}/counter"),
         ("评价器 evaluator", f"{base}/evaluate/{first}"),
+        ("设备登记 device enrolment", f"{base}/device"),
         ("大厅综合屏 hall screen", f"{base}/screen"),
         ("窗口屏 window screen", f"{base}/screen/window/{first}"),
         ("手机查询 phone page", f"{base}/t/<token>"),

@@ -5,7 +5,8 @@
   stalls the hall's screens.
 * A session is a random id stored in the database and sent as a signed, HttpOnly,
   SameSite=Strict cookie: logout and idle timeout end it on the server, not only in the browser.
-* Five wrong passwords lock the account for 15 minutes; every attempt lands in the audit log.
+* Five wrong passwords from one address lock that name from that address, with back-off
+  (hall/lockout.py); unknown names are answered the same way; every attempt is audited.
 * A clerk's session is bound to one window; managers, admins and auditors log in without one.
 """
 
@@ -20,14 +21,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from hall import errors
+from hall import errors, lockout
 from hall.service import Actor, HallService, audit
 from hall.store import Tx
 
 ROLES = ("clerk", "manager", "admin", "auditor")
 ROLE_NAMES = {"clerk": "窗口人员", "manager": "管理员", "admin": "系统管理员", "auditor": "审计员"}
-MAX_FAILURES = 5
-LOCK_SECONDS = 15 * 60
 IDLE_SECONDS = 8 * 60 * 60  # a clerk's shift; the pad refreshes last_seen on every action
 COOKIE = "hall_session"
 FORCED = "已由管理员强制下线，请重新登录"
@@ -133,9 +132,10 @@ class Auth:
         row = await self.service.store.read(lambda conn: conn.execute(
             "SELECT * FROM users WHERE username = ?", (username,)).fetchone())
         actor = Actor(username, source)
+        lock = (username[:128], source or "unknown")
         await self._check_secret(row, "pwhash", password, actor, f"window:{window}",
                                  errors.unauthenticated("用户名或密码错误", "bad_credentials"),
-                                 username)
+                                 "password", lock)
         assert row is not None
         role = row["role"]
         if role == "clerk" and window is None:
@@ -146,48 +146,47 @@ class Auth:
             if not self.service.config.has_window(window):
                 raise errors.not_found(f"没有 {window} 号窗口", "unknown_window")
         session_id = secrets.token_urlsafe(24)
-        await self._start_session(session_id, username, role, window, actor)
+        await self._start_session(session_id, username, role, window, actor, lock)
         serializer = await self._secret()
         return Session(session_id, username, role, window), serializer.dumps(session_id)
 
     async def _check_secret(self, row: sqlite3.Row | None, column: str, secret: str,
                             actor: Actor, target: str, refusal: errors.HallError,
-                            who: str) -> None:
-        """Verify a password or a pad PIN against `row`, with one lockout for both: five
-        wrong tries of either lock the account, so a PIN cannot be guessed on a pad while
-        the password is guarded on the web. Raises the refusal; audits every failure."""
+                            what: str, lock: tuple[str, str]) -> None:
+        """Verify a password or a pad PIN against `row`, with one lockout for both, counted
+        per (name, address) with back-off (hall/lockout.py, issue 9.7): a PIN cannot be
+        guessed on a pad while the password is guarded on the web, and nobody in the street
+        locks a manager out of the office. An unknown name is answered exactly like a known
+        one (same refusal, same hashing time). Raises the refusal; audits every failure."""
         now = self.service.clock()
         ts = now.timestamp()
-        if row is None or not row["active"] or not row[column]:
-            await asyncio.to_thread(_dummy_verify)  # same time as a real check: no user probing
-            await self.service.record_audit(actor, "login", target, False, "unknown user")
-            raise refusal
-        if row["locked_until"] and row["locked_until"] > ts:
-            minutes = int((row["locked_until"] - ts) // 60) + 1
+        key, where = lock
+        until = await self.service.store.read(
+            lambda conn: lockout.locked_until(conn, key, where, ts))
+        if until is not None:
             await self.service.record_audit(actor, "login", target, False, "locked")
-            raise errors.HallError(423, "locked",
-                                   f"账户已锁定，请 {minutes} 分钟后再试或联系管理员")
-        if await asyncio.to_thread(_verify, row[column], secret):
-            return
-        username = row["username"]
+            raise _locked(lockout.minutes_left(until, ts))
+        known = row is not None and bool(row["active"]) and bool(row[column])
+        if known:
+            assert row is not None
+            if await asyncio.to_thread(_verify, row[column], secret):
+                return
+        else:
+            await asyncio.to_thread(_dummy_verify)  # same time as a real check
 
-        def fail(tx: Tx) -> int:
-            failures = tx.one("UPDATE users SET failures = failures + 1 WHERE username = ? "
-                              "RETURNING failures", (username,))[0]
-            if failures >= MAX_FAILURES:
-                tx.conn.execute("UPDATE users SET locked_until = ?, failures = 0 "
-                                "WHERE username = ?", (ts + LOCK_SECONDS, username))
-            audit(tx, actor, "login", target, False,
-                  "locked" if failures >= MAX_FAILURES else f"bad {who}")
-            return failures
+        def fail(tx: Tx) -> float | None:
+            until = lockout.record_failure(tx, key, where, ts)
+            detail = f"bad {what}" if known else "unknown user"
+            audit(tx, actor, "login", target, False, detail + (", locked" if until else ""))
+            return until
 
-        if await self.service.store.write(fail, now) >= MAX_FAILURES:
-            raise errors.HallError(423, "locked",
-                                   f"连续错误{MAX_FAILURES}次，账户已锁定15分钟")
+        until = await self.service.store.write(fail, now)
+        if until is not None:
+            raise _locked(lockout.minutes_left(until, ts))
         raise refusal
 
     async def _start_session(self, session_id: str, username: str, role: str,
-                             window: int | None, actor: Actor) -> None:
+                             window: int | None, actor: Actor, lock: tuple[str, str]) -> None:
         """Record the session and open the window, refusing a window that is not free.
 
         Rules (issue 8.10, 9.7), checked in the same transaction that records the session:
@@ -204,8 +203,7 @@ class Auth:
         ts = now.timestamp()
 
         def ok(tx: Tx) -> None:
-            tx.conn.execute("UPDATE users SET failures = 0, locked_until = NULL "
-                            "WHERE username = ?", (username,))
+            lockout.clear(tx, *lock)
             if window is not None:
                 refusal = self._window_refusal(tx, username, role, window, ts)
                 if refusal is not None:
@@ -353,14 +351,15 @@ class Auth:
         row = await self.service.store.read(lambda conn: conn.execute(
             "SELECT * FROM users WHERE staff_no = ?", (staff_no,)).fetchone())
         actor = Actor(row["username"] if row else f"工号{staff_no}", f"caller:{pad}")
+        lock = (row["username"] if row else f"工号{staff_no}"[:128], f"caller:{pad}")
         await self._check_secret(row, "pinhash", pin, actor, f"window:{window}",
                                  errors.unauthenticated("工号或密码错误", "bad_credentials"),
-                                 "pin")
+                                 "pin", lock)
         assert row is not None
         if row["role"] == "auditor":
             raise errors.forbidden("审计员不能登录窗口")
         await self._start_session(pad_session_id(pad), row["username"], row["role"], window,
-                                  actor)
+                                  actor, lock)
         return row["username"]
 
     async def pad_logout(self, window: int, pad: str) -> str | None:
@@ -385,6 +384,11 @@ def pad_session_id(pad: str) -> str:
     """A pad's session id. Web session ids are random and reach the server only inside a
     signed cookie, so this fixed id can never be presented by a browser."""
     return f"pad:{pad}"
+
+
+def _locked(minutes: int) -> errors.HallError:
+    """The same words for every name, known or not: nothing tells which names exist."""
+    return errors.HallError(423, "locked", f"登录失败次数过多，请 {minutes} 分钟后再试")
 
 
 def _verify(pwhash: str, password: str) -> bool:

@@ -1,14 +1,22 @@
-"""`python -m hall serve | check-config | user add` — the same on a laptop, a hall server and
-in tests."""
+"""`python -m hall serve | check-config | user add | device add` — the same on a laptop, a hall
+server and in tests.
+
+Issue 9.6: every command runs with umask 077, so whatever it creates (the database, its -wal
+and -shm, the lock file, the voice WAVs) is the owner's only, whatever the shell's umask. A
+`serve` that cannot start (port taken, config unreadable, database unusable, database owned by
+another server) says why in Chinese on stderr and exits non-zero without holding the port.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import os
 import socket
 import sys
 from datetime import datetime
+from typing import Any
 
 from hall.config import ConfigError, HallConfig, coverage_warning, load_config
 
@@ -42,6 +50,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_STARTUP = 3  # could not start: the message on stderr says why
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
@@ -50,6 +61,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hall.app import build_app, page_urls, public_base
+    from hall.store import DatabaseInUse, lock_database
+
+    try:
+        # one process owns a database file for its whole life (released by the kernel on exit,
+        # also on kill -9); the descriptor stays open until the process ends
+        lock_database(args.db)
+    except DatabaseInUse as exc:
+        print(f"数据库文件 {exc.path} 正被另一个大厅服务进程 (pid {exc.pid}) 使用，拒绝启动。"
+              "同一数据库文件只能由一个服务进程使用。", file=sys.stderr)
+        return EXIT_STARTUP
+    except OSError as exc:
+        print(f"无法使用数据库文件 {args.db}：{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    try:
+        listener = _listen(args.host, args.port, config.hall.send_buffer_bytes)
+    except OSError as exc:
+        print(f"无法监听 {args.host}:{args.port}：{exc.strerror or exc}（端口已被占用？）",
+              file=sys.stderr)
+        return EXIT_STARTUP
 
     if args.no_hours:
         from dataclasses import replace
@@ -67,7 +97,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(
         app, access_log=False, log_level="warning", ws_per_message_deflate=False,
         ws="websockets-sansio", backlog=4096))
-    server.run(sockets=[_listen(args.host, args.port, config.hall.send_buffer_bytes)])
+    try:
+        server.run(sockets=[listener])
+    except SystemExit:  # uvicorn's way of saying the app's start-up failed
+        pass
+    finally:
+        listener.close()
+    if not server.started:
+        print(f"大厅服务启动失败（数据库 {args.db}），详见上方错误信息", file=sys.stderr)
+        return EXIT_STARTUP
     return 0
 
 
@@ -126,6 +164,58 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_device_add(args: argparse.Namespace) -> int:
+    code = _with_credentials(args, lambda c: c.add(args.name, args.kind, args.window))
+    if code is None:
+        return 1
+    print(f"设备 {args.name} 已登记。登记码（只显示这一次，请在该设备的 /device 页面输入）：")
+    print(code)
+    return 0
+
+
+def cmd_device_remove(args: argparse.Namespace) -> int:
+    if _with_credentials(args, lambda c: c.remove(args.name)) is None:
+        return 1
+    print(f"设备 {args.name} 已注销")
+    return 0
+
+
+def cmd_device_list(args: argparse.Namespace) -> int:
+    rows = _with_credentials(args, lambda c: c.list())
+    if rows is None:
+        return 1
+    for row in rows:
+        window = f"{row['window']}号窗口" if row["window"] is not None else "-"
+        print(f"{row['name']}\t{row['kind']}\t{window}")
+    return 0
+
+
+def _with_credentials(args: argparse.Namespace, fn: Any) -> Any:
+    """Open the store, run `fn(Credentials)`, close; None (message printed) on a refusal."""
+    config = _load(args.config)
+    if config is None:
+        return None
+    from hall import errors
+    from hall.credentials import Credentials
+    from hall.service import HallService
+
+    async def run() -> Any:
+        service = await HallService.open(config, args.db)
+        try:
+            result = await fn(Credentials(service))
+            return [] if result is None else result
+        finally:
+            await service.close()
+
+    try:
+        return asyncio.run(run())
+    except errors.HallError as exc:
+        print(exc.message, file=sys.stderr)
+        return None
+
+
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Read-only: opens the file without migrating it, so verifying never changes the log."""
     import sqlite3
@@ -152,6 +242,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # issue 9.6: nothing this program creates is readable by other users
     parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅排队叫号系统")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the hall")
@@ -176,6 +267,21 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--staff-no", help="staff number for logging in on a caller pad "
                      "(a PIN is then read after the password)")
     add.set_defaults(fn=cmd_user_add)
+    device = sub.add_parser("device", help="enrol rating tablets and kiosks")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    dadd = device_sub.add_parser("add", help="enrol a device; prints its enrolment code")
+    dadd.add_argument("name")
+    dadd.add_argument("--kind", default="tablet", choices=["tablet", "kiosk"])
+    dadd.add_argument("--window", type=int, default=None)
+    dadd.set_defaults(fn=cmd_device_add)
+    dremove = device_sub.add_parser("remove", help="withdraw a device's credential")
+    dremove.add_argument("name")
+    dremove.set_defaults(fn=cmd_device_remove)
+    dlist = device_sub.add_parser("list", help="list enrolled devices")
+    dlist.set_defaults(fn=cmd_device_list)
+    for p in (dadd, dremove, dlist):
+        p.add_argument("--db", default="var/hall.db")
+        p.add_argument("--config", default="config.toml")
     audit = sub.add_parser("audit", help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 naming the "

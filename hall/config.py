@@ -8,6 +8,8 @@ to re-validate or guess defaults.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall.limits import parse_networks
 from hall.workdays import (
     Official,
     add_working_days,
@@ -158,6 +161,14 @@ class Voice:
     chime: bool = True
     template: str = "请{number}号到{window}办理"
     local_playback: bool = False
+    # an announcement that could not start within this many seconds of its call is not played
+    stale_seconds: float = 30.0
+    # the screens that play announcements (docs/devices.md): "hall" is /screen, a window
+    # number that window's screen, another name /screen?name=NAME; every other screen is silent
+    speak_on: tuple[str | int, ...] = ("hall",)
+
+    def speaks(self, screen: str | int) -> bool:
+        return screen in self.speak_on
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,7 @@ class Ratings:
     callback_days: int = 1  # 回访 due, working days after the bad rating
     fix_days: int = 15  # 整改 due, working days after the bad rating
     tablet_minutes: int = 10  # the window tablet offers the ticket just finished this long
+    clerk_min_ratings: int = 5  # a clerk's own figures move only in batches of this many
     reasons: dict[int, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
 
 
@@ -249,6 +261,21 @@ class Complaints:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Tickets one client may take (issue 9.2, hall/limits.py); 0 means no limit.
+
+    A client is its address (behind the hall's own proxies, named in `trusted_proxies`, the
+    address the proxy saw); an enrolled kiosk (`python -m hall device add`) is counted as
+    itself with the kiosk limits, never against its address."""
+
+    tickets_per_minute_per_client: int = 5
+    tickets_per_day_per_client: int = 20
+    tickets_per_minute_per_kiosk: int = 60
+    tickets_per_day_per_kiosk: int = 3000
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class HallConfig:
     hall: HallInfo
     sla: Sla
@@ -260,6 +287,7 @@ class HallConfig:
     ratings: Ratings = field(default_factory=Ratings)
     workdays: Workdays = field(default_factory=Workdays)
     complaints: Complaints = field(default_factory=Complaints)
+    limits: Limits = field(default_factory=Limits)
     priority_reasons: tuple[PriorityReason, ...] = DEFAULT_PRIORITY_REASONS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -333,11 +361,24 @@ class _Checker:
         if not isinstance(value, kinds):
             self.problem(full, f"expected {_kind_name(kinds)}, got {value!r}")
             return None if default is ... else default
+        # TOML allows nan and inf; no setting of a hall means either (issue 9.6)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(full, f"must be a finite number, got {value!r}")
+            return None if default is ... else default
         return value
 
     def positive(self, value: Any, key: str) -> None:
         if isinstance(value, (int, float)) and value <= 0:
             self.problem(key, f"must be greater than 0, got {value}")
+
+    def at_least(self, value: Any, key: str, low: float, high: float | None = None) -> None:
+        """A number in [low, high]: zero or negative sizes, and a heartbeat so short it
+        burns a core, are mistakes a hall should hear about before serving."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return
+        if value < low or (high is not None and value > high):
+            upper = f" and at most {high:g}" if high is not None else ""
+            self.problem(key, f"must be at least {low:g}{upper}, got {value}")
 
     def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
         for key in table:
@@ -375,26 +416,30 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
         wait_alarm_minutes=c.get(sla_raw, "wait_alarm_minutes", "sla", int, 15),
         waiting_alarm=c.get(sla_raw, "waiting_alarm", "sla", int, 10),
     )
+    c.positive(sla.wait_alarm_minutes, "sla.wait_alarm_minutes")
+    c.positive(sla.waiting_alarm, "sla.waiting_alarm")
     queues = _parse_queues(c, raw, hall)
     queue_ids = {q.id for q in queues}
     services = _parse_services(c, raw, queue_ids)
     windows = _parse_windows(c, raw, queue_ids)
-    voice = _parse_voice(c, raw)
+    voice = _parse_voice(c, raw, {w.number for w in windows})
     devices = _parse_devices(c, raw, {w.number for w in windows})
     ratings = _parse_ratings(c, raw)
     workdays = _parse_workdays(c, raw)
     complaints = _parse_complaints(c, raw)
+    limits = _parse_limits(c, raw)
     priority_reasons = _parse_priority_reasons(c, raw)
     if not complaints.departments:  # a hall that lists none hands cases to its queues' owners
         complaints = replace(complaints, departments=tuple(dict.fromkeys(q.name for q in queues)))
     c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
-                         "workdays", "ratings", "complaints", "priority_reasons"}, "")
+                         "workdays", "ratings", "complaints", "limits",
+                         "priority_reasons"}, "")
     if c.problems:
         raise ConfigError(c.problems)
     return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
                       windows=tuple(windows), voice=voice, devices=tuple(devices),
                       ratings=ratings, workdays=workdays, complaints=complaints,
-                      priority_reasons=priority_reasons, raw=raw)
+                      limits=limits, priority_reasons=priority_reasons, raw=raw)
 
 
 def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
@@ -441,6 +486,11 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
     for key in ("kiosk_reset_seconds", "aging_minutes", "max_body_bytes", "ws_client_queue",
                 "ws_heartbeat_seconds"):
         c.positive(getattr(info, key), f"hall.{key}")
+    # a heartbeat every microsecond keeps a core busy; one a day never finds a dead screen
+    c.at_least(info.ws_heartbeat_seconds, "hall.ws_heartbeat_seconds", 0.1, 3600)
+    c.at_least(info.send_buffer_bytes, "hall.send_buffer_bytes", 0)
+    c.at_least(info.skip.requeue_after, "hall.skip.requeue_after", 0)
+    c.at_least(info.skip.recall_last, "hall.skip.recall_last", 0)
     return info
 
 
@@ -497,6 +547,8 @@ def _parse_queues(c: _Checker, raw: dict[str, Any], hall: HallInfo) -> list[Queu
                       f"{q.daily_cap} does not fit in {q.width} digits (width)")
         c.positive(q.daily_cap, f"{where}.daily_cap")
         c.positive(q.default_minutes, f"{where}.default_minutes")
+        c.positive(q.waiting_alarm, f"{where}.waiting_alarm")
+        c.positive(q.wait_alarm_minutes, f"{where}.wait_alarm_minutes")
         c.unknown_keys(t, {"id", "prefix", "name", "width", "daily_cap", "default_minutes",
                            "waiting_alarm", "wait_alarm_minutes", "open", "close"}, where)
         queues.append(q)
@@ -572,7 +624,27 @@ def _parse_windows(c: _Checker, raw: dict[str, Any], queue_ids: set[str]) -> lis
     return windows
 
 
-def _parse_voice(c: _Checker, raw: dict[str, Any]) -> Voice:
+# a screen's name in /screen?name=…: letters (大厅 too), digits, - and _
+SCREEN_NAME = re.compile(r"^[\w-]{1,40}$")
+
+
+def _parse_speak_on(c: _Checker, t: dict[str, Any], windows: set[int]) -> tuple[str | int, ...]:
+    value = c.get(t, "speak_on", "voice", list, ["hall"])
+    out: list[str | int] = []
+    for i, item in enumerate(value):
+        key = f"voice.speak_on[{i}]"
+        if isinstance(item, int) and not isinstance(item, bool):
+            if item not in windows:
+                c.problem(key, f"no window {item}")
+        elif not isinstance(item, str) or not SCREEN_NAME.fullmatch(item):
+            c.problem(key, "must be a window number or a screen name of letters, digits, "
+                           f"- and _ (\"hall\" is /screen), got {item!r}")
+            continue
+        out.append(item)
+    return tuple(out)
+
+
+def _parse_voice(c: _Checker, raw: dict[str, Any], windows: set[int]) -> Voice:
     t = c.get(raw, "voice", "", dict, {})
     voice = Voice(
         engine=c.get(t, "engine", "voice", str, "espeak"),
@@ -583,7 +655,11 @@ def _parse_voice(c: _Checker, raw: dict[str, Any]) -> Voice:
         chime=c.get(t, "chime", "voice", bool, True),
         template=c.get(t, "template", "voice", str, "请{number}号到{window}办理"),
         local_playback=c.get(t, "local_playback", "voice", bool, False),
+        stale_seconds=float(c.get(t, "stale_seconds", "voice", (int, float), 30.0)),
+        speak_on=_parse_speak_on(c, t, windows),
     )
+    if not 5 <= voice.stale_seconds <= 600:
+        c.problem("voice.stale_seconds", f"must be 5 to 600 seconds, got {voice.stale_seconds:g}")
     if "{number}" not in voice.template or "{window}" not in voice.template:
         c.problem("voice.template", "must contain {number} and {window}")
     if not 0.0 <= voice.volume <= 1.0:
@@ -618,6 +694,8 @@ def _parse_devices(c: _Checker, raw: dict[str, Any], windows: set[int]) -> list[
             window=window,
             kiosk=kiosk,
         ))
+        c.positive(devices[-1].baudrate, f"{where}.baudrate")
+        c.at_least(devices[-1].address, f"{where}.address", 0)
         c.unknown_keys(t, {"kind", "name", "url", "baudrate", "address", "window", "kiosk"},
                        where)
     return devices
@@ -645,9 +723,10 @@ def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
         callback_days=c.get(t, "callback_days", "ratings", int, 1),
         fix_days=c.get(t, "fix_days", "ratings", int, 15),
         tablet_minutes=c.get(t, "tablet_minutes", "ratings", int, 10),
+        clerk_min_ratings=c.get(t, "clerk_min_ratings", "ratings", int, 5),
         reasons=_parse_reasons(c, t),
     )
-    for key in ("days_open", "fix_days", "tablet_minutes"):
+    for key in ("days_open", "fix_days", "tablet_minutes", "clerk_min_ratings"):
         c.positive(getattr(ratings, key), f"ratings.{key}")
     if ratings.callback_days < 0:
         c.problem("ratings.callback_days", f"must be 0 or more, got {ratings.callback_days}")
@@ -655,8 +734,8 @@ def _parse_ratings(c: _Checker, raw: dict[str, Any]) -> Ratings:
         c.problem("ratings.callback_days",
                   f"the call-back ({ratings.callback_days}) cannot be due after the fix "
                   f"(ratings.fix_days = {ratings.fix_days})")
-    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes", "reasons"},
-                   "ratings")
+    c.unknown_keys(t, {"days_open", "callback_days", "fix_days", "tablet_minutes",
+                       "clerk_min_ratings", "reasons"}, "ratings")
     return ratings
 
 
@@ -740,6 +819,29 @@ def _parse_complaints(c: _Checker, raw: dict[str, Any]) -> Complaints:
     return complaints
 
 
+def _parse_limits(c: _Checker, raw: dict[str, Any]) -> Limits:
+    t = c.get(raw, "limits", "", dict, {})
+    defaults = Limits()
+    values: dict[str, Any] = {}
+    for key in ("tickets_per_minute_per_client", "tickets_per_day_per_client",
+                "tickets_per_minute_per_kiosk", "tickets_per_day_per_kiosk"):
+        values[key] = c.get(t, key, "limits", int, getattr(defaults, key))
+        c.at_least(values[key], f"limits.{key}", 0)
+    proxies = c.get(t, "trusted_proxies", "limits", list, [])
+    good: list[str] = []
+    for i, item in enumerate(proxies):
+        try:
+            if not isinstance(item, str):
+                raise ValueError
+            parse_networks([item])
+            good.append(item)
+        except ValueError:
+            c.problem(f"limits.trusted_proxies[{i}]",
+                      f"expected an address or a range such as \"10.0.0.0/24\", got {item!r}")
+    c.unknown_keys(t, {*values, "trusted_proxies"}, "limits")
+    return Limits(**values, trusted_proxies=tuple(good))
+
+
 def _parse_priority_reasons(c: _Checker, raw: dict[str, Any]) -> tuple[PriorityReason, ...]:
     if "priority_reasons" not in raw:
         return DEFAULT_PRIORITY_REASONS
@@ -767,6 +869,8 @@ def load_config(path: str | Path) -> HallConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not UTF-8
+        raise ConfigError([f"{path}: cannot be read ({exc})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: {exc}"]) from None
     return parse_config(raw)

@@ -9,9 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 
 from hall.store import Event
+
+# 好差评 is private (domain.md): these go to managers only (`/ws/manage`). A rating itself is
+# shown on the public stream as `ticket.rated` with its number and window and nothing else, so
+# the window tablet and the citizen's phone page learn that it was rated, never how. A rating
+# is always exactly one event (`rating.recorded`, or `alarm.bad_rating` for a 差评), so the
+# public seq has no gap from which a 差评 could be read.
+RATING_TYPES = frozenset({"rating.recorded", "alarm.bad_rating"})
+MANAGER_ONLY = frozenset({*RATING_TYPES, "rectification.updated", "alarm.complaint",
+                          "complaint.updated"})
+
+
+def public_message(event: Event) -> str | None:
+    """The wire form of `event` for the public `/ws`: None to leave it out."""
+    if event.type not in MANAGER_ONLY:
+        return event.message()
+    if event.type not in RATING_TYPES:
+        return None
+    data = {k: event.data.get(k) for k in ("number", "window", "window_name")}
+    return json.dumps({"seq": event.seq, "type": "ticket.rated", "data": data,
+                       "time": event.time}, ensure_ascii=False, separators=(",", ":"))
 
 
 class Subscriber:

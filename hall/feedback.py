@@ -11,10 +11,16 @@ Rules taken here (docs/feedback.md has the full list and the reasons):
   turned away has the most to say). The phone page rates for `[ratings] days_open` days after
   service; the window tablet and the serial evaluator rate only the ticket just finished at
   that window, within `tablet_minutes`.
-* Nothing public links a rating to a ticket: `rating.recorded` carries window and level only;
-  clerks get aggregates of their window; only managers list single ratings.
+* Nothing public tells how anyone rated: a rating is one event, `rating.recorded` or (a 差评)
+  `alarm.bad_rating`, which hall.events keeps to the managers' `/ws/manage` and shows on the
+  public `/ws` only as `ticket.rated` (number and window); clerks get aggregates of their
+  window released in batches of `clerk_min_ratings` (`released`); only managers list single
+  ratings.
 * A 差评 (1 or 2) raises `alarm.bad_rating` and opens a rectification case in the same
   transaction: 回访 due in `callback_days` working days, 整改 in `fix_days` (hall.workdays).
+  A 回访 that reached nobody is an attempt on the timeline, not a 回访 done; an upheld 申诉
+  takes its rating out of every figure (`COUNTED`); the citizen rates the fix on their
+  ticket's page (`review_fix`).
 * A complaint gets a short random reference (BC + 6 characters without 0/O/1/I) the citizen
   can quote on the phone; the sequential id stays internal to staff.
 * Contact details go in, never out: no public answer, no event, no audit detail carries them;
@@ -54,6 +60,10 @@ RATING_CHANNELS = {"window_tablet": "窗口评价器(平板)", "serial_evaluator
 RATING_MODES = {"prompted": "提示评价", "self_initiated": "主动评价", "invited": "邀请评价"}
 VIEWS = {"satisfied": "满意", "unsatisfied": "不满意", "no_answer": "未能联系上"}
 
+# A rating whose 申诉 was upheld (a mistaken rating, found so on review) stays on record and in
+# the manager's list, but counts in no figure: not in 差评率, averages or the window ranking.
+COUNTED = "id NOT IN (SELECT rating_id FROM rectifications WHERE appeal_upheld = 1)"
+
 COMMENT_MAX = 500
 CONTACT_MAX = 100
 TEXT_MAX = 1000
@@ -70,14 +80,17 @@ class Step:
     to: str | None
 
 
-RECT_STATUS = {"open": "待回访", "called_back": "已回访", "classified": "已定性",
+RECT_STATUS = {"open": "待回访", "unreached": "回访未联系上", "called_back": "已回访",
+               "classified": "已定性",
                "fixed": "已整改", "fed_back": "已反馈", "reviewed": "群众已评价",
                "closed": "已办结"}
-_RECT_LIVE = ("open", "called_back", "classified", "fixed", "fed_back", "reviewed")
+_RECT_LIVE = ("open", "unreached", "called_back", "classified", "fixed", "fed_back", "reviewed")
 RECT_STEPS = {
     "assign": Step("指派", _RECT_LIVE, None),
-    "callback": Step("回访", ("open",), "called_back"),
-    "classify": Step("定性", ("called_back",), "classified"),
+    # a 回访 that reached nobody leads to `unreached` instead (see `UNREACHED`): tried again
+    # later, or the case goes on to 定性 with its 回访 still not done
+    "callback": Step("回访", ("open", "unreached"), "called_back"),
+    "classify": Step("定性", ("called_back", "unreached"), "classified"),
     "fix": Step("整改", ("classified",), "fixed"),
     "feedback": Step("反馈群众", ("fixed",), "fed_back"),
     "review": Step("群众评价整改", ("fed_back",), "reviewed"),
@@ -105,7 +118,12 @@ COMPLAINT_CLASSES = {"simple": "简单事项", "complex": "复杂事项", "speci
                      "out_of_scope": "不属于受理范围"}
 COMPLAINT_SOURCES = {"window": "办不成事反映窗口", "clerk": "窗口办不成", "qr_page": "扫码反映",
                      "public": "网页反映"}
-TIMELINE_NAMES = {"opened": "差评预警", "receive": "受理",
+# A 回访 that reached nobody is an attempt, not a 回访 done: `apply` returns this key (True),
+# the case goes to `unreached` (called_back_at stays empty: it counts as not done in 回访率 and
+# stays overdue past its due date) and the timeline names it 回访未联系上. The fix need not wait
+# for a citizen who cannot be reached, so `classify` may follow.
+UNREACHED = "_unreached"
+TIMELINE_NAMES = {"opened": "差评预警", "receive": "受理", "callback_unreached": "回访未联系上",
                   **{k: s.name for k, s in RECT_STEPS.items()},
                   **{f"c.{k}": s.name for k, s in COMPLAINT_STEPS.items()}}
 
@@ -276,17 +294,22 @@ class Feedback:
              channel, mode, ts, ticket["finished_at"]))
         rating_id = int(cur.lastrowid or 0)
         window = ticket["window"]
-        tx.emit("rating.recorded", {"window": window, "window_name": self._window_name(window),
-                                    "level": inp.level, "level_name": LEVELS[inp.level]})
+        data = {"number": ticket["number"], "window": window,
+                "window_name": self._window_name(window), "level": inp.level,
+                "level_name": LEVELS[inp.level]}
         follow_up = None
         if inp.level in BAD_LEVELS:
-            follow_up = self._open_rectification(tx, ticket, rating_id, inp, ts)
+            # one event either way (hall.events: no seq gap tells a 差评 from a good rating)
+            follow_up = self._open_rectification(tx, ticket, rating_id, inp, ts, data)
+        else:
+            tx.emit("rating.recorded", data)
         return {"id": rating_id, "number": ticket["number"], "level": inp.level,
                 "level_name": LEVELS[inp.level], "channel": channel, "mode": mode,
                 "rated_at": self._iso(ts), "follow_up": follow_up}
 
     def _open_rectification(self, tx: Tx, ticket: sqlite3.Row, rating_id: int,
-                            inp: RatingInput, ts: float) -> dict[str, Any]:
+                            inp: RatingInput, ts: float, rating: dict[str, Any]
+                            ) -> dict[str, Any]:
         day = self._day(ts)
         callback_due = self._working(day, self.config.ratings.callback_days).isoformat()
         fix_due = self._working(day, self.config.ratings.fix_days).isoformat()
@@ -301,11 +324,8 @@ class Feedback:
         self._step(tx, "rectification", case_id, "opened", "open", ts, None,
                    f"{LEVELS[inp.level]}，回访期限 {day_text(callback_due)}，"
                    f"整改期限 {day_text(fix_due)}")
-        window = ticket["window"]
-        tx.emit("alarm.bad_rating", {
-            "rectification": case_id, "window": window, "window_name": self._window_name(window),
-            "level": inp.level, "level_name": LEVELS[inp.level],
-            "callback_due": callback_due, "fix_due": fix_due})
+        tx.emit("alarm.bad_rating", {**rating, "rectification": case_id,
+                                     "callback_due": callback_due, "fix_due": fix_due})
         return {"callback_due": callback_due, "fix_due": fix_due}
 
     async def rate_ticket(self, token: str, inp: RatingInput,
@@ -384,24 +404,98 @@ class Feedback:
         return await self.rate_pending(window, None, self.check_rating(level), channel)
 
     async def window_ratings(self, window: int) -> dict[str, Any]:
-        """What a clerk may see: counts and averages of their window, today and this month,
-        never a single rating or which ticket gave it."""
+        """What a clerk may see of their window: aggregates of this month and last month that
+        no single rating can be read from (`released`): only ratings of days already over,
+        and only in batches of at least `[ratings] clerk_min_ratings`. Today's ratings, and
+        a batch still short of N, are not in them (managers see everything)."""
         self.service._window(window)
         _, _, today = self._now()
-        today_lo, hi = self._range(today, today)
-        month_lo, _ = self._range(today.replace(day=1), today)
+        month = today.replace(day=1)
+        last = (month - timedelta(days=1)).replace(day=1)
+        lo, _ = self._range(last, today)
+        hi, _ = self._range(today, today)  # today 00:00: only days that are over
+        minimum = self.config.ratings.clerk_min_ratings
 
-        def read(conn: sqlite3.Connection) -> dict[str, Any]:
-            def agg(lo: float) -> dict[str, Any]:
-                rows = conn.execute("SELECT level, COUNT(*) FROM ratings WHERE window = ? AND "
-                                    "rated_at >= ? AND rated_at < ? GROUP BY level",
-                                    (window, lo, hi)).fetchall()
-                return _distribution({r[0]: r[1] for r in rows})
+        def read(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            rows = conn.execute(f"SELECT rated_at, level FROM ratings WHERE window = ? AND "
+                                f"rated_at >= ? AND rated_at < ? AND {COUNTED}",
+                                (window, lo, hi)).fetchall()
+            return [(self._day(r[0]).isoformat(), r[1]) for r in rows]
 
-            return {"window": {"number": window, "name": self._window_name(window)},
-                    "today": agg(today_lo), "month": agg(month_lo)}
+        rows = await self.service.store.read(read)
 
-        return await self.service.store.read(read)
+        def period(first: date) -> dict[str, Any]:
+            key = first.isoformat()[:7]
+            levels, through = released([r for r in rows if r[0][:7] == key], minimum)
+            return {"month": key, **_distribution(Counter(levels)), "through": through}
+
+        return {"window": {"number": window, "name": self._window_name(window)},
+                "min_ratings": minimum, "month": period(month), "last_month": period(last)}
+
+    async def ticket_follow_up(self, token: str) -> dict[str, Any]:
+        """What the phone page owes the ticket's holder beyond its state: the reason given for
+        不予受理, a 过号 requeued or voided, the 办不成事 cases of this ticket (reference,
+        status, the answer once given) and the 差评整改 case of its rating (status, the
+        feedback to the citizen, whether they may rate the fix). The token is the holder's
+        key: none of this goes to anyone else, and it names no clerk."""
+        def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            t = conn.execute("SELECT * FROM tickets WHERE token = ?", (token,)).fetchone()
+            if t is None:
+                return None
+            complaints = conn.execute("SELECT * FROM complaints WHERE ticket_id = ? ORDER BY id",
+                                      (t["id"],)).fetchall()
+            rect = conn.execute("SELECT * FROM rectifications WHERE ticket_id = ? "
+                                "ORDER BY id DESC LIMIT 1", (t["id"],)).fetchone()
+            voided = t["state"] == State.NO_SHOW
+            return {
+                "reason": t["note"] if t["outcome"] == "rejected" else None,
+                "missed": None if not t["skips"] else {
+                    "times": t["skips"], "requeued": not voided, "voided": voided},
+                "complaints": [{
+                    "reference": c["reference"], "status": c["status"],
+                    "status_name": COMPLAINT_STATUS.get(c["status"], c["status"]),
+                    "opened_at": self._iso(c["opened_at"]), "due": c["due"],
+                    "answer": _last_note(conn, "complaint", c["id"], "c.answer")
+                    if c["answered_at"] is not None else None} for c in complaints],
+                "rectification": None if rect is None else {
+                    "status": rect["status"],
+                    "status_name": RECT_STATUS.get(rect["status"], rect["status"]),
+                    "callback_due": rect["callback_due"], "fix_due": rect["fix_due"],
+                    "feedback": _last_note(conn, "rectification", rect["id"], "feedback")
+                    if rect["fed_back_at"] is not None else None,
+                    "review_open": rect["status"] == "fed_back",
+                    "view": rect["view"], "view_name": VIEWS.get(rect["view"] or "")},
+            }
+
+        view = await self.service.store.read(read)
+        if view is None:
+            raise errors.not_found("没有找到这张号票", "unknown_ticket")
+        return view
+
+    async def review_fix(self, token: str, body: dict[str, Any],
+                         source: str | None) -> dict[str, Any]:
+        """The citizen rates the fix of their 差评 from their own ticket page: the case's
+        `review` step (群众评价整改), taken by nobody but the token's holder, once the fix was
+        fed back to them. A manager can still record a view heard on the phone."""
+        reject_unknown(body, {"view"})
+        view = body.get("view")
+        if view not in ("satisfied", "unsatisfied"):
+            raise errors.invalid("请选择 满意 或 不满意", "invalid_view")
+
+        def read(conn: sqlite3.Connection) -> sqlite3.Row | None:
+            return conn.execute(
+                "SELECT x.id, x.status FROM rectifications x JOIN tickets t ON t.id = x.ticket_id "
+                "WHERE t.token = ? ORDER BY x.id DESC LIMIT 1", (token,)).fetchone()
+
+        row = await self.service.store.read(read)
+        if row is None:
+            raise errors.not_found("这张号票没有需要评价的整改", "no_case")
+        if row["status"] != "fed_back":
+            raise errors.conflict("现在没有待您评价的整改结果", "review_closed")
+        case = await self._case_step("rectification", row["id"], "review", Actor(None, source),
+                                     {"view": view, "note": "群众在号票页评价"})
+        return {"status": case["status"], "status_name": case["status_name"],
+                "view": case["view"], "view_name": VIEWS[view]}
 
     async def _write(self, op: Callable[[Tx], Any], now: datetime) -> Any:
         return await self.service.store.write(op, now)
@@ -478,6 +572,14 @@ class Feedback:
                 ticket = tx.one("SELECT * FROM tickets WHERE token = ?", (token,))
                 if ticket is None:
                     raise errors.not_found("没有找到这张号票", "unknown_ticket")
+                # the page shows the open case instead of a second form; a retry gets this
+                open_case = tx.one("SELECT reference FROM complaints WHERE ticket_id = ? AND "
+                                   "status != 'archived' ORDER BY id DESC LIMIT 1",
+                                   (ticket["id"],))
+                if open_case is not None:
+                    raise errors.conflict(
+                        f"这张号票的办不成事反映正在处理中（受理编号 {open_case['reference']}），"
+                        "无需重复提交", "complaint_open")
             return self._open_complaint(
                 tx, source="qr_page" if ticket is not None else "public",
                 description=description or "",
@@ -579,12 +681,15 @@ class Feedback:
                     f"该{label}当前状态为{statuses.get(row['status'], '未知')}，不能{step.name}",
                     "illegal_state")
             changes, note = apply(action, row, body, ts, today)
-            status = step.to or row["status"]
+            unreached = bool(changes.pop(UNREACHED, False))
+            status = "unreached" if unreached else step.to or row["status"]
             changes["status"] = status
             sets = ", ".join(f"{k} = ?" for k in changes)
             tx.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?",
                             (*changes.values(), case_id))
             timeline_step = action if kind == "rectification" else f"c.{action}"
+            if unreached:
+                timeline_step += "_unreached"
             self._step(tx, kind, case_id, timeline_step, status, ts, actor.user, note)
             audit(tx, actor, f"{kind}.{action}", f"{kind}:{case_id}", True, status)
             fresh = tx.one(f"SELECT * FROM {table} WHERE id = ?", (case_id,))
@@ -613,7 +718,9 @@ class Feedback:
             reached = body.get("reached", True)
             if not isinstance(reached, bool):
                 raise errors.invalid("请选择是否联系上", "invalid_reached", "reached")
-            return {"called_back_at": ts}, ("" if reached else "未联系上：") + (note or "")
+            if not reached:  # an attempt, not a 回访 done (UNREACHED)
+                return {UNREACHED: True}, note
+            return {"called_back_at": ts}, note
         if action == "classify":
             kind = body.get("classification")
             if kind not in CLASSIFICATIONS:
@@ -1009,8 +1116,8 @@ class Feedback:
         _, _, today = self._now()
 
         def read(conn: sqlite3.Connection) -> dict[str, Any]:
-            ratings = conn.execute("SELECT * FROM ratings WHERE rated_at >= ? AND rated_at < ?",
-                                   (lo, hi)).fetchall()
+            ratings = conn.execute(f"SELECT * FROM ratings WHERE rated_at >= ? AND rated_at < ? "
+                                   f"AND {COUNTED}", (lo, hi)).fetchall()
             served = conn.execute("SELECT COUNT(*) FROM tickets WHERE state = 'done' AND "
                                   "finished_at >= ? AND finished_at < ?", (lo, hi)).fetchone()[0]
             rects = conn.execute("SELECT * FROM rectifications WHERE opened_at >= ? AND "
@@ -1115,6 +1222,34 @@ class Feedback:
                 entry["rank"] = rank
             months.append({"month": month, "windows": entries})
         return months
+
+
+def released(ratings: list[tuple[str, int]], minimum: int) -> tuple[list[int], str | None]:
+    """The levels of (day, level) ratings a clerk may see, and the last day they cover.
+
+    Whole days are added, in order, to a batch until it holds `minimum` ratings; then the
+    batch is released. Each change a clerk can see thus adds at least `minimum` ratings of
+    days already over, so a difference between two looks never isolates one citizen's
+    rating (the one who just left, or yesterday's only one). The rest waits for more."""
+    shown: list[int] = []
+    batch: list[int] = []
+    through = None
+    days: dict[str, list[int]] = defaultdict(list)
+    for day, level in ratings:
+        days[day].append(level)
+    for day in sorted(days):
+        batch += days[day]
+        if len(batch) >= minimum:
+            shown += batch
+            batch = []
+            through = day
+    return shown, through
+
+
+def _last_note(conn: sqlite3.Connection, kind: str, case_id: int, step: str) -> str | None:
+    row = conn.execute("SELECT note FROM case_steps WHERE kind = ? AND case_id = ? AND step = ? "
+                       "ORDER BY id DESC LIMIT 1", (kind, case_id, step)).fetchone()
+    return None if row is None else row[0]
 
 
 def _rate(part: int, whole: int) -> float | None:

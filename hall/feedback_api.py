@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from hall import errors
 from hall.api import as_list, clerk_of, manager_of, ok, read_json, reader_of
 from hall.feedback import EVALUATE_FIELDS, RATING_FIELDS, Feedback, reject_unknown
+from hall.guard import client_of, rater_of
 
 
 def _feedback(request: Request) -> Feedback:
@@ -24,7 +25,7 @@ def _feedback(request: Request) -> Feedback:
 
 
 def _source(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_of(request)  # behind the hall's proxy, the address it saw (hall.guard)
 
 
 def _date(request: Request, name: str) -> date | None:
@@ -76,11 +77,24 @@ async def rate_ticket(request: Request) -> Response:
     return ok(await fb.rate_ticket(request.path_params["token"], inp, invited), 201)
 
 
+async def follow_up(request: Request) -> Response:
+    return ok(await _feedback(request).ticket_follow_up(request.path_params["token"]))
+
+
+async def fix_rating(request: Request) -> Response:
+    body = await read_json(request)
+    return ok(await _feedback(request).review_fix(request.path_params["token"], body,
+                                                  _source(request)), 201)
+
+
 async def evaluate_info(request: Request) -> Response:
     return ok(await _feedback(request).evaluate_info(request.path_params["window"]))
 
 
 async def evaluate(request: Request) -> Response:
+    """Only the window's own tablet (device credential) or the window's session may rate here
+    (issue 9.1: anyone on the public /ws could rate the citizen just served)."""
+    await rater_of(request, request.path_params["window"])
     fb = _feedback(request)
     body = await read_json(request)
     reject_unknown(body, EVALUATE_FIELDS)
@@ -169,6 +183,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/api/ratings/form", rating_form, methods=["GET"]),
         Route("/api/tickets/{token}/rating", rate_ticket, methods=["POST"]),
+        Route("/api/tickets/{token}/follow-up", follow_up, methods=["GET"]),
+        Route("/api/tickets/{token}/fix-rating", fix_rating, methods=["POST"]),
         Route("/api/evaluate/{window:int}", evaluate_info, methods=["GET"]),
         Route("/api/evaluate/{window:int}", evaluate, methods=["POST"]),
         Route("/api/complaints", complain, methods=["POST"]),

@@ -101,7 +101,11 @@ class HallService:
                    clock: Callable[[], datetime] | None = None) -> HallService:
         store = await Store.open(db_path)
         service = cls(config, store, Bus(config.hall.ws_client_queue), clock)
-        await service._start()
+        try:
+            await service._start()
+        except BaseException:
+            await store.close()  # its threads would keep a failed start-up alive
+            raise
         return service
 
     async def close(self) -> None:

@@ -9,13 +9,22 @@ always means "on disk", and events reach subscribers in `seq` order, after commi
 
 Why `Connection._execute`: each aiosqlite await is a thread hop; a whole batch runs in the
 connection's own thread in one hop. The aiosqlite version is pinned in pyproject.toml.
+
+Files (issue 9.6): the database, its -wal/-shm and the lock file are the owner's only (0600,
+directory 0700): they hold the session-signing secret and live sessions. `lock_database`
+makes one server process the owner of a file (until PostgreSQL, two writers on one SQLite
+file would each believe their own queue counters); the lock is a `flock`, which the kernel
+drops when the process dies, so a server killed with -9 restarts at once. A full disk
+answers 507 `disk_full` and the operation is not acknowledged (nothing half-written stays).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -26,9 +35,13 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from hall import audit, stats
+from hall import audit, errors, stats
 
 T = TypeVar("T")
+
+SQLITE_FULL = 13
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
 
 MIGRATIONS: list[str] = [
     # 1: tickets, numbering, the event log, windows, people and the audit log
@@ -284,6 +297,26 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE complaints ADD COLUMN chief_window INTEGER;
     """,
+    # 7: device credentials (rating tablets, kiosks) and login failures per name and address
+    # (issue 9: hall/credentials.py, hall/lockout.py)
+    """
+    CREATE TABLE device_credentials (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        window INTEGER,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE login_failures (
+        username TEXT NOT NULL,
+        source TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        locked_until REAL,
+        last_at REAL NOT NULL,
+        PRIMARY KEY (username, source)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -351,11 +384,24 @@ class Store:
     @classmethod
     async def open(cls, path: str | Path) -> Store:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # SQLite gives -wal and -shm the database file's mode: make that private first
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE))
+        private_files(path)
         writer = await aiosqlite.connect(str(path), isolation_level=None)
-        await writer._execute(_prepare_writer, writer._conn)
-        reader = await aiosqlite.connect(str(path), isolation_level=None)
-        await reader._execute(_prepare_reader, reader._conn)
+        try:
+            await writer._execute(_prepare_writer, writer._conn)
+            private_files(path)
+            reader = await aiosqlite.connect(str(path), isolation_level=None)
+        except BaseException:
+            await writer.close()  # a live connection thread would keep the process alive
+            raise
+        try:
+            await reader._execute(_prepare_reader, reader._conn)
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
         store = cls(path, writer, reader)
         store._task = asyncio.create_task(store._write_loop(), name="hall-store-writer")
         return store
@@ -400,7 +446,7 @@ class Store:
                 if op.future.done():
                     continue
                 if op.error is not None:
-                    op.future.set_exception(op.error)
+                    op.future.set_exception(_translate(op.error))
                 else:
                     op.future.set_result(op.result)
 
@@ -473,6 +519,71 @@ def _run_batch(conn: sqlite3.Connection, ops: list[_Op[Any]]) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """SQLITE_FULL anywhere in the chain: a failed ROLLBACK TO after SQLite already rolled the
+    transaction back on a full disk hides the first error behind "no such savepoint"."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, sqlite3.Error) and \
+                getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_FULL:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if _disk_full(exc):
+        return errors.HallError(507, "disk_full",
+                                "服务器存储空间已满，本次操作未完成，请联系管理员")
+    return exc
+
+
+def private_dir(path: Path) -> None:
+    """Create the database directory for the owner only; an existing one is left as it is
+    (it may be a shared `var/` the hall chose), only the files in it are made private."""
+    if not path.exists():
+        path.mkdir(mode=PRIVATE_DIR, parents=True)
+
+
+def private_files(db: Path) -> None:
+    """0600 on the database and its companions, also when an older version left them 0644."""
+    for name in (db.name, db.name + "-wal", db.name + "-shm", db.name + ".lock"):
+        file = db.with_name(name)
+        with contextlib.suppress(FileNotFoundError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(PRIVATE_FILE)
+
+
+class DatabaseInUse(Exception):
+    """Another live process owns this database file."""
+
+    def __init__(self, path: Path, pid: str) -> None:
+        super().__init__(f"{path} is in use by process {pid}")
+        self.path = path
+        self.pid = pid
+
+
+def lock_database(path: str | Path) -> int:
+    """Own `path` for the life of this process (an exclusive `flock` on `path.lock`, which
+    names the owner's pid); raise DatabaseInUse when a live process holds it. Returns the file
+    descriptor: keep it open (closing it releases the lock)."""
+    path = Path(path)
+    private_dir(path.parent)
+    lock = path.with_name(path.name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise DatabaseInUse(path, pid) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, PRIVATE_FILE)
+    return fd
 
 
 def now_ts() -> float:

@@ -13,6 +13,13 @@ Back-pressure: each client has a bounded queue (events.Bus). Its overflow cancel
 loop at once, even while a send is blocked on a client that stopped
 reading; the client is then told to resync if its socket still takes data, and closed. A screen
 that comes back reconnects with `since` and misses nothing.
+
+Two doors, one stream: `/ws` is public (screens, pads, tablets, phones) and leaves out what
+`hall.events.public_message` says is private (好差评, 差评 and 办不成事 alarms and case steps);
+`/ws/manage` sends every event, to a manager's or admin's session only (the session cookie is
+checked on connect, and again on every heartbeat, so a logout or a deactivated account ends
+it within one heartbeat). We chose an authenticated WebSocket over polling so the manager
+pages keep showing a new rating or alarm the moment it happens, with the same resume-by-seq.
 """
 
 from __future__ import annotations
@@ -20,11 +27,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hall.events import HEARTBEAT, Subscriber
+from hall.api import MANAGER_ROLES
+from hall.auth import COOKIE
+from hall.events import HEARTBEAT, Subscriber, public_message
 from hall.service import HallService
+from hall.store import Event
+
+Render = Callable[[Event], str | None]
+Check = Callable[[], Awaitable[bool]]
 
 REPLAY_LIMIT = 5000
 RESYNC = json.dumps({"type": "resync"})
@@ -32,11 +47,35 @@ PING = json.dumps({"type": "ping"})
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
+    await _serve(ws, public_message, None)
+
+
+async def manage_endpoint(ws: WebSocket) -> None:
+    """Every event, for managers: refused (HTTP 403 on the handshake) without their session,
+    or when opened by a page of another site (a browser sends the cookie along, so the Origin
+    must be this server's own)."""
+    cookie = ws.cookies.get(COOKIE)
+    origin = ws.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != ws.headers.get("host"):
+        await ws.close(code=1008)
+        return
+
+    async def allowed() -> bool:
+        session = await ws.app.state.auth.session(cookie)
+        return session is not None and session.role in MANAGER_ROLES
+
+    if not await allowed():
+        await ws.close(code=1008)
+        return
+    await _serve(ws, Event.message, allowed)
+
+
+async def _serve(ws: WebSocket, render: Render, check: Check | None) -> None:
     service: HallService = ws.app.state.service
     since_raw = ws.query_params.get("since")
     await ws.accept()
     sub = service.bus.subscribe()
-    sender = asyncio.create_task(_send_all(ws, service, sub, since_raw))
+    sender = asyncio.create_task(_send_all(ws, service, sub, since_raw, render, check))
     sub.on_overflow = sender.cancel
     reader = asyncio.create_task(_drain_incoming(ws))
     try:
@@ -53,7 +92,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
 
 async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
-                    since_raw: str | None) -> None:
+                    since_raw: str | None, render: Render, check: Check | None) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         if since_raw is not None and since_raw.isdigit():
             since = int(since_raw)
@@ -62,7 +101,9 @@ async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
                 await ws.send_text(RESYNC)
                 return
             for event in replay:
-                await ws.send_text(event.message())
+                text = render(event)
+                if text is not None:
+                    await ws.send_text(text)
             sent = replay[-1].seq if replay else since
         else:
             snapshot = await service.hall_snapshot()
@@ -72,9 +113,13 @@ async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
         while True:
             event = await sub.queue.get()
             if event is HEARTBEAT:
+                if check is not None and not await check():
+                    return  # logged out or deactivated: the endpoint closes the socket
                 await ws.send_text(PING)
             elif event.seq > sent:
-                await ws.send_text(event.message())
+                text = render(event)
+                if text is not None:
+                    await ws.send_text(text)
                 sent = event.seq
 
 

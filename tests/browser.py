@@ -30,8 +30,10 @@ def new_page(browser: Browser) -> Iterator[Any]:
     """Pages in their own contexts (own cookies), as separate devices in a hall would be."""
     contexts = []
 
-    def make(width: int = 1280, height: int = 800) -> Page:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    def make(width: int = 1280, height: int = 800, timezone: str | None = None) -> Page:
+        """`timezone`: the device's own clock zone (a TV left on UTC); None = the machine's."""
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                  timezone_id=timezone)
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(10_000)

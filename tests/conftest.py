@@ -25,6 +25,12 @@ pytest_plugins = ["tests.browser"]
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config.toml"
 
+# Tests that are not about the scalping limits (hall/limits.py) issue hundreds of tickets from
+# one loopback address; they run with the limits off unless their config has a `[limits]`
+# table (tests/test_trust.py gives one).
+NO_LIMITS = ("\n[limits]\ntickets_per_minute_per_client = 0\ntickets_per_day_per_client = 0\n"
+             "tickets_per_minute_per_kiosk = 0\ntickets_per_day_per_kiosk = 0\n")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -46,11 +52,21 @@ class HallServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "server.log"
 
+    def served_config(self) -> Path:
+        """The config the server runs with: `config`, with the ticket limits off unless it
+        sets them (NO_LIMITS)."""
+        text = self.config.read_text(encoding="utf-8")
+        if re.search(r"^\[limits\]", text, re.MULTILINE):
+            return self.config
+        path = self.tmp / "served-config.toml"
+        path.write_text(text + NO_LIMITS, encoding="utf-8")
+        return path
+
     def start(self, timeout: float = 20.0) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hall", "serve", "--config", str(self.config),
+                [sys.executable, "-m", "hall", "serve", "--config", str(self.served_config()),
                  "--db", str(self.db), "--port", str(self.port), "--no-hours", *self.extra],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -90,6 +106,24 @@ class HallServer:
             capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
+
+    def add_device(self, name: str, kind: str = "tablet", window: int | None = None) -> str:
+        """Enrol a device with `python -m hall device add`; return its enrolment code."""
+        args = ["--window", str(window)] if window is not None else []
+        result = subprocess.run(
+            [sys.executable, "-m", "hall", "device", "add", name, "--kind", kind, *args,
+             "--db", str(self.db), "--config", str(self.config)],
+            cwd=ROOT, capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr)
+        return result.stdout.strip().splitlines()[-1]
+
+    def tablet(self, window: int) -> httpx.Client:
+        """A client holding the enrolment cookie of window `window`'s rating tablet."""
+        client = httpx.Client(base_url=self.url, timeout=10)
+        code = self.add_device(f"tablet-{window}", "tablet", window)
+        client.post("/api/devices/enrol", json={"code": code}).raise_for_status()
+        return client
 
     def login(self, username: str, window: int | None, password: str = "password123"
               ) -> httpx.Client:

@@ -34,9 +34,6 @@ import httpx
 import pytest
 import websockets
 
-from displays.voice import VoiceScheduler
-from hall.config import load_config
-from hall.store import Event
 from tests.conftest import DEMO_CONFIG, HallServer
 from tests.devsim import LedBusSim, PadBusSim, PrinterSim, parse_escpos, wait_for
 
@@ -282,7 +279,7 @@ def test_call_event_carries_a_playable_announcement(rig: Rig) -> None:
     assert 2.0 < seconds < 15.0
     assert rms > 0.02
 
-    # a recall announces the same text: the same URL, straight from the cache
+    # a recall is a call of its own (tests/test_voice.py); the first one's WAV does not change
     r = clerk.post("/api/windows/9/recall")
     assert r.status_code == 200
     assert httpx.get(server.url + audio).content == httpx.get(server.url + audio).content
@@ -313,29 +310,3 @@ def test_devices_page_shows_every_device(rig: Rig) -> None:
     # clerks may not look
     clerk = rig.server.clerk(2)
     assert clerk.get("/api/manage/devices").status_code == 403
-
-
-async def test_voice_queue_drops_stale_duplicates_and_renders_in_order(tmp_path: Path) -> None:
-    """The scheduler on its own (real renderer, real espeak-ng): a recall of a call still
-    waiting in the queue replaces it instead of being announced twice."""
-    config = load_config(DEMO_CONFIG)
-    voice = VoiceScheduler.for_hall(config, tmp_path / "voice")
-    await voice.start()
-    try:
-        def called(seq: int, number: str, window: int) -> Event:
-            return Event(seq, "", "ticket.called", {"number": number, "window": window})
-
-        a, b = voice.name_for("A001", 1), voice.name_for("B001", 2)
-        assert voice.audio_for_call("A001", 1) == f"/audio/{a}.wav"
-        # three events in one go, as one commit batch publishes them: A, B, then A recalled
-        for event in (called(1, "A001", 1), called(2, "B001", 2), called(3, "A001", 1)):
-            voice.on_event(event)
-        assert list(voice._render_queue) == [b, a] and voice.dropped == 1
-        assert await voice.wav(a) is not None and await voice.wav(b) is not None
-        assert voice.renderer.renders == 2
-        # in queue order: B first, then A (the recall's place)
-        assert (await voice.wav(b)).stat().st_mtime_ns <= (await voice.wav(a)).stat().st_mtime_ns
-        assert await voice.wav("../" + a, wait=0.1) is None
-        assert await voice.wav("f" * 32, wait=0.1) is None
-    finally:
-        await voice.stop()

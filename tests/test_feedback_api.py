@@ -56,12 +56,15 @@ def manager(server: HallServer, name: str = "boss", role: str = "manager") -> ht
     return server.login(name, None)
 
 
-async def all_ws_messages(server: HallServer) -> list[str]:
-    """The snapshot a new screen gets, and every event ever published (replayed from 0)."""
+async def all_ws_messages(server: HallServer, boss: httpx.Client | None = None) -> list[str]:
+    """The snapshot a new screen gets, and every event ever published (replayed from 0); with
+    a manager's client, on the managers' channel `/ws/manage`."""
     out = []
-    async with websockets.connect(server.ws_url) as ws:
+    url = server.ws_url + ("/manage" if boss is not None else "")
+    headers = {"Cookie": f"hall_session={boss.cookies.get('hall_session')}"} if boss else None
+    async with websockets.connect(url, additional_headers=headers) as ws:
         out.append(await asyncio.wait_for(ws.recv(), 5))
-    async with websockets.connect(server.ws_url + "?since=0") as ws:
+    async with websockets.connect(url + "?since=0", additional_headers=headers) as ws:
         with_last = await asyncio.wait_for(ws.recv(), 5)
         out.append(with_last)
         while True:
@@ -124,11 +127,12 @@ def test_bad_rating_case_is_due_across_weekend_and_holiday(tmp_path: Path) -> No
         # the window tablet: b is pending at window 1 (number only), rated once
         info = httpx.get(f"{server.url}/api/evaluate/1").json()
         assert info["pending"]["number"] == b["number"] and "token" not in json.dumps(info)
-        r = httpx.post(f"{server.url}/api/evaluate/1", json={"number": b["number"], "level": 5,
-                                                             "reasons": ["态度好"]})
+        tablet = server.tablet(1)  # only the window's enrolled tablet may rate (issue 9.1)
+        r = tablet.post("/api/evaluate/1", json={"number": b["number"], "level": 5,
+                                                 "reasons": ["态度好"]})
         assert r.status_code == 201 and r.json()["channel"] == "window_tablet"
         assert httpx.get(f"{server.url}/api/evaluate/1").json()["pending"] is None
-        r = httpx.post(f"{server.url}/api/evaluate/1", json={"number": b["number"], "level": 5})
+        r = tablet.post("/api/evaluate/1", json={"number": b["number"], "level": 5})
         assert r.status_code == 409
 
         ratings = boss.get("/api/manage/ratings", params={"level": 2}).json()["ratings"]
@@ -139,9 +143,10 @@ def test_bad_rating_case_is_due_across_weekend_and_holiday(tmp_path: Path) -> No
         assert figures["ratings"]["count"] == 2 and figures["ratings"]["bad_rate"] == 0.5
         assert clerk.get("/api/manage/ratings").status_code == 403
         mine = clerk.get("/api/windows/1/ratings").json()
-        assert mine["today"]["count"] == 2 and a["number"] not in json.dumps(mine)
+        # today's two ratings are not in the clerk's figures yet (tests/test_ratings_private.py)
+        assert mine["month"]["count"] == 0 and a["number"] not in json.dumps(mine)
         types = [json.loads(m)["type"] for m in asyncio.run(all_ws_messages(server))]
-        assert "alarm.bad_rating" in types and types.count("rating.recorded") == 2
+        assert "alarm.bad_rating" not in types and types.count("ticket.rated") == 2
     finally:
         server.stop()
 
@@ -221,11 +226,13 @@ def test_contact_never_reaches_a_public_answer_or_event(hall_server: HallServer)
         assert r.status_code == 200, path
         public.append(r.text)
     messages = asyncio.run(all_ws_messages(server))
+    assert not any('"alarm.complaint"' in m for m in messages)  # managers only
+    boss = manager(server)
+    messages += asyncio.run(all_ws_messages(server, boss))
     assert any('"alarm.complaint"' in m for m in messages)
     for text in public + messages:
         assert PHONE not in text and NAME not in text and "7654321" not in text
 
-    boss = manager(server)
     lists = [boss.get("/api/manage/complaints"), boss.get("/api/manage/rectifications"),
              boss.get("/api/manage/complaints", params={"format": "csv"}),
              boss.get("/api/manage/rectifications", params={"format": "csv"})]

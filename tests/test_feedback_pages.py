@@ -70,9 +70,16 @@ def _manager(new_page: Any, server: HallServer, path: str, width: int = 1920,
 
 
 def _tablet(new_page: Any, server: HallServer, window: int) -> Page:
+    """Window `window`'s tablet, enrolled as a hall would: `hall device add` prints the code,
+    the installer types it into the tablet's enrolment form once (issue 9.1)."""
+    code = server.add_device(f"tablet-{window}", "tablet", window)
     tablet = new_page(1280, 800)
     tablet.clock.install()  # the thanks and the idle timeout run on a clock the test moves
     tablet.goto(f"{server.url}/evaluate/{window}")
+    expect(tablet.locator("#enrol-title")).to_have_text("本评价器尚未登记")
+    expect(tablet.locator("#idle")).to_be_hidden()
+    tablet.get_by_label("登记码").fill(code)
+    tablet.get_by_role("button", name="登记").click()
     expect(tablet.locator("#idle")).to_be_visible()
     expect(tablet.locator("#idle-title")).to_have_text("欢迎评价")
     return tablet

@@ -105,8 +105,11 @@ def test_clerk_logs_in_on_the_pad_shares_the_window_with_the_web_and_logs_out(
         ("wang", "login", 1), ("wang", "call", 1), ("li", "login", 0), ("wang", "logout", 1)]
 
 
-def test_wrong_pins_lock_the_account_on_the_pad_and_the_web(
+def test_wrong_pins_lock_the_account_on_that_pad_only(
         rig: tuple[HallServer, PadBusSim]) -> None:
+    """Lockout counts per (name, place), as for passwords (hall/lockout.py): five wrong PINs
+    lock the account on that pad, with back-off; the clerk's own PC still logs in, so nobody
+    at a pad can lock a colleague out of the hall."""
     server, pads = rig
     pad = pads.pads[3]
     server.add_user("zhou", "clerk", staff_no="3003", pin="123456")
@@ -121,8 +124,9 @@ def test_wrong_pins_lock_the_account_on_the_pad_and_the_web(
     assert wait_for(lambda: pad.errors[-2:] == ["E08", "E08"]), pad
     time.sleep(0.2)
     assert pad.status == [] and clerk_at(server, 3) is None
-    assert_error(httpx.post(server.url + "/api/login", json={
-        "username": "zhou", "password": "password123", "window": 3}), 423, "locked")
+    web = httpx.post(server.url + "/api/login", json={
+        "username": "zhou", "password": "password123", "window": 3})
+    assert web.status_code == 200, web.text
 
 
 def test_user_add_refuses_a_bad_pin(tmp_path: Path) -> None:

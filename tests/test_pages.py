@@ -11,12 +11,20 @@ One Chromium per module (starting one costs ~2 s); each test gets fresh contexts
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
+from displays.pages import SCREEN_RECENT_CALLS
 from tests.browser import PASSWORD
+
+HALL_TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's [hall] timezone
 
 
 def _snapshot(server: Any) -> dict[str, Any]:
@@ -331,18 +339,22 @@ def test_counter_hold_callback_transfer_and_call_a_number(hall_server: Any,
     expect(pad.locator("#queues li[data-queue=yibao] b")).to_have_text("1")
 
 
-def test_screen_chimes_on_live_calls_only(hall_server: Any, new_page: Any) -> None:
+def test_screen_announces_live_calls_only(hall_server: Any, new_page: Any) -> None:
     first = hall_server.issue("yibao-card")
     second = hall_server.issue("yibao-card")
     clerk = hall_server.clerk(1)
     clerk.post("/api/windows/1/call", json={}).raise_for_status()
     screen = new_page(1920, 1080)
-    # count the tones the page generates (WebAudio oscillators), as a speaker would hear them
+    # count the WAVs the page plays and the tones it would make itself (WebAudio oscillators)
     screen.add_init_script("""
-        window.__tones = 0;
+        window.__tones = 0; window.__played = [];
         const orig = AudioContext.prototype.createOscillator;
         AudioContext.prototype.createOscillator = function () {
             window.__tones += 1; return orig.call(this);
+        };
+        const play = HTMLMediaElement.prototype.play;
+        HTMLMediaElement.prototype.play = function () {
+            window.__played.push(this.src); return play.apply(this, arguments);
         };""")
     screen.goto(hall_server.url + "/screen")
     expect(screen.locator("#calls tr")).to_have_count(1)
@@ -350,9 +362,162 @@ def test_screen_chimes_on_live_calls_only(hall_server: Any, new_page: Any) -> No
     expect(sound).to_be_visible()
     sound.click()
     expect(sound).to_be_hidden()
-    assert screen.evaluate("window.__tones") == 0  # the snapshot's old call is not announced
+    assert screen.evaluate("window.__played") == []  # the snapshot's old call is not announced
     assert first["number"] in screen.locator("#calls").inner_text()
     clerk.post("/api/windows/1/skip").raise_for_status()
     clerk.post("/api/windows/1/call", json={}).raise_for_status()
     expect(screen.locator("#latest-text")).to_contain_text(second["number"])
-    screen.wait_for_function("window.__tones >= 2")  # ding-dong
+    screen.wait_for_function("window.__played.length === 1")  # the new call's WAV
+    assert screen.evaluate("window.__tones") == 0  # its chime is in the WAV (tests/test_voice.py)
+
+
+# ---------------------------------------------------------------- issue 8: QR, hall time, fit
+
+def test_kiosk_qr_decodes_to_the_phone_page(hall_server: Any, new_page: Any,
+                                             tmp_path: Path) -> None:
+    """The QR the kiosk shows, read by a real decoder from a screenshot, opens /t/<token>
+    (as the printed ticket does), never the raw JSON of /api/tickets/<token>."""
+    kiosk = new_page(1280, 800)
+    _, token = _take_ticket(kiosk, hall_server.url)
+    kiosk.wait_for_function("(img => img.complete && img.naturalWidth > 0)"
+                            "(document.getElementById('t-qr'))")  # drawn, not just asked for
+    shot = tmp_path / "qr.png"
+    kiosk.locator("#t-qr").screenshot(path=str(shot))
+    codes = zxingcpp.read_barcodes(Image.open(shot))
+    assert [c.text for c in codes] == [f"{hall_server.url}/t/{token}"]
+
+
+def _hhmm_of(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(HALL_TZ).strftime("%H:%M")
+
+
+def _shows_hall_clock(page: Page) -> None:
+    """The page's clock reads the hall's time (Asia/Shanghai), whatever the device's zone."""
+    text = page.locator("#clock").inner_text()
+    now = datetime.now(HALL_TZ)  # read after the page: its minute is this one or the last
+    assert any(f"{t:%H:%M}" in text and
+               ("年" not in text or f"{t.year}年{t.month}月{t.day}日" in text)
+               for t in (now, now - timedelta(minutes=1))), text
+
+
+def test_every_page_shows_hall_time_on_a_utc_device(hall_server: Any, new_page: Any) -> None:
+    """A TV, kiosk, phone or PC left on UTC shows the hall's time (Asia/Shanghai, 8 hours
+    ahead), on its clock and on every time it prints."""
+    utc = "UTC"
+    kiosk = new_page(1280, 800, timezone=utc)
+    kiosk.goto(hall_server.url + "/kiosk")
+    _shows_hall_clock(kiosk)
+    kiosk.locator('button.svc[data-service="yibao-card"]').click()
+    expect(kiosk.locator("#ticket")).to_be_visible()
+    token = (kiosk.locator("#t-qr").get_attribute("src") or "").split("/")[2]
+    ticket = httpx.get(hall_server.url + f"/api/tickets/{token}", timeout=10).json()
+    expect(kiosk.locator("#t-issued")).to_have_text(_hhmm_of(ticket["issued_at"]))
+
+    phone = new_page(390, 844, timezone=utc)
+    phone.goto(hall_server.url + f"/t/{token}")
+    expect(phone.locator("#t-issued")).to_have_text(_hhmm_of(ticket["issued_at"]))
+
+    screen = new_page(1920, 1080, timezone=utc)
+    screen.goto(hall_server.url + "/screen")
+    _shows_hall_clock(screen)
+    hall_server.add_user("clerk1", "clerk", PASSWORD)
+    pad = new_page(1280, 800, timezone=utc)
+    pad.goto(hall_server.url + "/counter")
+    pad.fill("#l-user", "clerk1")
+    pad.fill("#l-pass", PASSWORD)
+    pad.select_option("#l-window", "1")
+    pad.click("#l-submit")
+    expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
+    pad.keyboard.press("n")
+    expect(pad.locator("#cur-number")).to_have_text(ticket["number"])
+    called = httpx.get(hall_server.url + f"/api/tickets/{token}", timeout=10).json()
+    expect(pad.locator("#cur-called")).to_have_text(_hhmm_of(called["called_at"]))
+    expect(screen.locator("#calls tr.newest td").nth(2)).to_have_text(
+        _hhmm_of(called["called_at"]))
+
+    hall_server.add_user("boss", "manager", PASSWORD)
+    manage = new_page(1920, 1080, timezone=utc)
+    manage.goto(hall_server.url + "/manage")
+    manage.fill("#l-user", "boss")
+    manage.fill("#l-pass", PASSWORD)
+    manage.click("#l-submit")
+    expect(manage.locator("#me li").first).to_be_visible()
+    _shows_hall_clock(manage)
+    times = manage.locator("#me li > span.num:first-child").all_inner_texts()
+    assert times and all(t.strip() in (_hhmm_of(called["called_at"]),
+                                       _hhmm_of(ticket["issued_at"])) for t in times), times
+    # the manager's lists and case pages print their times through the same helper
+    assert manage.evaluate("HallManage.dt('2026-01-01T00:30:00+00:00')") == "2026年1月1日 08:30"
+
+
+def _visible_rows(page: Page, selector: str) -> tuple[int, int]:
+    """(rows wholly inside the viewport, rows) — what a person in front of the TV can read."""
+    return page.evaluate("""(sel) => {
+        const rows = [...document.querySelectorAll(sel)];
+        const clip = (el) => {  // the nearest ancestor that hides its overflow
+            for (let p = el.parentElement; p; p = p.parentElement) {
+                const o = getComputedStyle(p).overflowY;
+                if (o === 'hidden' || o === 'clip' || o === 'auto' || o === 'scroll') return p;
+            }
+            return null;
+        };
+        const inside = rows.filter((r) => {
+            const b = r.getBoundingClientRect();
+            if (b.height === 0 || b.top < 0 || b.bottom > innerHeight + 0.5 ||
+                b.right > innerWidth + 0.5) return false;
+            const c = clip(r);
+            if (!c) return true;
+            const cb = c.getBoundingClientRect();
+            return b.top >= cb.top - 0.5 && b.bottom <= cb.bottom + 0.5;
+        });
+        return [inside.length, rows.length];
+    }""", selector)
+
+
+def test_hall_screen_fits_all_recent_calls_at_1080p_and_4k(hall_server: Any,
+                                                          new_page: Any) -> None:
+    """Every recent call the screen keeps is on the glass at 1920x1080 and at 3840x2160, and
+    the type grows with the screen (a 4K TV without scaling reads like a 1080p one)."""
+    clerk = hall_server.clerk(1)
+    for _ in range(SCREEN_RECENT_CALLS + 2):
+        hall_server.issue("yibao-card")
+        clerk.post("/api/windows/1/call", json={}).raise_for_status()
+        clerk.post("/api/windows/1/start").raise_for_status()
+        clerk.post("/api/windows/1/finish", json={"outcome": "done"}).raise_for_status()
+    hall_server.issue("yibao-card")
+    clerk.post("/api/windows/1/call", json={}).raise_for_status()  # on window 1's screen
+    sizes = {}
+    for width, height in ((1920, 1080), (3840, 2160)):
+        screen = new_page(width, height)
+        screen.goto(hall_server.url + "/screen")
+        expect(screen.locator("#calls tr")).to_have_count(SCREEN_RECENT_CALLS)
+        assert _visible_rows(screen, "#calls tr") == [SCREEN_RECENT_CALLS, SCREEN_RECENT_CALLS]
+        assert _visible_rows(screen, "#waiting tr")[0] == len(_snapshot(hall_server)["queues"])
+        sizes[width] = screen.evaluate(
+            "parseFloat(getComputedStyle(document.getElementById('latest-text')).fontSize)")
+    assert 1.8 <= sizes[3840] / sizes[1920] <= 2.2, sizes
+    for width, height in ((1920, 1080), (3840, 2160)):  # and the screen above a window
+        window = new_page(width, height)
+        window.goto(hall_server.url + "/screen/window/1")
+        expect(window.locator("#wnum")).to_be_visible()
+        sizes[width] = window.evaluate(
+            "parseFloat(getComputedStyle(document.getElementById('wnum')).fontSize)")
+        assert window.evaluate("document.documentElement.scrollHeight") <= height
+    assert 1.8 <= sizes[3840] / sizes[1920] <= 2.2, sizes
+
+
+def test_kiosk_shows_every_group_or_a_scroll_cue(hall_server: Any, new_page: Any) -> None:
+    """At a TV-sized and a tablet-sized kiosk every service group is on the screen, or a cue
+    says there is more below (and goes away once the citizen has scrolled to the end)."""
+    for width, height in ((1920, 1080), (1280, 800)):
+        kiosk = new_page(width, height)
+        kiosk.goto(hall_server.url + "/kiosk")
+        inside, total = _visible_rows(kiosk, ".group")
+        cue = kiosk.locator("#more")
+        if inside < total:
+            expect(cue).to_be_visible()
+            assert _visible_rows(kiosk, "#more") == [1, 1]
+            kiosk.mouse.wheel(0, 10_000)
+            expect(cue).to_be_hidden()
+        else:
+            expect(cue).to_be_hidden()

@@ -15,6 +15,7 @@ from displays.phrase import (
     display_phrase,
     led_call_text,
     number_to_hanzi,
+    speak_number,
     spell_digits,
 )
 
@@ -92,3 +93,39 @@ def test_build_announcement_repeats() -> None:
     assert build_announcement("x", repeat=3) == ["x", "x", "x"]
     with pytest.raises(ValueError):
         build_announcement("x", repeat=0)
+
+
+def sound(words: list[str]) -> str:
+    """What a listener can tell apart: espeak-ng's phonemes without tone and stress marks,
+    language switches, or the pinyin glides of yi/wu (yī and ī are one sound, as are
+    wǔ and ǔ). Tones alone do not count: "yì yī yī yī" is what E111 sounded like."""
+    s = re.sub(r"\((?:en|cmn)\)", "", "".join(words))
+    s = re.sub(r"[0-9',]", "", s)
+    return re.sub(r"j(?=i)|w(?=u)", "", s)
+
+
+def test_every_letter_and_digit_is_said_distinctly_in_the_call_phrase() -> None:
+    letters, digits = {}, {}
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        words = phonemes(call_phrase(f"{letter}000", 3, "3号窗口", "comprehensive"))
+        hao = words.index(HAO)  # 请 | the letter | 零 零 零 | 号
+        assert [sound([w]) for w in words[hao - 3:hao]] == [sound([LING])] * 3, letter
+        letters[letter] = sound(words[1:hao - 3])
+    for digit in "0123456789":
+        words = phonemes(call_phrase(f"A{digit * 3}", 3, "3号窗口", "comprehensive"))
+        hao = words.index(HAO)
+        said = {sound([w]) for w in words[hao - 3:hao]}
+        assert len(said) == 1, (digit, words)  # each of the three said alike, one by one
+        digits[digit] = said.pop()
+    every = list(letters.values()) + list(digits.values())
+    assert all(every) and len(set(every)) == 36, (letters, digits)
+    assert not set(letters.values()) & set(digits.values())
+    # the two the issue names: E111 is not four 一, G is not zhì
+    assert letters["E"] != digits["1"] and letters["G"] != "ts.i."
+    assert letters["R"] != digits["2"]
+
+
+def test_speak_number_respells_only_the_letter() -> None:
+    assert speak_number(" e111 ") == "eeh一一一"
+    assert speak_number("A001") == "A零零一"
+    assert call_phrase("R020", 3, "3号窗口", "comprehensive") == "请ar零二零号到三号窗口办理"

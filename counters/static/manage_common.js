@@ -134,6 +134,7 @@
     }
     if (!live) {
       live = Hall.live({
+        path: "/ws/manage", // ratings and alarms are private: the managers' channel has them
         onSnapshot: (d, seq) => page.onSnapshot && page.onSnapshot(d, seq),
         onEvent,
         onOpen: function () {
@@ -170,7 +171,7 @@
     const now = Date.now();
     const items = alarms.map(function (a) {
       if (!a.rectification && !a.complaint) {
-        return Hall.h("li", { class: "al-item overdue", dataset: { kind: a.kind } },
+        return Hall.h("li", { class: "al-rule overdue", dataset: { kind: a.kind } },
           Hall.h("span", { class: "al-tag" }, a.kind === "application_late" ? "超期" : "提醒"),
           Hall.h("span", null, a.message));
       }

@@ -58,6 +58,8 @@
       card("回访率", M.pct(x.callback_rate), "callback_rate"),
       card("整改率", M.pct(x.fix_rate), "fix_rate"),
       card("按时率（回访、整改、答复）", M.pct(f.on_time_rate), "on_time_rate"),
+      ...(cfg.indicators || []).map((i) =>
+        card(i.name + "（均分）", M.dash(r.indicators[i.key]), "ind_" + i.key)),
       card("办不成事", String(c.count), "complaints"),
       card("办不成事按时答复率", M.pct(c.on_time_rate), "complaint_on_time_rate"),
       card("超期未办", String(x.overdue + c.overdue), "overdue"));
@@ -131,7 +133,8 @@
     ready: load,
     onOpen: soon,
     onEvent: function (ev) {
-      if (ev.type === "rating.recorded" || ev.type === "rectification.updated" ||
+      if (ev.type === "rating.recorded" || ev.type === "alarm.bad_rating" ||
+          ev.type === "rectification.updated" ||
           ev.type === "alarm.complaint" || ev.type === "complaint.updated") soon();
     },
   });

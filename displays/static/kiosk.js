@@ -88,6 +88,7 @@
     $("t-qr").src = "/t/" + encodeURIComponent(t.token) + "/qr.svg";
     start.hidden = true;
     ticketView.hidden = false;
+    updateCue();
     shownAt = Date.now();
     window.scrollTo(0, 0);
     $("t-done").focus({ preventScroll: true });
@@ -101,6 +102,25 @@
     }, 1000);
   }
 
+  /* More services below the fold (a 1280x800 kiosk cannot show all groups at touch size):
+   * a cue at the bottom names the groups still hidden and scrolls on a tap; it goes away at
+   * the end of the list. */
+  function updateCue() {
+    const below = start.hidden ? [] : Array.from(document.querySelectorAll(".group"))
+      .filter((g) => g.getBoundingClientRect().bottom > window.innerHeight + 1);
+    const atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
+    $("more").hidden = !below.length || atEnd;
+    const names = below.map((g) => g.querySelector(".qname").textContent);
+    $("more-names").textContent = names.length
+      ? "（" + names.slice(0, 4).join("、") + (names.length > 4 ? "等" : "") + "）" : "";
+  }
+  $("more").addEventListener("click", function () {
+    window.scrollBy({ top: Math.round(window.innerHeight * 0.7), behavior: "smooth" });
+  });
+  window.addEventListener("scroll", updateCue, { passive: true });
+  window.addEventListener("resize", updateCue);
+  updateCue();
+
   function backToStart() {
     clearInterval(countdown);
     countdown = null;
@@ -109,6 +129,7 @@
     resetOptions();
     Hall.say(msg, "");
     window.scrollTo(0, 0);
+    updateCue();
   }
 
   /* someone chose 绿色通道 or saw a refusal and walked away: the next person starts clean */

@@ -1,9 +1,8 @@
 /* screen.js — the hall screen: latest call (flashing), recent calls, waiting per queue.
  *
- * Numbers and windows only (domain.md: no names on public screens). Each live call plays a
- * chime generated with WebAudio, then the announcement WAV when the event carries `audio`;
- * sounds go through one queue so two calls never talk over each other. Calls replayed after a
- * reconnection are shown; only calls less than two minutes old are announced again.
+ * Numbers and windows only (domain.md: no names on public screens). A screen configured to
+ * speak plays each call's `audio` through voice.js (the chime is in that WAV; the server
+ * decides what each call's URL holds, including for calls replayed after a reconnection).
  */
 (function () {
   "use strict";
@@ -14,54 +13,6 @@
   const queues = {};
 
   Hall.clock($("clock"), true);
-
-  // ------------------------------------------------------------------ sound
-  const AC = window.AudioContext || window.webkitAudioContext;
-  const ctx = AC ? new AC() : null;
-  let chain = Promise.resolve();
-
-  function checkSound() {
-    // without --autoplay-policy=no-user-gesture-required, the browser wants one click first
-    $("sound").hidden = !ctx || ctx.state === "running";
-  }
-  $("sound").addEventListener("click", function () {
-    if (ctx) ctx.resume().then(checkSound);
-  });
-  if (ctx) ctx.onstatechange = checkSound;
-  setTimeout(checkSound, 500);
-
-  function chime() {
-    if (!ctx || ctx.state !== "running") return Promise.resolve();
-    const t0 = ctx.currentTime + 0.05;
-    [[880, 0], [660, 0.45]].forEach(function ([freq, at]) {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      osc.type = "sine";
-      osc.frequency.value = freq;
-      gain.gain.setValueAtTime(0.0001, t0 + at);
-      gain.gain.exponentialRampToValueAtTime(0.5, t0 + at + 0.03);
-      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + at + 0.9);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(t0 + at);
-      osc.stop(t0 + at + 1);
-    });
-    return new Promise((r) => setTimeout(r, 1500));
-  }
-
-  function play(url) {
-    return new Promise(function (resolve) {
-      const a = new Audio(url);
-      const done = () => resolve();
-      a.onended = done;
-      a.onerror = done;
-      setTimeout(done, 20000); // a broken file never blocks the next call
-      a.play().catch(done);
-    });
-  }
-
-  function announce(call) {
-    chain = chain.then(() => chime()).then(() => (call.audio ? play(call.audio) : null));
-  }
 
   // ------------------------------------------------------------------ drawing
   function drawCalls(flash) {
@@ -125,7 +76,7 @@
         window_name: d.window_name, time: ev.time, audio: d.audio };
       calls = [call].concat(calls.filter((c) => c.number !== call.number)).slice(0, LIMIT);
       drawCalls(true);
-      if (Date.now() - Date.parse(ev.time) < 120000) announce(call);
+      Hall.voice.say(call.audio); // silent unless this screen speaks (voice.js)
     },
   });
 })();

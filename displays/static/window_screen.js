@@ -1,5 +1,6 @@
 /* window_screen.js — the screen above one window: the current number, 暂停服务 when paused
- * (or closed), 热情为您服务 when idle; flashes on each call of this window (domain.md, LED). */
+ * (or closed), 热情为您服务 when idle; flashes on each call of this window (domain.md, LED).
+ * Silent unless `[voice] speak_on` lists the window; then it says this window's calls. */
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -38,6 +39,8 @@
       const w = Hall.windowOf(ev);
       if (!w || w.number !== me) return;
       draw(w, ev.type === "ticket.called");
+      // only this window's calls, and only if this screen is configured to speak (voice.js)
+      if (ev.type === "ticket.called") Hall.voice.say((ev.data || {}).audio);
     },
   });
 })();

@@ -41,7 +41,15 @@ def _environment() -> jinja2.Environment:
                               lstrip_blocks=True)
 
 
-templates = Jinja2Templates(env=_environment())
+def _hall_context(request: Request) -> dict[str, str]:
+    """What every page needs whatever its handler: the hall's time zone. base.html puts it in
+    the page config, and hall.js formats every clock and time in it (Intl.DateTimeFormat with
+    timeZone), so a TV or tablet whose own clock zone is wrong (a screen left on UTC) still
+    shows hall time. One context processor instead of a key in each handler's page_config."""
+    return {"hall_timezone": hall_config(request).hall.timezone}
+
+
+templates = Jinja2Templates(env=_environment(), context_processors=[_hall_context])
 
 
 def hall_config(request: Request) -> HallConfig:

@@ -88,26 +88,63 @@
     return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
   };
 
-  Hall.hhmm = function (iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  /* ---------------------------------------------------------------- hall time
+   * Every clock and time a page prints is in the hall's time zone ([hall] timezone, given in
+   * the page config by hall/web), never the device's: a TV or tablet left on UTC must still
+   * read 14:11 at 14:11 hall time. The one formatter below is the only place pages turn an
+   * instant into text. */
+  Hall.timeZone = Hall.config.timezone || "Asia/Shanghai";
+  const FIELDS = { year: "numeric", month: "numeric", day: "numeric", hour: "2-digit",
+    minute: "2-digit", second: "2-digit", weekday: "short", hourCycle: "h23" };
+  let hallFormat;
+  try {
+    hallFormat = new Intl.DateTimeFormat("en-US", Object.assign({ timeZone: Hall.timeZone }, FIELDS));
+  } catch (e) { // an unknown zone name (the server checks it; never a blank page)
+    hallFormat = new Intl.DateTimeFormat("en-US", FIELDS);
+  }
+  const WEEKDAYS = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+  const pad2 = (n) => String(n).padStart(2, "0");
+
+  /** {year, month, day, hour, minute, second, weekday (0 = 日)} of an instant in hall time. */
+  Hall.partsOf = function (when) {
+    const d = when instanceof Date ? when : new Date(when);
+    const out = {};
+    hallFormat.formatToParts(d).forEach(function (p) {
+      if (p.type === "weekday") out.weekday = WEEKDAYS[p.value];
+      else if (p.type !== "literal") out[p.type] = Number(p.value);
+    });
+    out.hour %= 24; // some engines still say 24 at midnight despite h23
+    return out;
   };
 
-  // ---------------------------------------------------------------- dates (年月日)
-  /* One date format on every page: 2026年1月31日, times HH:MM. The server writes ISO times in
-   * the hall's own offset (2026-01-31T09:05:00+08:00), so the digits are read as they are:
-   * the page shows hall time whatever the browser's own time zone. */
-  /** "2026-01-31…" → "2026年1月31日"; "" for nothing. */
-  Hall.dayText = function (iso) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
-    return m ? Number(m[1]) + "年" + Number(m[2]) + "月" + Number(m[3]) + "日" : "";
+  /** "09:30" of an ISO time (or a Date), in hall time. */
+  Hall.hhmm = function (iso) {
+    if (!iso) return "";
+    const p = Hall.partsOf(iso);
+    return pad2(p.hour) + ":" + pad2(p.minute);
   };
-  /** "2026-01-31T09:05:00+08:00" → "2026年1月31日 09:05". */
+
+  /** "2025年1月2日" of an ISO time (or a Date), in hall time. */
+  Hall.date = function (iso) {
+    if (!iso) return "";
+    const p = Hall.partsOf(iso);
+    return p.year + "年" + p.month + "月" + p.day + "日";
+  };
+
+  /** "2025年1月2日 09:30" of an ISO time (or a Date), in hall time. */
   Hall.dateTime = function (iso) {
-    const day = Hall.dayText(iso);
-    const t = /T(\d{2}:\d{2})/.exec(iso || "");
-    return day && t ? day + " " + t[1] : day;
+    if (!iso) return "";
+    return Hall.date(iso) + " " + Hall.hhmm(iso);
+  };
+
+  // ---------------------------------------------------------------- calendar days (年月日)
+  /* One date format on every page: 2026年1月31日 (Hall.date / Hall.dateTime above for
+   * instants). A calendar day the server sends as "2026-01-31" (a deadline, a filter) is no
+   * instant: it is written as it is, never moved through a time zone. */
+  /** "2026-01-31" → "2026年1月31日"; "" for nothing. */
+  Hall.dayText = function (day) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day || "");
+    return m ? Number(m[1]) + "年" + Number(m[2]) + "月" + Number(m[3]) + "日" : "";
   };
   /** What a person typed as a date → "2026-01-31", or null. Takes 2026年1月31日, 2026-1-31,
    * 2026/1/31, 2026.1.31 and 20260131; refuses a day that does not exist (2月30日). */
@@ -229,16 +266,14 @@
     return typeof d.window === "number" ? d.window : null;
   };
 
-  /** A clock in a node: 2025年1月2日 星期四 09:30:05. */
+  /** A clock in a node, in hall time: 2025年1月2日 星期四 09:30:05. */
   Hall.clock = function (el, withDate) {
     const days = "日一二三四五六";
     const tick = function () {
-      const d = new Date();
-      const t = [d.getHours(), d.getMinutes(), d.getSeconds()]
-        .map((x) => String(x).padStart(2, "0")).join(":");
+      const p = Hall.partsOf(new Date());
+      const t = pad2(p.hour) + ":" + pad2(p.minute) + ":" + pad2(p.second);
       el.textContent = withDate
-        ? d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" +
-          days[d.getDay()] + " " + t
+        ? p.year + "年" + p.month + "月" + p.day + "日 星期" + days[p.weekday] + " " + t
         : t;
     };
     tick();
@@ -246,8 +281,9 @@
   };
 
   /**
-   * Hall.live({onSnapshot(data, seq), onEvent(ev), onStatus(connected), onOpen()})
-   * Keeps one WebSocket to /ws. The first connection takes a snapshot; every reconnection
+   * Hall.live({onSnapshot(data, seq), onEvent(ev), onStatus(connected), onOpen(), path})
+   * Keeps one WebSocket to /ws (or `path`: the manager pages use /ws/manage, which also
+   * carries the private 好差评 and case events and needs the manager's session). The first connection takes a snapshot; every reconnection
    * asks for ?since=<last seq seen>, and the server replays exactly the missed events.
    */
   Hall.live = function (handlers) {
@@ -266,7 +302,7 @@
       timer = null;
       if (self.stopped) return;
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const url = proto + "//" + location.host + "/ws" + (self.seq !== null ? "?since=" + self.seq : "");
+      const url = proto + "//" + location.host + (handlers.path || "/ws") + (self.seq !== null ? "?since=" + self.seq : "");
       self.urls.push(url);
       let ws;
       try {

@@ -9,6 +9,8 @@
  * Hall.ratingForm({form, submit(body) → Promise, contact: bool, onSkip(), onActivity()})
  *   form: GET /api/ratings/form or GET /api/evaluate/{n} (levels, reasons).
  *   contact: offer the optional contact field after a 差评 (1, 2), for the call-back.
+ * The four indicators of the form (整体满意度, 服务效率, 服务水平, 服务态度) are asked too, each
+ * optional and blank ("不评价此项") until chosen; only the chosen ones are sent.
  * Returns {el}. A refusal of submit() is shown inside the form as the server's message.
  */
 (function () {
@@ -37,6 +39,17 @@
       h("label", { for: id + "-contact" }, "联系方式（选填，便于回访）"), contactInput,
       h("p", { id: id + "-contact-note", class: "rf-note" },
         "仅用于工作人员回访和答复您，不会在任何公开页面显示。")) : null;
+
+    const indicatorSelects = (opts.form.indicators || []).map(function (ind) {
+      const select = h("select", { id: id + "-i-" + ind.key, name: ind.key },
+        h("option", { value: "" }, "不评价此项"),
+        ...levels.map((l) => h("option", { value: String(l.level) }, l.name + "（" + l.level + "分）")));
+      return h("div", { class: "rf-ind" },
+        h("label", { for: id + "-i-" + ind.key }, ind.name), select);
+    });
+    const indicators = indicatorSelects.length ? h("fieldset", { class: "rf-indicators" },
+      h("legend", null, "分项评价（选填）"),
+      h("div", { class: "rf-ind-grid" }, indicatorSelects)) : null;
 
     const levelButtons = levels.map(function (l) {
       const input = h("input", { type: "radio", name: id + "-level", value: String(l.level),
@@ -67,6 +80,7 @@
         h("legend", null, "您对本次服务的评价"),
         h("div", { class: "rf-level-row" }, levelButtons)),
       reasons,
+      indicators,
       h("div", { class: "rf-field" },
         h("label", { for: id + "-comment" }, "意见建议（选填）"), comment),
       contact,
@@ -83,6 +97,11 @@
       const body = { level: level,
         reasons: Array.from(reasonBox.querySelectorAll("input:checked"), (x) => x.value) };
       if (comment.value.trim()) body.comment = comment.value.trim();
+      const chosen = {};
+      el.querySelectorAll(".rf-ind select").forEach(function (sel) {
+        if (sel.value) chosen[sel.name] = Number(sel.value);
+      });
+      if (Object.keys(chosen).length) body.indicators = chosen;
       if (contact && !contact.hidden && contactInput.value.trim()) {
         body.contact = contactInput.value.trim();
       }
