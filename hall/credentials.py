@@ -59,11 +59,11 @@ class Credentials:
         if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").isalnum():
             raise errors.invalid("设备名只能包含字母、数字和 - _，不超过64个字符", "invalid_device")
         if kind not in KINDS:
-            raise errors.invalid("设备类型只能是 tablet (评价器) 或 kiosk (取号机)",
+            raise errors.invalid("设备类型只能是评价器或取号机",
                                  "invalid_device_kind")
         if kind == "tablet":
             if window is None:
-                raise errors.invalid("评价器需要指定窗口 (--window)", "window_required")
+                raise errors.invalid("评价器需要指定窗口", "window_required", "window")
             if not self.service.config.has_window(window):
                 raise errors.not_found(f"没有 {window} 号窗口", "unknown_window")
         elif window is not None:
