@@ -34,6 +34,7 @@ class Hall:
         self.url = server.url
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, int] = {}
+        self.devices = 0
 
 
 def _user(server: HallServer, name: str, role: str) -> None:
@@ -158,20 +159,34 @@ def complaint_done(page: Page, h: Hall) -> None:
     expect(page.locator("#c-done")).to_be_visible()
 
 
-def evaluate_idle(page: Page, h: Hall) -> None:
+def _enrolled_tablet(page: Page, h: Hall, window: int) -> None:
+    """Window `window`'s rating tablet, enrolled with a fresh 登记码 (issue 9.1)."""
+    h.devices += 1
+    code = h.server.add_device(f"axe-tablet-{h.devices}", "tablet", window)
+    page.goto(f"{h.url}/evaluate/{window}")
+    page.get_by_label("登记码").fill(code)
+    page.get_by_role("button", name="登记").click()
+
+
+def evaluate_enrol(page: Page, h: Hall) -> None:
     page.goto(h.url + "/evaluate/3")
+    expect(page.locator("#enrol-title")).to_be_visible()
+
+
+def evaluate_idle(page: Page, h: Hall) -> None:
+    _enrolled_tablet(page, h, 3)
     expect(page.locator("#idle")).to_be_visible()
 
 
 def evaluate_rate(page: Page, h: Hall) -> None:
-    page.goto(h.url + "/evaluate/2")
+    _enrolled_tablet(page, h, 2)
     expect(page.locator("#rate")).to_be_visible()
     page.locator(".rf-level").first.click()  # a level chosen: the reasons show
     expect(page.locator(".rf-level input:checked")).to_have_count(1)
 
 
 def evaluate_thanks(page: Page, h: Hall) -> None:
-    page.goto(h.url + "/evaluate/2")
+    _enrolled_tablet(page, h, 2)
     expect(page.locator("#rate")).to_be_visible()
     page.locator(".rf-skip").click()  # skipped: thanks, nothing stored
     expect(page.locator("#thanks")).to_be_visible()
@@ -239,6 +254,7 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "ticket-rated": (ticket_rated, (390, 844)),
     "complaint": (complaint, (390, 844)),
     "complaint-done": (complaint_done, (390, 844)),
+    "evaluate-enrol": (evaluate_enrol, (1280, 800)),
     "evaluate-idle": (evaluate_idle, (1280, 800)),
     "evaluate-rate": (evaluate_rate, (1280, 800)),
     "evaluate-thanks": (evaluate_thanks, (1280, 800)),

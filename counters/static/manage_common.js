@@ -30,7 +30,7 @@
   M.pct = function (x) {
     return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%";
   };
-  /** "2026年11月25日 09:30" of an ISO time, in the hall's own offset (as the server wrote it). */
+  /** "2026年11月25日 09:30" of an ISO time, in hall time (Hall.dateTime). */
   M.dt = function (iso) {
     return iso ? Hall.dateTime(iso) : "—";
   };

@@ -137,13 +137,13 @@
     return Hall.date(iso) + " " + Hall.hhmm(iso);
   };
 
-  // ---------------------------------------------------------------- calendar days (年月日)
-  /* One date format on every page: 2026年1月31日 (Hall.date / Hall.dateTime above for
-   * instants). A calendar day the server sends as "2026-01-31" (a deadline, a filter) is no
-   * instant: it is written as it is, never moved through a time zone. */
-  /** "2026-01-31" → "2026年1月31日"; "" for nothing. */
-  Hall.dayText = function (day) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day || "");
+  // ---------------------------------------------------------------- dates (年月日)
+  /* One date format on every page: 2026年1月31日, times HH:MM. Instants go through
+   * Hall.date / Hall.dateTime above (converted to hall time); a calendar day the server
+   * writes as "2026-01-31" (a deadline, a due date) is no instant and is read as it is. */
+  /** "2026-01-31…" → "2026年1月31日"; "" for nothing. */
+  Hall.dayText = function (iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
     return m ? Number(m[1]) + "年" + Number(m[2]) + "月" + Number(m[3]) + "日" : "";
   };
   /** What a person typed as a date → "2026-01-31", or null. Takes 2026年1月31日, 2026-1-31,
