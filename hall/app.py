@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
 import counters.pages
@@ -25,7 +26,7 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api, guard
+from hall import api, errors, feedback_api, guard, perimeter
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
@@ -70,6 +71,7 @@ def build_app(config: HallConfig, db_path: str | Path,
             await stop_devices()
             await service.close()
 
+    perimeter.bounded_ids()  # before the routes compile their `{n:int}` parameters
     routes = [
         *api.routes(),
         WebSocketRoute("/ws", websocket_endpoint),
@@ -84,6 +86,7 @@ def build_app(config: HallConfig, db_path: str | Path,
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(perimeter.Perimeter, public_url=config.hall.public_url)],
         exception_handlers={
             errors.HallError: api.hall_error,
             HTTPException: api.http_error,

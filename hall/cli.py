@@ -92,11 +92,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(line, flush=True)
     for label, url in page_urls(base, config):
         print(f"  {label:28} {url}", flush=True)
+    print(raise_open_files_limit(), flush=True)
+    from hall.timeouts import deadline_protocol
+
     # stack-notes.md: per-message compression costs 2x memory and CPU per screen; the access
-    # log costs a fifth of the throughput.
+    # log costs a fifth of the throughput. Issue 9.5: the size of a client's WebSocket message
+    # and the time to send a request are bounded (hall.timeouts).
     server = uvicorn.Server(uvicorn.Config(
         app, access_log=False, log_level="warning", ws_per_message_deflate=False,
-        ws="websockets-sansio", backlog=4096))
+        ws="websockets-sansio", backlog=4096, ws_max_size=config.hall.ws_max_message_bytes,
+        http=deadline_protocol(config.hall.header_timeout_seconds,
+                               config.hall.body_timeout_seconds)))
     try:
         server.run(sockets=[listener])
     except SystemExit:  # uvicorn's way of saying the app's start-up failed
@@ -107,6 +113,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"大厅服务启动失败（数据库 {args.db}），详见上方错误信息", file=sys.stderr)
         return EXIT_STARTUP
     return 0
+
+
+def raise_open_files_limit() -> str:
+    """Raise this process's open-files limit (RLIMIT_NOFILE) from its soft value to the hard
+    one, and say so. Every screen, kiosk and pad holds a socket; at the usual soft limit of
+    1024 uvicorn drops connections silently (stack-notes.md). The hard limit is what the
+    system allows without privileges; a hall needing more raises it in its service unit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return f"打开文件数上限：已由 {soft} 提高到 {hard}"
+        except (ValueError, OSError):
+            return f"打开文件数上限：仍为 {soft}，无法提高到 {hard}"
+    return f"打开文件数上限：{soft}"
 
 
 def _listen(host: str, port: int, send_buffer: int) -> socket.socket:

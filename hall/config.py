@@ -79,6 +79,12 @@ class HallInfo:
     # kernel send buffer per connection (0: the system's). Linux lets a stalled client hold
     # up to 4 MiB in the kernel; with a thousand screens a hall server may want less.
     send_buffer_bytes: int = 0
+    # a client slower than this to send its request headers, or then its body, is cut off
+    # (hall.timeouts: half-sent requests used to hold a connection for ever)
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # the largest WebSocket message a client may send: screens send nothing (closed with 1009)
+    ws_max_message_bytes: int = 4096
     # where phones reach the server (the QR code on printed tickets), e.g. behind a proxy;
     # empty: derived from the address `serve` listens on
     public_url: str = ""
@@ -477,6 +483,10 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
         ws_client_queue=c.get(t, "ws_client_queue", "hall", int, 1000),
         ws_heartbeat_seconds=float(c.get(t, "ws_heartbeat_seconds", "hall", (int, float), 25)),
         send_buffer_bytes=c.get(t, "send_buffer_bytes", "hall", int, 0),
+        header_timeout_seconds=float(c.get(t, "header_timeout_seconds", "hall", (int, float),
+                                           10)),
+        body_timeout_seconds=float(c.get(t, "body_timeout_seconds", "hall", (int, float), 30)),
+        ws_max_message_bytes=c.get(t, "ws_max_message_bytes", "hall", int, 4096),
         public_url=c.get(t, "public_url", "hall", str, "").rstrip("/"),
         skip=skip,
     )
@@ -484,7 +494,8 @@ def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
         c.problem("hall.public_url",
                   f"must start with http:// or https://, got {info.public_url!r}")
     for key in ("kiosk_reset_seconds", "aging_minutes", "max_body_bytes", "ws_client_queue",
-                "ws_heartbeat_seconds"):
+                "ws_heartbeat_seconds", "header_timeout_seconds", "body_timeout_seconds",
+                "ws_max_message_bytes"):
         c.positive(getattr(info, key), f"hall.{key}")
     # a heartbeat every microsecond keeps a core busy; one a day never finds a dead screen
     c.at_least(info.ws_heartbeat_seconds, "hall.ws_heartbeat_seconds", 0.1, 3600)

@@ -237,6 +237,19 @@ class Exporter:
         writer = csv.writer(out)
         writer.writerow([self.header(k) for k in columns])
         for row in rows:
-            writer.writerow([self.cell(k, row) for k in columns])
+            writer.writerow([spreadsheet_safe(self.cell(k, row)) for k in columns])
         # a BOM so that Excel, which most halls open CSV files with, reads the Chinese right
         return "\ufeff" + out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Pure: a CSV cell a spreadsheet will not run. Excel and WPS treat a cell starting with
+    = + - @ (or a tab or CR before one) as a formula, and a complaint's text is typed by anyone
+    (`=HYPERLINK(...)` on a manager's PC): such text gets a leading ' (OWASP's advice), which
+    the spreadsheet shows as plain text. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

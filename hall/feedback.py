@@ -23,6 +23,9 @@ Rules taken here (docs/feedback.md has the full list and the reasons):
   ticket's page (`review_fix`).
 * A complaint gets a short random reference (BC + 6 characters without 0/O/1/I) the citizen
   can quote on the phone; the sequential id stays internal to staff.
+* What citizens type is sealed at rest like contacts (hall.sealed): the complaint's
+  description and the rating's comment (people type ID and phone numbers into them; issue 9.8).
+  Managers read them opened; nothing searches inside them.
 * Contact details go in, never out: no public answer, no event, no audit detail carries them;
   managers see them masked (138****1234) and a manager who needs the number to call back uses
   the `reveal` action, which the audit log records.
@@ -289,7 +292,7 @@ class Feedback:
             "rated_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ticket["id"], ticket["number"], ticket["day"], ticket["window"], ticket["clerk"],
              ticket["service"], ticket["queue"], inp.level,
-             json.dumps(list(inp.reasons), ensure_ascii=False), inp.comment,
+             json.dumps(list(inp.reasons), ensure_ascii=False), self.sealer.seal(inp.comment),
              ind.get("overall"), ind.get("efficiency"), ind.get("quality"), ind.get("attitude"),
              channel, mode, ts, ticket["finished_at"]))
         rating_id = int(cur.lastrowid or 0)
@@ -523,7 +526,7 @@ class Feedback:
             "INSERT INTO complaints (opened_at, source, ticket_id, service, window, clerk, "
             "description, contact, status, reference, day, category, contact_due, due, "
             "contacted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)",
-            (ts, source, ticket_id, service, window, clerk, description,
+            (ts, source, ticket_id, service, window, clerk, self.sealer.seal(description),
              self.sealer.seal(contact), reference,
              day.isoformat(), category, due, due, ts if face_to_face else None))
         case_id = int(cur.lastrowid or 0)
@@ -723,7 +726,7 @@ class Feedback:
             return {"called_back_at": ts}, note
         if action == "classify":
             kind = body.get("classification")
-            if kind not in CLASSIFICATIONS:
+            if not isinstance(kind, str) or kind not in CLASSIFICATIONS:
                 raise errors.invalid(f"定性只能是 {'、'.join(CLASSIFICATIONS.values())} 之一",
                                      "invalid_classification", "classification")
             changes: dict[str, Any] = {"classification": kind, "classified_at": ts}
@@ -754,7 +757,7 @@ class Feedback:
             return {"fed_back_at": ts}, note
         if action == "review":
             view = body.get("view")
-            if view not in VIEWS:
+            if not isinstance(view, str) or view not in VIEWS:
                 raise errors.invalid(f"群众意见只能是 {'、'.join(VIEWS.values())} 之一",
                                      "invalid_view", "view")
             return {"view": view, "reviewed_at": ts}, VIEWS[view] + (f"：{note}" if note else "")
@@ -785,7 +788,7 @@ class Feedback:
             return {"contacted_at": row["contacted_at"] or ts}, note
         if action == "assess":
             cls = body.get("class")
-            if cls not in COMPLAINT_CLASSES:
+            if not isinstance(cls, str) or cls not in COMPLAINT_CLASSES:
                 raise errors.invalid(f"分类只能是 {'、'.join(COMPLAINT_CLASSES.values())} 之一",
                                      "invalid_class", "class")
             category = self._check_category(body.get("category")) or row["category"]
@@ -805,7 +808,8 @@ class Feedback:
                 raise errors.conflict("不属于受理范围的诉求不交办，请直接反馈转办意见",
                                       "illegal_state")
             department = body.get("department")
-            if department not in self.config.complaints.departments:
+            if (not isinstance(department, str)
+                    or department not in self.config.complaints.departments):
                 raise errors.invalid(
                     f"承办部门只能是 {'、'.join(self.config.complaints.departments)} 之一",
                     "invalid_department", "department")
@@ -837,7 +841,7 @@ class Feedback:
             return {"answered_at": ts}, note
         if action == "follow_up":
             view = body.get("view")
-            if view not in VIEWS:
+            if not isinstance(view, str) or view not in VIEWS:
                 raise errors.invalid(f"群众意见只能是 {'、'.join(VIEWS.values())} 之一",
                                      "invalid_view", "view")
             return ({"view": view, "followed_up_at": ts},
@@ -933,7 +937,7 @@ class Feedback:
             "number": rating["number"] if rating is not None else None,
             "rating": None if rating is None else {
                 "id": rating["id"], "reasons": json.loads(rating["reasons"]),
-                "comment": rating["comment"], "channel": rating["channel"],
+                "comment": self.sealer.open(rating["comment"]), "channel": rating["channel"],
                 "mode": rating["mode"], "rated_at": self._iso(rating["rated_at"])},
             "opened_at": self._iso(row["opened_at"]), "assignee": row["assignee"],
             "contact": mask_contact(self.sealer.open(row["contact"])),
@@ -965,7 +969,8 @@ class Feedback:
             "id": row["id"], "reference": row["reference"], "status": row["status"],
             "status_name": COMPLAINT_STATUS.get(row["status"], row["status"]),
             "source": row["source"], "source_name": COMPLAINT_SOURCES.get(row["source"]),
-            "opened_at": self._iso(row["opened_at"]), "description": row["description"],
+            "opened_at": self._iso(row["opened_at"]),
+            "description": self.sealer.open(row["description"]),
             "service": row["service"], "service_name": self._service_name(row["service"]),
             "window": row["window"], "window_name": self._window_name(row["window"]),
             "number": number, "clerk": row["clerk"],
@@ -999,7 +1004,7 @@ class Feedback:
                 "ORDER BY due, id", (window,)).fetchall()
             return [{"id": r["id"], "reference": r["reference"], "status": r["status"],
                      "status_name": COMPLAINT_STATUS.get(r["status"], r["status"]),
-                     "description": r["description"], "service": r["service"],
+                     "description": self.sealer.open(r["description"]), "service": r["service"],
                      "service_name": self._service_name(r["service"]),
                      "window": r["window"], "window_name": self._window_name(r["window"]),
                      "department": r["department"], "category": r["category"],
@@ -1101,7 +1106,7 @@ class Feedback:
                 "window_name": self._window_name(r["window"]), "clerk": r["clerk"],
                 "service": r["service"], "service_name": self._service_name(r["service"]),
                 "level": r["level"], "level_name": LEVELS[r["level"]],
-                "reasons": json.loads(r["reasons"]), "comment": r["comment"],
+                "reasons": json.loads(r["reasons"]), "comment": self.sealer.open(r["comment"]),
                 "indicators": {k: r[k] for k in INDICATORS if r[k] is not None},
                 "channel": r["channel"], "channel_name": RATING_CHANNELS.get(r["channel"]),
                 "mode": r["mode"], "mode_name": RATING_MODES.get(r["mode"]),

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hall import errors
-from hall.api import as_list, clerk_of, manager_of, ok, read_json, reader_of
+from hall.api import as_list, clerk_of, manager_of, ok, query_date, query_int, read_json, reader_of
 from hall.feedback import EVALUATE_FIELDS, RATING_FIELDS, Feedback, reject_unknown
 from hall.guard import client_of, rater_of
 
@@ -29,25 +29,11 @@ def _source(request: Request) -> str | None:
 
 
 def _date(request: Request, name: str) -> date | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise errors.bad_request(f"{errors.label(name)}不对，应为 年-月-日", "invalid_query",
-                                 name) from None
+    return query_date(request, name)
 
 
 def _int(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise errors.bad_request(f"{errors.label(name)}必须是整数", "invalid_query",
-                                 name) from None
+    return query_int(request, name)
 
 
 def _period(request: Request) -> tuple[date, date]:

@@ -276,9 +276,13 @@ class HallService:
                            needs_help: Any = False, channel: Any = "kiosk",
                            kiosk: Any = None, idempotency_key: str | None = None,
                            appointment_at: float | None = None,
-                           granted_by: str | None = None) -> dict[str, Any]:
+                           granted_by: str | None = None,
+                           idempotency_body: str = "") -> dict[str, Any]:
         """`granted_by`: the staff account (导办, clerk) issuing the ticket, who may grant a
-        priority reason that is not self-declared; recorded on the ticket."""
+        priority reason that is not self-declared; recorded on the ticket.
+        `idempotency_key`: a retry with it gets the same ticket. `hall.api` scopes it to the
+        client and passes a digest of the body as `idempotency_body`: the same key with another
+        body is refused (409), never answered with the first request's ticket (issue 9.8)."""
         if not isinstance(service_id, str) or not service_id:
             raise errors.invalid("请选择办理事项", "invalid_service", "service")
         if not self.config.has_service(service_id):
@@ -286,7 +290,7 @@ class HallService:
         self._check_priority(priority, granted_by)
         if not isinstance(needs_help, bool):
             raise errors.invalid("请选择是否需要帮办", "invalid_needs_help", "needs_help")
-        if channel not in CHANNELS:
+        if not isinstance(channel, str) or channel not in CHANNELS:
             raise errors.invalid("取号渠道不对", "invalid_channel", "channel")
         if kiosk is not None and not isinstance(kiosk, str):
             raise errors.invalid("取号机编号格式不对", "invalid_kiosk", "kiosk")
@@ -304,9 +308,14 @@ class HallService:
 
         def issue(tx: Tx) -> tuple[dict[str, Any], bool]:
             if idempotency_key is not None:
-                row = tx.one("SELECT t.* FROM idempotency i JOIN tickets t ON t.id = i.ticket_id "
-                             "WHERE i.key = ?", (idempotency_key,))
+                # stored as "<key>|<body digest>": the range finds the key whatever the body
+                row = tx.one("SELECT i.key AS idem_key, t.* FROM idempotency i JOIN tickets t "
+                             "ON t.id = i.ticket_id WHERE i.key >= ? AND i.key < ?",
+                             (idempotency_key + "|", idempotency_key + "}"))
                 if row is not None:
+                    if row["idem_key"] != f"{idempotency_key}|{idempotency_body}":
+                        raise errors.conflict("这次取号的请求编号已用于另一个不同的取号请求，"
+                                              "请重新取号", "idempotency_mismatch")
                     return self._ticket_view(tx.conn, row, ts), False
             last = tx.one(
                 "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
@@ -328,7 +337,8 @@ class HallService:
             ticket_id = cur.lastrowid
             if idempotency_key is not None:
                 tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
-                                "VALUES (?, ?, ?)", (idempotency_key, ticket_id, ts))
+                                "VALUES (?, ?, ?)",
+                                (f"{idempotency_key}|{idempotency_body}", ticket_id, ts))
             row = tx.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
             view = self._ticket_view(tx.conn, row, ts, position=ahead[0] if ahead else 0)
             tx.emit("ticket.issued", {
@@ -619,7 +629,7 @@ class HallService:
 
     async def finish(self, number: int, actor: Actor, outcome: Any,
                      note: Any = None) -> dict[str, Any]:
-        if outcome not in set(Outcome):
+        if not isinstance(outcome, str) or outcome not in set(Outcome):
             raise errors.invalid(
                 f"办理结果只能是 {'、'.join(OUTCOME_NAMES.values())} 之一", "invalid_outcome",
                 "outcome")

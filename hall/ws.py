@@ -94,18 +94,8 @@ async def _serve(ws: WebSocket, render: Render, check: Check | None) -> None:
 async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
                     since_raw: str | None, render: Render, check: Check | None) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-        if since_raw is not None and since_raw.isdigit():
-            since = int(since_raw)
-            replay = await service.events_since(since, REPLAY_LIMIT + 1)
-            if len(replay) > REPLAY_LIMIT or since > await service.last_seq():
-                await ws.send_text(RESYNC)
-                return
-            for event in replay:
-                text = render(event)
-                if text is not None:
-                    await ws.send_text(text)
-            sent = replay[-1].seq if replay else since
-        else:
+        sent = await _replay(ws, service, since_raw, render)
+        if sent is None:
             snapshot = await service.hall_snapshot()
             sent = snapshot["seq"]
             await ws.send_text(json.dumps({"type": "snapshot", "seq": sent, "data": snapshot},
@@ -123,9 +113,37 @@ async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
                 sent = event.seq
 
 
+async def _replay(ws: WebSocket, service: HallService, since_raw: str | None,
+                  render: Render) -> int | None:
+    """Replay the events after `since`; the seq sent last, or None when a snapshot is needed.
+
+    A `since` the log cannot answer exactly (beyond its last event: the server's database was
+    replaced; before its oldest kept one; or more than REPLAY_LIMIT behind) gets
+    `{"type": "resync"}` and then a fresh snapshot on the same connection (issue 9.5: it used
+    to be closed after the resync, which looked like a silent close to a simple client)."""
+    if since_raw is None or not since_raw.isascii() or not since_raw.isdigit():
+        return None
+    if len(since_raw) > 15:  # beyond any seq; and SQLite's integers
+        await ws.send_text(RESYNC)
+        return None
+    since = int(since_raw)
+    replay = await service.events_since(since, REPLAY_LIMIT + 1)
+    gap = bool(replay) and replay[0].seq != since + 1
+    if gap or len(replay) > REPLAY_LIMIT or since > await service.last_seq():
+        await ws.send_text(RESYNC)
+        return None
+    for event in replay:
+        text = render(event)
+        if text is not None:
+            await ws.send_text(text)
+    return replay[-1].seq if replay else since
+
+
 async def _drain_incoming(ws: WebSocket) -> None:
     """Screens send nothing; reading still matters: it is how a closed connection (and a
-    server shutting down) ends the endpoint at once."""
+    server shutting down) ends the endpoint at once. What a client may send is capped by the
+    server (`[hall] ws_max_message_bytes`, uvicorn's `ws_max_size`): a bigger message closes
+    the connection with 1009 before it is buffered (issue 9.5: 16 MiB used to be accepted)."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             message = await ws.receive()

@@ -208,7 +208,7 @@ def test_bad_rating_on_the_phone_opens_a_case_worked_from_its_page(hall_server: 
     for text in (ticket["number"], "1 非常不满意", "3号窗口", "待回访", shown(callback_due),
                  shown(fix_due)):
         expect(row).to_contain_text(text)
-    expect(manager.locator("#al-list .al-item")).to_have_count(1)  # the alarm strip has it
+    expect(manager.locator("#al-list .al-item[data-id]")).to_have_count(1)  # the strip has the case
     manager.locator("#cases tr a").click()
     expect(manager).to_have_url(re.compile(r"/manage/rectifications/\d+$"))
     expect(manager.locator("#c-facts")).to_contain_text("等待时间长")
@@ -275,7 +275,7 @@ def test_complaints_get_a_reference_and_reach_the_manager_masked(hall_server: Ha
         expect(theirs).to_contain_text(text)
     content = manager.content()
     assert "13812341234" not in content and "王女士" not in content
-    expect(manager.locator("#al-list .al-item")).to_have_count(2)
+    expect(manager.locator("#al-list .al-item[data-id]")).to_have_count(2)
 
     mine.get_by_role("link").click()
     expect(manager.locator("#c-contact")).to_have_text("138****1234")

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -151,7 +152,10 @@ def test_idempotency_key_returns_the_same_ticket(hall_server: HallServer) -> Non
 def test_bad_input_gets_the_error_shape_and_the_server_keeps_serving(
         hall_server: HallServer) -> None:
     url = hall_server.url
-    post = httpx.post
+
+    def post(u: str, **kw: Any) -> httpx.Response:  # a JSON body, well formed or not
+        return httpx.post(u, headers={"Content-Type": "application/json"}, **kw)
+
     assert_error(post(url + "/api/tickets", content=b"{not json"), 400, "malformed_json")
     assert_error(post(url + "/api/tickets", content=b"[1, 2]"), 400, "malformed_json")
     assert_error(post(url + "/api/tickets", json={"service": 17}), 422)
@@ -178,7 +182,8 @@ def test_bad_input_gets_the_error_shape_and_the_server_keeps_serving(
     error = assert_error(clerk.post("/api/windows/1/skip"), 409, "illegal_state")
     assert "办理中" in error["message"]  # names the current state, in Chinese
     assert_error(clerk.post("/api/windows/1/finish", json={"outcome": "maybe"}), 422)
-    assert_error(clerk.post("/api/windows/1/finish", content=b"oops"), 400)
+    assert_error(clerk.post("/api/windows/1/finish", content=b"oops",
+                            headers={"Content-Type": "application/json"}), 400)
     assert_error(clerk.post("/api/windows/1/transfer", json={"queue": "nope"}), 404)
     # still serving
     assert clerk.post("/api/windows/1/finish", json={"outcome": "done"}).status_code == 200
