@@ -63,7 +63,7 @@ class Credentials:
                                  "invalid_device_kind")
         if kind == "tablet":
             if window is None:
-                raise errors.invalid("评价器需要指定所在的窗口号", "window_required")
+                raise errors.invalid("评价器需要指定所在的窗口号", "window_required", "window")
             if not self.service.config.has_window(window):
                 raise errors.not_found(f"没有 {window} 号窗口", "unknown_window")
         elif window is not None:

@@ -4,9 +4,10 @@ The JSON lists speak codes (`state: "serving"`, `channel: "qr_page"`) because pa
 scripts key on them; the CSV is read by people, so every code becomes its Chinese name from
 the tables of hall.model / hall.feedback, times become 年月日 HH:MM in the hall's time zone,
 yes/no becomes 是/否, lists are joined with 、 and objects are written as "名称：值；" —
-never a JSON literal in a cell. A column that has a `*_name` twin (status / status_name) is
-written once, as the name. Columns only machines use (raw timestamps, actions a page may
-offer, the timeline of a case — open the case for it) are left out.
+never a JSON literal in a cell. A column that has a `*_name` or `*_text` twin (status /
+status_name, date / date_text) is written once, as the name. Columns only machines use (raw
+timestamps, actions a page may offer, the timeline of a case — open the case for it) are left
+out.
 
 Choices the issue left open, recorded here: dates are written 2026年1月31日 (no zero padding,
 the form pages use); a value with no known name is written as it is (a username, a reference
@@ -68,7 +69,10 @@ HEADERS = {
     "priority_by_reason": "各优先原因", "granted_by_staff": "工作人员认定优先数",
     "outcomes": "办理结果", "outcome_rates": "办理结果占比", "walk_avg_seconds": "平均到窗(秒)",
     "priority": "优先原因", "granted_by": "认定人", "hash": "校验值", "prev": "上一条校验值",
-    "staff_no": "工号",
+    "staff_no": "工号", "date": "日期", "holiday": "节假日", "opened_by": "开放人", "note": "备注",
+    "accepted_day": "受理日期", "due_date": "法定办结期限", "late": "已超期",
+    "late_working_days": "超期工作日", "outcome": "办理结果", "assigned": "指派人员",
+    "chief_window": "首席事务代表窗口", "chief_window_name": "首席事务代表窗口", "hall": "大厅",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio"}
@@ -113,6 +117,7 @@ SUCCESS = {True: "成功", False: "失败"}  # 1 and 0 hash as True and False
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+_TWINS = ("_name", "_text")
 # "kind:value" references the audit log writes, as people say them
 _TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "complaint": "办不成事 {}",
                  "ticket": "号票 {}", "missed": "过期 {} 张", "staff_no": "工号 {}",
@@ -155,18 +160,19 @@ class Exporter:
             for key in row:
                 if key in HIDDEN or key in out:
                     continue
-                if key.endswith("_name") and key[:-5] in row:
+                if key.endswith(_TWINS) and key.rsplit("_", 1)[0] in row:
                     continue  # written under its code's column
                 out.append(key)
         return out
 
     def header(self, key: str) -> str:
-        return HEADERS.get(key) or HEADERS.get(key.removesuffix("_name"), "其他")
+        return HEADERS.get(key) or HEADERS.get(key.rsplit("_", 1)[0], "其他")
 
     def cell(self, key: str, row: dict[str, Any]) -> str:
-        named = row.get(f"{key}_name")
-        if named not in (None, ""):
-            return str(named)
+        for twin in _TWINS:  # status_name, date_text: what people read beside the code
+            named = row.get(f"{key}{twin}")
+            if named not in (None, ""):
+                return str(named)
         return self.value(key, row.get(key))
 
     def value(self, key: str, value: Any) -> str:

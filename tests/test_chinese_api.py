@@ -147,6 +147,20 @@ def _walk(server: HallServer) -> Collector:
     c.expect(boss.get("/api/manage/events?limit=lots"), "events limit")
     c.expect(boss.get("/api/manage/figures?from=x"), "figures date")
 
+    for body in ({}, {"force_logout": "yes"}, {"colour": "red"}):
+        c.expect(boss.patch("/api/manage/windows/1", json=body), f"window change {body}")
+    for body in ({}, {"date": "soon"}, {"date": "2020-01-01"}, {"date": "2099-01-01", "note": 5}):
+        c.expect(boss.post("/api/manage/open-days", json=body), f"open day {body}")
+    c.expect(boss.post("/api/manage/deadlines/999/complete"), "unknown application")
+    c.expect(boss.get("/api/manage/stats?per=decade"), "stats period")
+    c.expect(boss.get("/api/manage/priority?from=x"), "priority date")
+    c.expect(boss.get("/api/manage/priority?from=2026-05-02&to=2026-05-01"), "priority to<from")
+    c.expect(anon.post("/api/devices/enrol", json={"code": "nope"}), "enrol wrong code")
+    c.expect(anon.post("/api/devices/enrol", json={}), "enrol without code")
+    for body in ({}, {"number": 5}, {"number": "A999", "reason": "vip"}):
+        c.expect(clerk.post("/api/windows/1/priority", json=body), f"grant priority {body}")
+    c.expect(anon.post(f"/api/tickets/{token}/fix-rating", json={}), "fix rating without a case")
+
     opened = anon.post("/api/complaints", json={"description": "材料要求不明确"})
     assert opened.status_code == 201, opened.text
     case = f"/api/manage/complaints/{opened.json()['id']}"

@@ -200,6 +200,14 @@ def test_forms_refuse_in_chinese_never_with_the_browsers_bubble(hall_server: Hal
     expect(pad.locator("#dr-input-problem")).to_have_text("请填写暂停原因")
     assert pad.evaluate("window.__invalid") == 0  # the browser never validated by itself
 
+    device = new_page(1280, 800)  # enrolling a kiosk or tablet
+    device.goto(server.url + "/device")
+    device.evaluate(LISTEN)
+    device.click("#d-submit")
+    expect(device.locator("#d-code-problem")).to_have_text("请填写登记码")
+    assert device.evaluate("window.__invalid") == 0
+    check(device, "device enrolment", [])
+
     manager = new_page(1920, 1080)
     manager.goto(server.url + "/manage/ratings")
     manager.evaluate(LISTEN)
