@@ -1,6 +1,7 @@
-"""Accounts for the demo hall, made once with random passwords (there are no default accounts:
-domain.md). The passwords are printed and kept in var/demo-accounts.txt for the person trying
-the demo; a real hall makes its own with `python -m hall user add`."""
+"""Accounts and rating tablets for the demo hall, made once with random secrets (there are no
+default accounts: domain.md). The passwords and the tablets' 登记码 are printed and kept in
+var/demo-accounts.txt (0600) for the person trying the demo; a real hall makes its own with
+`python -m hall user add` and `python -m hall device add`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 ACCOUNTS = [("clerk1", "clerk"), ("clerk2", "clerk"), ("clerk3", "clerk"),
             ("clerk5", "clerk"), ("clerk12", "clerk"), ("manager", "manager"),
             ("auditor", "auditor")]
+TABLETS = (1, 2, 3)  # /evaluate/N asks for its 登记码 once (issue 9.1)
 
 
 def main() -> int:
@@ -30,7 +32,14 @@ def main() -> int:
                         "--db", args.db, "--password-stdin"], input=password + "\n",
                        text=True, check=True, capture_output=True)
         lines.append(f"{name:10} {role:8} {password}")
+    lines.append("rating tablets (page, 登记码):")
+    for n in TABLETS:
+        added = subprocess.run([sys.executable, "-m", "hall", "device", "add", f"tablet-{n}",
+                                "--kind", "tablet", "--window", str(n), "--db", args.db],
+                               text=True, check=True, capture_output=True)
+        lines.append(f"/evaluate/{n}  {added.stdout.strip().splitlines()[-1]}")
     sheet.parent.mkdir(parents=True, exist_ok=True)
+    sheet.touch(mode=0o600)
     sheet.write_text("demo accounts (user role password):\n" + "\n".join(lines) + "\n",
                      encoding="utf-8")
     print(sheet.read_text(encoding="utf-8"))

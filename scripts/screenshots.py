@@ -40,12 +40,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# One script plays a whole hall's morning from one address: the per-client ticket limits
+# (issue 9.2) would refuse it, so the demo config is served with them off.
+NO_LIMITS = ("\n[limits]\ntickets_per_minute_per_client = 0\ntickets_per_day_per_client = 0\n"
+             "tickets_per_minute_per_kiosk = 0\ntickets_per_day_per_kiosk = 0\n")
+
+
+def _config(tmp: Path) -> Path:
+    path = tmp / "config.toml"
+    if not path.exists():
+        path.write_text((ROOT / "config.toml").read_text(encoding="utf-8") + NO_LIMITS,
+                        encoding="utf-8")
+    return path
+
+
+def _device(tmp: Path, name: str, window: int) -> str:
+    """A rating tablet enrolled for `window` (issue 9.1); its 登记码."""
+    result = subprocess.run(
+        [sys.executable, "-m", "hall", "device", "add", name, "--kind", "tablet", "--window",
+         str(window), "--db", str(tmp / "hall.db"), "--config", str(_config(tmp))],
+        cwd=ROOT, capture_output=True, text=True, check=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hall", "serve", "--config", str(ROOT / "config.toml"),
+        [sys.executable, "-m", "hall", "serve", "--config", str(_config(tmp)),
          "--db", str(tmp / "hall.db"), "--port", str(port), "--no-hours"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
@@ -61,7 +84,7 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def _user(tmp: Path, name: str, role: str) -> None:
     subprocess.run([sys.executable, "-m", "hall", "user", "add", name, "--role", role,
-                    "--db", str(tmp / "hall.db"), "--config", str(ROOT / "config.toml"),
+                    "--db", str(tmp / "hall.db"), "--config", str(_config(tmp)),
                     "--password-stdin"], cwd=ROOT, input=PASSWORD + "\n", text=True,
                    check=True, capture_output=True)
 
@@ -90,7 +113,7 @@ def _rate(url: str, token: str, **body: object) -> None:
     httpx.post(f"{url}/api/tickets/{token}/rating", json=body, timeout=10).raise_for_status()
 
 
-def _earlier(url: str) -> dict[str, object]:
+def _earlier(tmp: Path, url: str) -> dict[str, object]:
     """Citizens served before the morning rush, at windows closed since: ratings (two of them
     差评), a failed case, 办不成事 reports, and the manager's first steps on two cases.
     Returns the token of a served ticket not yet rated and the ids of the cases shown."""
@@ -100,8 +123,10 @@ def _earlier(url: str) -> dict[str, object]:
     good = _serve_one(url, w4, 4, "bdc-query")
     _rate(url, good["token"], level=5, reasons=["办事快", "态度好"])
     tablet = _serve_one(url, w4, 4, "tax-invoice")
-    httpx.post(url + "/api/evaluate/4", json={"number": tablet["number"], "level": 4,
-                                              "reasons": ["告知清楚"]}).raise_for_status()
+    t4 = httpx.Client(base_url=url, timeout=10)
+    t4.post("/api/devices/enrol", json={"code": _device(tmp, "tablet-4a", 4)}).raise_for_status()
+    t4.post("/api/evaluate/4", json={"number": tablet["number"], "level": 4,
+                                     "reasons": ["告知清楚"]}).raise_for_status()
     bad = _serve_one(url, w7, 7, "hukou-move")
     _rate(url, bad["token"], level=2, reasons=["态度不好"], comment="窗口人员态度生硬",
           contact="13912345678")
@@ -130,7 +155,8 @@ def _earlier(url: str) -> dict[str, object]:
         "class": "complex", "category": "材料要求不明确"}).raise_for_status()
     for client in (w4, w7, w8, boss):
         client.post("/api/logout", json={}).raise_for_status()
-    return {"unrated": unrated["token"], "rectification": case, "complaint": complaint}
+    return {"unrated": unrated["token"], "rectification": case, "complaint": complaint,
+            "tablet4": _device(tmp, "tablet-4", 4), "tablet1": _device(tmp, "tablet-1", 1)}
 
 
 def _morning(tmp: Path, url: str) -> tuple[str, dict[str, object]]:
@@ -141,7 +167,7 @@ def _morning(tmp: Path, url: str) -> tuple[str, dict[str, object]]:
                        ("wuhong", "clerk"), ("zhengyu", "clerk"),
                        ("zhuren", "manager")):
         _user(tmp, name, role)
-    earlier = _earlier(url)
+    earlier = _earlier(tmp, url)
     token = ""
     plan = ["yibao-card", "yibao-reimburse", "shebao-retire", "yibao-transfer", "bdc-transfer",
             "bdc-query", "tax-invoice", "shebao-pension", "yibao-card", "hukou-move",
@@ -181,9 +207,13 @@ def _feedback_pages(page_at: Callable[[str], Page], url: str, out: Path,
     the public report page, and the manager's lists and case pages."""
     p = page_at("tablet")
     p.goto(url + "/evaluate/4")
+    p.get_by_label("登记码").fill(str(earlier["tablet4"]))
+    p.get_by_role("button", name="登记").click()
     p.locator("#idle").wait_for()
     _shot(p, out, "evaluate-idle-tablet")
     p.goto(url + "/evaluate/1")  # window 1 has just finished a ticket
+    p.get_by_label("登记码").fill(str(earlier["tablet1"]))
+    p.get_by_role("button", name="登记").click()
     p.locator("#e-number").wait_for()
     _shot(p, out, "evaluate-tablet")
     p.get_by_text("满意", exact=True).click()
@@ -263,12 +293,13 @@ def main() -> int:
                 for size in ("tv", "tablet", "phone"):
                     p = page_at(size)
                     p.goto(url + "/kiosk")
-                    p.wait_for_function("document.querySelector('.qstat .w').textContent !== '–'")
+                    p.wait_for_function(
+                        "() => document.querySelector('.qstat .w').textContent !== '–'")
                     _shot(p, out, f"kiosk-{size}")
                     p.get_by_text("老年人", exact=True).click()
                     p.locator('button.svc[data-service="yibao-reimburse"]').click()
                     p.locator("#t-number").wait_for(state="visible")
-                    p.wait_for_function("document.getElementById('t-qr').complete")
+                    p.wait_for_function("() => document.getElementById('t-qr').complete")
                     _shot(p, out, f"kiosk-ticket-{size}")
                     p.context.close()
 
@@ -282,7 +313,7 @@ def main() -> int:
                 for n, state in ((1, "called"), (6, "paused"), (9, "idle")):
                     p = page_at("tv")
                     p.goto(url + f"/screen/window/{n}")
-                    p.wait_for_function(f"document.body.dataset.state === '{state}'")
+                    p.wait_for_function(f"() => document.body.dataset.state === '{state}'")
                     _shot(p, out, f"window-screen-{state}-tv")
                     p.context.close()
 
