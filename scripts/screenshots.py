@@ -109,6 +109,16 @@ def _serve_one(url: str, clerk: httpx.Client, window: int, service: str,
     return ticket.json()
 
 
+def _counter_at_window_3(p: Page, url: str) -> None:
+    """The counter pad logged in at window 3, where a citizen has just been called."""
+    p.goto(url + "/counter")
+    p.fill("#l-user", "lijun")
+    p.fill("#l-pass", PASSWORD)
+    p.select_option("#l-window", "3")
+    p.click("#l-submit")
+    p.locator("#cur-number").wait_for(state="visible")
+
+
 def _rate(url: str, token: str, **body: object) -> None:
     httpx.post(f"{url}/api/tickets/{token}/rating", json=body, timeout=10).raise_for_status()
 
@@ -330,18 +340,17 @@ def main() -> int:
                 p.context.close()
                 for size in ("tv", "tablet", "phone"):
                     p = page_at(size)
-                    p.goto(url + "/counter")
-                    p.fill("#l-user", "lijun")
-                    p.fill("#l-pass", PASSWORD)
-                    p.select_option("#l-window", "3")
-                    p.click("#l-submit")
-                    p.locator("#cur-number").wait_for(state="visible")
+                    _counter_at_window_3(p, url)
                     _shot(p, out, f"counter-{size}")
-                    if size == "tablet":
-                        p.keyboard.press("KeyP")
-                        p.locator("#dlg-reason").wait_for(state="visible")
-                        _shot(p, out, "counter-pause-dialog-tablet")
                     p.context.close()
+                p = page_at("tablet")  # pausing needs a free window: finish the call first
+                _counter_at_window_3(p, url)
+                p.keyboard.press("Digit1")
+                p.locator("#cur-none").wait_for(state="visible")
+                p.keyboard.press("KeyP")
+                p.locator("#dlg-reason").wait_for(state="visible")
+                _shot(p, out, "counter-pause-dialog-tablet")
+                p.context.close()
 
                 for size in ("tv", "tablet"):
                     p = page_at(size)
