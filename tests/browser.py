@@ -42,3 +42,13 @@ def new_page(browser: Browser) -> Iterator[Any]:
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+def login_counter(page: Page, url: str, user: str, window: int,
+                  password: str = PASSWORD) -> None:
+    """The counter pad's own login form, as a clerk fills it at the start of a shift."""
+    page.goto(url + "/counter")
+    page.fill("#l-user", user)
+    page.fill("#l-pass", password)
+    page.select_option("#l-window", str(window))
+    page.click("#l-submit")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, login_counter
 from tests.conftest import HallServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,11 +63,7 @@ def _assert_state(pad: Page, state: str) -> None:
 
 def _login(pad: Page, server: HallServer) -> None:
     server.add_user("clerk1", "clerk", PASSWORD)
-    pad.goto(server.url + "/counter")
-    pad.fill("#l-user", "clerk1")
-    pad.fill("#l-pass", PASSWORD)
-    pad.select_option("#l-window", "1")
-    pad.click("#l-submit")
+    login_counter(pad, server.url, "clerk1", 1)
     expect(pad.locator("#pad")).to_be_visible()
 
 
@@ -151,3 +149,29 @@ def test_readme_key_list_is_the_pads(hall_server: HallServer, new_page: Any) -> 
     help_table = pad.locator(".keys table").inner_text()
     for key, name in listed.items():
         assert name in help_table and key in help_table
+
+
+def test_a_key_pressed_while_a_step_is_on_its_way_is_not_lost(hall_server: HallServer,
+                                                               new_page: Any) -> None:
+    """A quick clerk presses S (start) and 1 (办结) in one go: the start's answer is slow (a
+    busy hall server), yet the ticket ends 办结 — the second key waits for the first step
+    rather than vanishing."""
+    ticket = hall_server.issue("bdc-query")
+    hall_server.add_user("clerk3", "clerk", PASSWORD)
+    pad = new_page(1280, 800)
+    login_counter(pad, hall_server.url, "clerk3", 3)
+    expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
+    pad.keyboard.press("n")
+    expect(pad.locator("#cur-state")).to_have_text("已叫号")
+
+    def slow(route: Route) -> None:
+        time.sleep(0.5)
+        route.continue_()
+
+    pad.route("**/api/windows/3/start", slow)
+    pad.keyboard.press("s")
+    pad.keyboard.press("1")
+    expect(pad.locator("#cur-none")).to_be_visible()
+    expect(pad.locator("#pad-msg")).to_contain_text("办结")
+    state = httpx.get(f"{hall_server.url}/api/tickets/{ticket['token']}", timeout=10).json()
+    assert state["state"] == "done" and state["outcome"] == "done"

@@ -22,7 +22,7 @@ from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
 from displays.pages import SCREEN_RECENT_CALLS
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, login_counter
 
 HALL_TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's [hall] timezone
 
@@ -76,11 +76,7 @@ def test_kiosk_ticket_called_shows_on_screen_and_phone(hall_server: Any, new_pag
 
     hall_server.add_user("clerk1", "clerk", PASSWORD)
     pad = new_page(1280, 800)
-    pad.goto(hall_server.url + "/counter")
-    pad.fill("#l-user", "clerk1")
-    pad.fill("#l-pass", PASSWORD)
-    pad.select_option("#l-window", "1")
-    pad.click("#l-submit")
+    login_counter(pad, hall_server.url, "clerk1", 1)
     expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
     pad.locator('button[data-op="call"]').click()
     expect(pad.locator("#cur-number")).to_have_text("A001")
@@ -426,11 +422,7 @@ def test_every_page_shows_hall_time_on_a_utc_device(hall_server: Any, new_page: 
     _shows_hall_clock(screen)
     hall_server.add_user("clerk1", "clerk", PASSWORD)
     pad = new_page(1280, 800, timezone=utc)
-    pad.goto(hall_server.url + "/counter")
-    pad.fill("#l-user", "clerk1")
-    pad.fill("#l-pass", PASSWORD)
-    pad.select_option("#l-window", "1")
-    pad.click("#l-submit")
+    login_counter(pad, hall_server.url, "clerk1", 1)
     expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
     pad.keyboard.press("n")
     expect(pad.locator("#cur-number")).to_have_text(ticket["number"])

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, login_counter
 from tests.conftest import HallServer, free_port
 
 
@@ -49,11 +49,7 @@ def test_a_real_browser_page_on_another_port_is_refused(hall_server: HallServer,
     threading.Thread(target=attacker.serve_forever, daemon=True).start()
     try:
         pad = new_page(1280, 800)
-        pad.goto(hall_server.url + "/counter")
-        pad.fill("#l-user", "clerk1")
-        pad.fill("#l-pass", PASSWORD)
-        pad.select_option("#l-window", "1")
-        pad.click("#l-submit")
+        login_counter(pad, hall_server.url, "clerk1", 1)
         expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
         evil = pad.context.new_page()
         with evil.expect_response(lambda r: "/pause" in r.url) as answer:

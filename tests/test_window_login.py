@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, login_counter
 from tests.conftest import HallServer
 from tests.test_server import assert_error
 
@@ -118,11 +118,7 @@ def test_counter_page_says_why_the_clerk_was_pushed_out(hall_server: HallServer,
                                                         new_page: Any) -> None:
     hall_server.add_user("clerk3", "clerk", PASSWORD)
     pad = new_page(1280, 800)
-    pad.goto(hall_server.url + "/counter")
-    pad.fill("#l-user", "clerk3")
-    pad.fill("#l-pass", PASSWORD)
-    pad.select_option("#l-window", "3")
-    pad.click("#l-submit")
+    login_counter(pad, hall_server.url, "clerk3", 3)
     expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
     boss = manager(hall_server)
     assert boss.patch("/api/manage/windows/3", json={"force_logout": True}).status_code == 200

@@ -21,6 +21,9 @@
   let win = null; // window number logged in to
   let detail = null; // last GET /api/windows/{n}
   let busy = false;
+  // A key pressed while a step is still on its way is kept (the last one) and run when the
+  // answer is in, against the state it brings: a quick clerk (S then 1) loses no key.
+  let afterBusy = null;
   let refetchTimer = null;
   let live = null;
   // answers can overtake each other: a refresh started before an operation must not paint
@@ -296,6 +299,9 @@
     } finally {
       busy = false;
       document.body.classList.remove("busy");
+      const next = afterBusy;
+      afterBusy = null;
+      if (next) run(next[0], next[1]);
     }
   }
 
@@ -380,7 +386,10 @@
     b.addEventListener("click", () => b.closest("dialog").close()));
 
   function run(name, outcome) {
-    if (busy) return;
+    if (busy) {
+      afterBusy = [name, outcome];
+      return;
+    }
     if (detail && !possible(name)) { // a shortcut for a step the state does not allow
       Hall.say(msg, "现在不能" + OP_NAMES[name] + "：" + HELP[padState(detail)], "error");
       return;
