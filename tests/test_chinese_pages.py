@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, login_counter
 from tests.conftest import HallServer
 
 ENGLISH = re.compile(r"[A-Za-z]{2,}")
@@ -63,11 +63,7 @@ def _ready(pad: Page) -> None:
 
 
 def _login_pad(page: Page, server: HallServer, window: int) -> None:
-    page.goto(server.url + "/counter")
-    page.fill("#l-user", f"clerk{window}")
-    page.fill("#l-pass", PASSWORD)
-    page.select_option("#l-window", str(window))
-    page.click("#l-submit")
+    login_counter(page, server.url, f"clerk{window}", window)
     expect(page.locator("#pad")).to_be_visible()
 
 

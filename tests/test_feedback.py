@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import tomllib
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from hall.config import ConfigError, load_config, parse_config
 from hall.feedback import Feedback, mask_contact
 from hall.service import Actor, HallService
 from hall.store import Event
+from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -71,15 +71,6 @@ class Hall:
                               "ORDER BY id").fetchall()
 
 
-_opened: list[HallService] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_services() -> AsyncIterator[None]:
-    yield
-    while _opened:
-        await _opened.pop().close()
-
 
 @pytest.fixture
 def clock() -> Clock:
@@ -89,7 +80,7 @@ def clock() -> Clock:
 async def open_hall(tmp_path: Path, clock: Clock) -> Hall:
     config = load_config(ROOT / "config.toml")
     service = await HallService.open(config, tmp_path / "hall.db", clock)
-    _opened.append(service)
+    to_close.append(service)
     for window in (1, 2, 3, 12):
         await service.open_window(window, Actor(f"clerk{window}"))
     return Hall(service)

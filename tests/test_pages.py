@@ -278,11 +278,7 @@ def test_manager_sees_windows_and_events_live(hall_server: Any, new_page: Any) -
 def _pad(new_page: Any, server: Any, user: str, window: int) -> Page:
     server.add_user(user, "clerk", PASSWORD)
     pad = new_page(1280, 800)
-    pad.goto(server.url + "/counter")
-    pad.fill("#l-user", user)
-    pad.fill("#l-pass", PASSWORD)
-    pad.select_option("#l-window", str(window))
-    pad.click("#l-submit")
+    login_counter(pad, server.url, user, window)
     expect(pad.locator("#win-state")).to_have_text("空闲，可叫号")
     return pad
 

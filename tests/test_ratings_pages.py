@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, login_counter
 from tests.conftest import HallServer
 from tests.test_feedback_pages import _boss, _manager, _serve_ticket, _tablet
 
@@ -131,10 +131,7 @@ def test_counter_page_shows_no_single_rating(hall_server: HallServer, new_page: 
     pad = new_page(1280, 800)
     pad.goto(hall_server.url + "/counter")
     expect(pad.locator("#login")).to_be_visible()
-    pad.fill("#l-user", "pad1")
-    pad.fill("#l-pass", PASSWORD)
-    pad.select_option("#l-window", "1")
-    pad.click("#l-submit")
+    login_counter(pad, hall_server.url, "pad1", 1)
     expect(pad.locator("#pad")).to_be_visible()
     ticket = hall_server.issue()
     for step, body in (("call", {"number": ticket["number"]}), ("start", {}),

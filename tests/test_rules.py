@@ -10,7 +10,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from hall.feedback import Feedback
 from hall.service import Actor, HallService
 from hall.workdays import intake_day
 from tests.conftest import DEMO_CONFIG, HallServer
+from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,21 +41,12 @@ class Clock:
         return self.now
 
 
-_opened: list[HallService] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_services() -> AsyncIterator[None]:
-    yield
-    while _opened:
-        await _opened.pop().close()
-
 
 async def open_service(tmp_path: Path, clock: Clock,
                        config: HallConfig | None = None) -> HallService:
     service = await HallService.open(config or load_config(DEMO_CONFIG),
                                      tmp_path / "hall.db", clock)
-    _opened.append(service)
+    to_close.append(service)
     await service.open_window(1, CLERK)
     return service
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from hall import errors
 from hall.config import load_config
 from hall.service import Actor, HallService
+from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -31,24 +31,13 @@ class Clock:
         self.now += timedelta(**kw)
 
 
-_opened: list[HallService] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_services() -> AsyncIterator[None]:
-    """A test that fails midway still closes its store: aiosqlite's thread would keep the
-    test process alive otherwise."""
-    yield
-    while _opened:
-        await _opened.pop().close()
-
 
 async def open_service(tmp_path: Path, clock: Clock, **skip: object) -> HallService:
     config = load_config(ROOT / "config.toml")
     if skip:
         config = replace(config, hall=replace(config.hall, skip=replace(config.hall.skip, **skip)))
     service = await HallService.open(config, tmp_path / "hall.db", clock)
-    _opened.append(service)
+    to_close.append(service)
     for window in (1, 2, 3, 5):
         await service.open_window(window, Actor(f"clerk{window}"))
     return service
@@ -65,7 +54,7 @@ async def test_numbers_continue_per_queue_and_reset_next_day(tmp_path: Path, clo
     b = (await service.issue_ticket("shebao-pension"))["number"]
     assert a == ["A001", "A002", "A003"] and b == "B001"
     clock.advance(days=1)
-    await _opened.pop().close()
+    await to_close.pop().close()
     service = await open_service(tmp_path, clock)  # a restart the next morning
     assert (await service.issue_ticket("yibao-card"))["number"] == "A001"
 
@@ -78,7 +67,7 @@ async def test_yesterdays_waiting_tickets_are_closed_and_not_callable(tmp_path: 
     with pytest.raises(errors.HallError) as refused:
         await service.call(1, LI)
     assert refused.value.code == "no_ticket_waiting"
-    await _opened.pop().close()
+    await to_close.pop().close()
     service = await open_service(tmp_path, clock)
     assert (await service.get_ticket(old["token"]))["state"] == "missed"
 
@@ -140,7 +129,7 @@ async def test_failed_outcome_opens_a_complaint_record(tmp_path: Path, clock: Cl
     await service.call(3, LI)
     await service.start(3, LI)
     await service.finish(3, LI, "failed", "系统无法查询到产权信息")
-    await _opened.pop().close()
+    await to_close.pop().close()
     with sqlite3.connect(tmp_path / "hall.db") as db:
         rows = db.execute("SELECT source, window, description, status FROM complaints").fetchall()
     assert rows == [("clerk", 3, "系统无法查询到产权信息", "open")]
