@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -228,22 +227,3 @@ def _row(by: str, key: Any, period: str, acc: dict[str, float],
                                  if hist else None),
         "walk_avg_seconds": avg("walk", 1),
     }
-
-
-WAIT_BANDS = ((0, 5), (5, 10), (10, 15), (15, 20), (20, 30), (30, 45), (45, 60), (60, None))
-
-
-def wait_bands(hist: dict[int, int]) -> list[dict[str, Any]]:
-    """Pure: per-minute counts into the bands a hall's 15-minute target reads against."""
-    out = []
-    for low, high in WAIT_BANDS:
-        n = sum(c for m, c in hist.items() if m >= low and (high is None or m < high))
-        label = f"{low}–{high}分钟" if high is not None else f"{low}分钟以上"
-        out.append({"band": label, "tickets": n})
-    return out
-
-
-def totals(rows: Iterable[dict[str, Any]], fields: Iterable[str]) -> dict[str, int]:
-    """Pure: sums of count fields over report rows (a report's 合计 line)."""
-    rows = list(rows)
-    return {f: sum(r.get(f) or 0 for r in rows) for f in fields}
