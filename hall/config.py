@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall.datefmt import day_text
 from hall.limits import parse_networks
 from hall.workdays import (
     Official,
@@ -241,18 +242,13 @@ class Workdays:
                               official)
 
 
-def cn_date(day: date) -> str:
-    """年月日 as people write it (2027年1月1日)."""
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def coverage_warning(workdays: Workdays, today: date) -> str | None:
     """The warning the manager's alarms list shows (Chinese only: a manager reads it) when the
     next 60 days reach a year whose holidays are unknown; `check-config` adds the keys to fix."""
     gap = workdays.uncovered_from(today)
     if gap is None:
         return None
-    return (f"工作日历只覆盖到 {cn_date(gap - timedelta(days=1))}，{cn_date(gap)}起的法定节假日"
+    return (f"工作日历只覆盖到 {day_text(gap - timedelta(days=1))}，{day_text(gap)}起的法定节假日"
             f"和调休未知，将按周一至周五计算，请系统管理员补充节假日安排")
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 from hall import audit as hall_audit
 from hall import errors, stats
-from hall.config import HallConfig, cn_date, coverage_warning
+from hall.config import HallConfig, coverage_warning
+from hall.datefmt import day_text
 from hall.eta import eta_minutes, rolling_minutes
 from hall.events import Bus
 from hall.model import (
@@ -967,7 +968,7 @@ class HallService:
 
     def _open_day_view(self, row: sqlite3.Row) -> dict[str, Any]:
         day = date.fromisoformat(row["day"])
-        return {"date": row["day"], "date_text": cn_date(day),
+        return {"date": row["day"], "date_text": day_text(day),
                 "holiday": self.config.workdays.holiday_name(day), "opened_by": row["opened_by"],
                 "opened_at": _ts(row["opened_at"], self.tz), "note": row["note"]}
 
@@ -1000,7 +1001,7 @@ class HallService:
             "service": row["service"], "service_name": self.config.service(row["service"]).name,
             "window": row["window"], "clerk": row["clerk"],
             "outcome_name": OUTCOME_NAMES[Outcome(row["outcome"])],
-            "due_date": row["due_date"], "due_date_text": cn_date(due), "late": late,
+            "due_date": row["due_date"], "due_date_text": day_text(due), "late": late,
             "status_name": "已超期" if late else "即将到期",
             "late_working_days": self.config.workdays.between(due, date.fromisoformat(today))
             if late else 0,
