@@ -36,10 +36,6 @@ def _auth(request: Request) -> Auth:
     return request.app.state.auth
 
 
-def _source(request: Request) -> str | None:
-    return client_of(request)
-
-
 async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
     """The body as a JSON object, refusing oversized bodies before reading them whole.
 
@@ -246,7 +242,7 @@ def idempotency(request: Request, body: dict[str, Any]) -> tuple[str | None, str
         return None, ""
     if not 0 < len(raw) <= 200:
         raise errors.bad_request("重复提交标识长度应为 1 到 200", "invalid_idempotency_key")
-    scoped = hashlib.sha256(f"{_source(request)}\n{raw}".encode()).hexdigest()[:32]
+    scoped = hashlib.sha256(f"{client_of(request)}\n{raw}".encode()).hexdigest()[:32]
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return scoped, hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -265,7 +261,7 @@ async def hall_snapshot(request: Request) -> Response:
 async def login(request: Request) -> Response:
     body = await read_json(request)
     session, cookie = await _auth(request).login(
-        body.get("username"), body.get("password"), body.get("window"), _source(request))
+        body.get("username"), body.get("password"), body.get("window"), client_of(request))
     response = ok({"user": {"username": session.username, "role": session.role},
                    "window": session.window})
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/")
@@ -274,7 +270,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     session = await session_of(request)
-    await _auth(request).logout(session, _source(request))
+    await _auth(request).logout(session, client_of(request))
     response = ok({"ok": True})
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -316,7 +312,7 @@ def clerk_action(
         number = request.path_params["n"]
         session = await clerk_of(request, number)
         body = await read_json(request, required=needs_body)
-        result = await action(_service(request), number, session.actor(_source(request)), body)
+        result = await action(_service(request), number, session.actor(client_of(request)), body)
         return ok(result)
 
     return endpoint
@@ -365,7 +361,7 @@ async def manage_window(request: Request) -> Response:
     number = request.path_params["n"]
     _service(request)._window(number)
     body = await read_json(request)
-    actor = session.actor(_source(request))
+    actor = session.actor(client_of(request))
     known = {"force_logout", "assign"}
     if not body or set(body) - known:
         raise errors.invalid("只能强制下线或指派窗口人员", "invalid_window_change")
@@ -423,7 +419,7 @@ async def manage_server(request: Request) -> Response:
 
 async def manage_close_day(request: Request) -> Response:
     session = await manager_of(request)
-    missed = await _service(request).close_day(session.actor(_source(request)))
+    missed = await _service(request).close_day(session.actor(client_of(request)))
     return ok({"missed": missed})
 
 
@@ -450,7 +446,7 @@ async def manage_open_days(request: Request) -> Response:
     service = _service(request)
     if request.method == "POST":
         body = await read_json(request)
-        return ok(await service.open_day(body.get("date"), session.actor(_source(request)),
+        return ok(await service.open_day(body.get("date"), session.actor(client_of(request)),
                                          body.get("note")), 201)
     return as_list(request, "open_days", await service.open_days())
 
@@ -464,7 +460,7 @@ async def manage_deadlines(request: Request) -> Response:
 async def manage_deadline_complete(request: Request) -> Response:
     session = await manager_of(request)
     return ok(await _service(request).complete_application(
-        request.path_params["id"], session.actor(_source(request))))
+        request.path_params["id"], session.actor(client_of(request))))
 
 
 async def manage_devices(request: Request) -> Response:

@@ -24,23 +24,11 @@ def _feedback(request: Request) -> Feedback:
     return request.app.state.feedback
 
 
-def _source(request: Request) -> str | None:
-    return client_of(request)  # behind the hall's proxy, the address it saw (hall.guard)
-
-
-def _date(request: Request, name: str) -> date | None:
-    return query_date(request, name)
-
-
-def _int(request: Request, name: str) -> int | None:
-    return query_int(request, name)
-
-
 def _period(request: Request) -> tuple[date, date]:
     """`from`/`to` (inclusive); by default the month so far, the period halls report on."""
     today = _feedback(request).service.clock().astimezone(_feedback(request).tz).date()
-    end = _date(request, "to") or today
-    start = _date(request, "from") or end.replace(day=1)
+    end = query_date(request, "to") or today
+    start = query_date(request, "from") or end.replace(day=1)
     return start, end
 
 
@@ -70,7 +58,7 @@ async def follow_up(request: Request) -> Response:
 async def fix_rating(request: Request) -> Response:
     body = await read_json(request)
     return ok(await _feedback(request).review_fix(request.path_params["token"], body,
-                                                  _source(request)), 201)
+                                                  client_of(request)), 201)
 
 
 async def evaluate_info(request: Request) -> Response:
@@ -103,7 +91,7 @@ async def window_complaint(request: Request) -> Response:
     session = await clerk_of(request, number)
     body = await read_json(request)
     return ok(await _feedback(request).open_window_complaint(
-        number, session.actor(_source(request)), body), 201)
+        number, session.actor(client_of(request)), body), 201)
 
 
 async def window_ratings(request: Request) -> Response:
@@ -119,7 +107,7 @@ async def manage_ratings(request: Request) -> Response:
     await manager_of(request)
     start, end = _period(request)
     rows = await _feedback(request).ratings(
-        start, end, window=_int(request, "window"), level=_int(request, "level"),
+        start, end, window=query_int(request, "window"), level=query_int(request, "level"),
         channel=request.query_params.get("channel") or None)
     return as_list(request, "ratings", rows)
 
@@ -129,9 +117,9 @@ def _case_routes(kind: str, plural: str) -> list[BaseRoute]:
         await manager_of(request)
         open_only = request.query_params.get("open") in ("1", "true")
         rows = await _feedback(request).cases(
-            kind, start=_date(request, "from"), end=_date(request, "to"),
+            kind, start=query_date(request, "from"), end=query_date(request, "to"),
             status=request.query_params.get("status") or None,
-            window=_int(request, "window"), open_only=open_only)
+            window=query_int(request, "window"), open_only=open_only)
         return as_list(request, plural, rows)
 
     async def one(request: Request) -> Response:
@@ -141,7 +129,7 @@ def _case_routes(kind: str, plural: str) -> list[BaseRoute]:
     async def action(request: Request) -> Response:
         session = await manager_of(request)
         fb = _feedback(request)
-        actor = session.actor(_source(request))
+        actor = session.actor(client_of(request))
         name = request.path_params["action"]
         case_id = request.path_params["id"]
         if name == "reveal":
