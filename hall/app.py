@@ -22,6 +22,7 @@ import counters.pages
 import displays.pages
 import displays.voice
 import hall.web
+import managers.pages
 from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
@@ -81,6 +82,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         *hall.web.routes(),
         *displays.pages.routes(),
         *counters.pages.routes(),
+        *managers.pages.routes(),
         *displays.voice.routes(),
     ]
     return Starlette(

@@ -24,22 +24,19 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from hall.auth import ROLE_NAMES
-from hall.config import HallConfig
-from hall.datefmt import day_text, time_text
-from hall.feedback import (
+from hall.cases import (
     CLASSIFICATIONS,
     COMPLAINT_CLASSES,
     COMPLAINT_SOURCES,
     COMPLAINT_STATUS,
-    INDICATORS,
-    LEVELS,
-    RATING_CHANNELS,
-    RATING_MODES,
     RECT_STATUS,
     TIMELINE_NAMES,
     VIEWS,
 )
+from hall.config import HallConfig
+from hall.datefmt import day_text, time_text
 from hall.model import OUTCOME_NAMES, PRIORITIES, STATE_NAMES, STEP_NAMES
+from hall.ratings import INDICATORS, LEVELS, RATING_CHANNELS, RATING_MODES
 
 HEADERS = {
     "id": "编号", "seq": "序号", "number": "号码", "name": "名称", "kind": "类型",

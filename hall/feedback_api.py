@@ -1,4 +1,4 @@
-"""HTTP routes of 好差评 and 办不成事 (hall/feedback.py does the work).
+"""HTTP routes of 好差评 and 办不成事 (hall/ratings.py and hall/cases.py do the work).
 
 Thin like hall/api.py: read and check the request, find the caller, call one `Feedback`
 function, answer. Public routes never return a contact, a ticket token other than the caller's
@@ -16,8 +16,10 @@ from starlette.routing import BaseRoute, Route
 
 from hall import errors
 from hall.api import as_list, clerk_of, manager_of, ok, query_date, query_int, read_json, reader_of
-from hall.feedback import EVALUATE_FIELDS, RATING_FIELDS, Feedback, reject_unknown
+from hall.desk import reject_unknown
+from hall.feedback import Feedback
 from hall.guard import client_of, rater_of
+from hall.ratings import EVALUATE_FIELDS, RATING_FIELDS
 
 
 def _feedback(request: Request) -> Feedback:

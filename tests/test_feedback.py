@@ -18,7 +18,8 @@ import pytest
 
 from hall import errors
 from hall.config import ConfigError, load_config, parse_config
-from hall.feedback import Feedback, mask_contact
+from hall.desk import mask_contact
+from hall.feedback import Feedback
 from hall.service import Actor, HallService
 from hall.store import Event
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here

@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hall.auth import COOKIE
-from hall.feedback import released
+from hall.ratings import released
 from tests.conftest import HallServer, roomy_config
 from tests.test_feedback_api import manager, rate, serve
 

@@ -176,8 +176,8 @@ def test_escalated_complaint_goes_to_the_chief_window_of_its_service(
 def test_chief_window_rule() -> None:
     """The service's queue decides first, then the queues of the window where the case
     arose; no match leaves the case with the department (no window)."""
+    from hall.cases import chief_window_for
     from hall.config import load_config
-    from hall.feedback import chief_window_for
     from tests.conftest import DEMO_CONFIG
     config = load_config(DEMO_CONFIG)
     assert chief_window_for(config, "tax-invoice", None) == 4  # 税务 is served at window 4

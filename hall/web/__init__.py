@@ -31,6 +31,7 @@ TEMPLATE_DIRS = (
     HERE / "templates",
     ROOT / "displays" / "templates",
     ROOT / "counters" / "templates",
+    ROOT / "managers" / "templates",
 )
 
 

@@ -1,0 +1,1 @@
+"""The hall manager's pages (see managers.pages)."""
