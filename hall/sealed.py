@@ -5,10 +5,17 @@ It is encrypted with Fernet (AES-128-CBC + HMAC, from the well-kept `cryptograph
 under a key kept in its own file beside the database (`var/hall.key`, mode 600): a copied
 database file alone reveals no contact. Back the key up with the database, or the contacts of
 open cases cannot be read again.
+
+ID and phone numbers (bookings, 实名取号) are sealed the same way, and beside each goes a keyed
+hash (`lookup`, HMAC-SHA256 under a key derived from the same file): per-person limits find a
+person's earlier visits by it without opening anything, and a copied database alone cannot be
+searched for a known number.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +33,7 @@ class Sealer:
     def __init__(self, key_path: Path) -> None:
         self.key_path = key_path
         self._cipher: Fernet | None = None
+        self._lookup_key: bytes | None = None
 
     @property
     def _fernet(self) -> Fernet:
@@ -52,6 +60,15 @@ class Sealer:
         with os.fdopen(fd, "wb") as out:
             out.write(key)
         return key
+
+    def lookup(self, kind: str, value: str) -> str:
+        """The keyed hash of a normalised ID or phone number; `kind` keeps an ID and a phone
+        that happen to share digits apart."""
+        if self._lookup_key is None:
+            self._lookup_key = hmac.new(self._load_or_create(), b"hall-lookup",
+                                        hashlib.sha256).digest()
+        return hmac.new(self._lookup_key, f"{kind}:{value}".encode(),
+                        hashlib.sha256).hexdigest()
 
     def seal(self, text: str | None) -> str | None:
         if not text:
