@@ -97,7 +97,10 @@ ACTIONS = {**STEP_NAMES, "login": "登录", "logout": "退出", "pause": "暂停
            **{f"complaint.{k[2:]}": f"办不成事：{v}" for k, v in TIMELINE_NAMES.items()
               if k.startswith("c.")}}
 ACTIONS.update({"force_logout": "强制下线", "window.assign": "指派窗口", "open_day": "开放办公日",
-                "application.complete": "限时办结完成", "priority": "认定优先"})
+                "application.complete": "限时办结完成", "priority": "认定优先",
+                # runtime staffing (hall/staffing_desk.py)
+                "window.add": "开设临时窗口", "window.change": "调整窗口",
+                "window.remove": "撤销临时窗口", "queue.change": "调整队列"})
 DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
            "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
            "on_time": "按时", "late": "超期", **ROLE_NAMES}
@@ -107,7 +110,9 @@ EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started"
           "window.opened": "开窗", "window.closed": "关窗", "hall.closed": "日终清号",
           "rating.recorded": "评价", "alarm.bad_rating": "差评预警",
           "alarm.complaint": "办不成事", "rectification.updated": "差评整改",
-          "complaint.updated": "办不成事"}
+          "complaint.updated": "办不成事", "window.added": "开设临时窗口",
+          "window.changed": "调整窗口", "window.removed": "撤销临时窗口",
+          "queue.changed": "调整队列"}
 YES_NO = {True: "是", False: "否"}
 SUCCESS = {True: "成功", False: "失败"}  # 1 and 0 hash as True and False
 
