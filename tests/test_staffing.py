@@ -234,7 +234,8 @@ def test_closing_a_window_for_the_day(hall_server: HallServer) -> None:
 def test_unknown_input_never_answers_500(hall_server: HallServer) -> None:
     boss = boss_of(hall_server)
     bodies: list[Any] = [None, 0, "x", [], {}, {"queues": None}, {"queues": [None]},
-                         {"queues": [["a"]]}, {"queues": {"a": 1}}, {"name": 5, "queues": ["yibao"]},
+                         {"queues": [["a"]]}, {"queues": {"a": 1}},
+                         {"name": 5, "queues": ["yibao"]},
                          {"name": "长" * 50, "queues": ["yibao"]}, {"order": None},
                          {"daily_cap": -1}, {"daily_cap": 0}, {"daily_cap": 1.5},
                          {"closed": None}, {"number": -3, "name": "a", "queues": ["yibao"]}]
