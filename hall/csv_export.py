@@ -37,6 +37,7 @@ from hall.config import HallConfig
 from hall.datefmt import day_text, time_text
 from hall.model import OUTCOME_NAMES, PRIORITIES, STATE_NAMES, STEP_NAMES
 from hall.ratings import INDICATORS, LEVELS, RATING_CHANNELS, RATING_MODES
+from hall.staffing import ORDER_NAMES
 
 HEADERS = {
     "id": "编号", "seq": "序号", "number": "号码", "name": "名称", "kind": "类型",
@@ -70,6 +71,11 @@ HEADERS = {
     "accepted_day": "受理日期", "due_date": "法定办结期限", "late": "已超期",
     "late_working_days": "超期工作日", "outcome": "办理结果", "assigned": "指派人员",
     "chief_window": "首席事务代表窗口", "chief_window_name": "首席事务代表窗口", "hall": "大厅",
+    # runtime staffing (hall/staffing_desk.py): windows and queues as they run today
+    "order": "叫号顺序", "temporary": "临时窗口", "closed_today": "今日停止服务",
+    "prefix": "号码字头", "width": "号码位数", "daily_cap": "每日上限",
+    "config_daily_cap": "配置的每日上限", "max_daily_cap": "每日上限最多", "waiting": "等候人数",
+    "open_until_empty": "延时服务", "windows": "办理窗口",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio"}
@@ -152,6 +158,7 @@ class Exporter:
             "action": ACTIONS, "detail": DETAILS,
             "type": EVENTS, "queue": queues, "queues": queues, "service": services,
             "success": SUCCESS, "indicators": INDICATORS, "name": {"voice": "语音播报"},
+            "order": ORDER_NAMES,
             # the command line acts as "cli" (hall user add, from the server's own shell)
             "user": {"cli": "命令行"},
         }

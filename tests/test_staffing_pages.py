@@ -87,7 +87,8 @@ def test_the_staffing_page_opens_a_window_through_its_form(hall_server: HallServ
     expect(page.locator("#nw-msg")).to_contain_text("已开设 13 号窗口")
     row = page.locator('#sw tr[data-window="13"]')
     expect(row).to_contain_text("临时")
-    expect(row.locator(".qorder li > span")).to_have_text(["F · 企业开办", "A · 医保"])  # ticked order
+    # in the order they were ticked
+    expect(row.locator(".qorder li > span")).to_have_text(["F · 企业开办", "A · 医保"])
 
     # a clerk logs in there from the counter pad and calls the first 企业开办 ticket
     pad = new_page(1280, 800)
@@ -106,7 +107,8 @@ def test_the_staffing_page_opens_a_window_through_its_form(hall_server: HallServ
     cap = page.locator("#cap-qiye")
     cap.fill("1")
     page.get_by_role("button", name="保存企业开办每日上限").click()
-    expect(page.locator("#cap-qiye-problem")).to_have_text("今天已发出 2 个号，每日上限不能少于此数")
+    expect(page.locator("#cap-qiye-problem")).to_have_text(
+        "今天已发出 2 个号，每日上限不能少于此数")
     cap.fill("2")
     page.get_by_role("button", name="保存企业开办每日上限").click()
     expect(page.locator("#m-msg")).to_contain_text("企业开办每日上限已改为 2")
