@@ -165,6 +165,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("手机查询 phone page", f"{base}/t/<token>"),
         ("办不成事反映 complaint", f"{base}/complaint"),
         ("管理 manager view", f"{base}/manage"),
+        ("窗口调度 staffing", f"{base}/manage/staffing"),
         ("好差评 ratings", f"{base}/manage/ratings"),
         ("差评整改 rectifications", f"{base}/manage/rectifications"),
         ("办不成事 complaints", f"{base}/manage/complaints"),

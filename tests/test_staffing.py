@@ -10,6 +10,7 @@ the midnight roll-over. And a property test of the pure `effective()`.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.test_server import assert_error
 
 TZ = ZoneInfo("Asia/Shanghai")
 CONFIG = load_config(DEMO_CONFIG)
+ENGLISH = re.compile(r"[A-Za-z]{2,}")  # as tests/test_chinese_api.py
 
 
 def audit_rows(db: Path, action: str) -> list[tuple[str, str, int, str]]:
@@ -391,3 +393,44 @@ def test_effective_is_always_a_hall_that_can_run(o: Overrides) -> None:
                                                          CONFIG.devices)
     # applying nothing more changes nothing: the result is a fixed point for its overrides
     assert effective(CONFIG, o) == hall
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2000, 2000) | st.text(max_size=25)
+    | st.sampled_from([*QUEUE_IDS, "strict", "oldest"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=8)
+bodies = st.dictionaries(
+    st.sampled_from(["number", "name", "queues", "order", "closed", "daily_cap",
+                     "open_until_empty", "other"]), json_values, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bodies, st.sampled_from(NUMBERS), st.integers(0, 400))
+def test_any_input_is_taken_or_refused_in_chinese(body: dict[str, Any], number: int,
+                                                  issued: int) -> None:
+    """Whatever a client sends, the rules answer with a change or a HallError (never another
+    exception, which the API would answer 500); a change they take makes a runnable hall."""
+    from hall.staffing import check_new_window, check_queue_change, check_window_change
+
+    for check in (lambda: check_new_window(CONFIG, body),
+                  lambda: check_window_change(CONFIG, CONFIG, None, number,
+                                              {k: v for k, v in body.items()
+                                               if k in ("queues", "order", "closed")}),
+                  lambda: check_queue_change(CONFIG, "yibao", None, issued,
+                                             {k: v for k, v in body.items()
+                                              if k in ("daily_cap", "open_until_empty")}
+                                             or body)):
+        try:
+            change = check()
+        except errors.HallError as exc:
+            assert exc.message and not ENGLISH.search(exc.message), exc.message
+            continue
+        if isinstance(change, WindowChange):
+            hall = effective(CONFIG, Overrides(windows=(change,)))
+            assert hall.has_window(change.number)
+        else:
+            cap = effective(CONFIG, Overrides(queues=(change,))).queue("yibao").daily_cap
+            if change.daily_cap is not None:  # never below today's issued count, nor past 999
+                assert max(1, issued) <= change.daily_cap == cap <= 999
