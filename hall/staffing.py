@@ -139,12 +139,6 @@ def orphaned(before: HallConfig, after: HallConfig) -> list[str]:
     return [q.id for q in before.queues if q.id in lost]
 
 
-def public_window(w: Window) -> dict[str, Any]:
-    """What a public screen may know of a window's staffing (no person in it)."""
-    return {"number": w.number, "name": w.name, "kind": w.kind, "queues": list(w.queues),
-            "order": w.order, "temporary": w.temporary, "closed": w.closed}
-
-
 # ---------------------------------------------------------------- a manager's input
 
 

@@ -126,17 +126,25 @@
   }
 
   // ------------------------------------------------------------------ queues
+  // what a manager is typing survives a redraw (live events redraw the table at any moment)
+  const typed = new Map();
+  const problems = new Map(); // and so does what the page said about it
+
   function drawQueues() {
+    const focused = document.activeElement && document.activeElement.id;
     $("sq").replaceChildren(...queues.map(function (q) {
       const id = "cap-" + q.id;
       const input = Hall.h("input", { id, inputmode: "numeric", autocomplete: "off", class: "cap",
-        value: String(q.daily_cap), "aria-describedby": id + "-hint" });
+        value: typed.has(q.id) ? typed.get(q.id) : String(q.daily_cap),
+        "aria-describedby": id + "-hint", oninput: (e) => typed.set(q.id, e.target.value) });
       const save = async function () {
         const text = input.value.trim();
         const problem = !/^\d{1,6}$/.test(text) ? "每日上限请填写整数"
           : Number(text) > q.max_daily_cap ? "号码为 " + q.width + " 位，每日上限最多 " + q.max_daily_cap
             : Number(text) < Math.max(1, q.issued) ? "今天已发出 " + q.issued + " 个号，每日上限不能少于此数" : "";
         const note = $(id + "-problem");
+        if (problem) problems.set(q.id, problem);
+        else problems.delete(q.id);
         Hall.say(note, problem, "error");
         input.setAttribute("aria-invalid", problem ? "true" : "false");
         if (problem) {
@@ -146,11 +154,15 @@
         try {
           await Hall.api("PATCH", "/api/manage/queues/" + encodeURIComponent(q.id),
             { daily_cap: Number(text) });
+          typed.delete(q.id);
           HallManage.say(q.name + "每日上限已改为 " + text, "ok");
           await load();
         } catch (e) {
           if (e.status === 401 || e.status === 403) fail(e);
-          else Hall.say(note, e.message, "error");
+          else {
+            problems.set(q.id, e.message);
+            Hall.say($(id + "-problem"), e.message, "error");
+          }
         }
       };
       const toggle = Hall.h("input", { type: "checkbox", id: "ext-" + q.id, checked: q.open_until_empty,
@@ -174,10 +186,12 @@
             onclick: save }, "保存"),
           Hall.h("p", { class: "muted hint", id: id + "-hint" },
             "配置为 " + q.config_daily_cap + "，最多 " + q.max_daily_cap),
-          Hall.h("p", { class: "msg field-problem", id: id + "-problem", role: "alert", hidden: true })),
+          Hall.h("p", { class: "msg field-problem", id: id + "-problem", role: "alert",
+            hidden: !problems.has(q.id), dataset: { kind: "error" } }, problems.get(q.id) || "")),
         Hall.h("td", null, Hall.h("label", { class: "chk", for: "ext-" + q.id }, toggle,
           q.open_until_empty ? "已开启" : "未开启")));
     }));
+    if (focused && $(focused) && document.activeElement === document.body) $(focused).focus();
   }
 
   // ------------------------------------------------------------------ a temporary window
