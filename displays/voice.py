@@ -36,6 +36,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,7 +84,9 @@ class VoiceScheduler:
 
     def __init__(self, config: HallConfig, renderer: SpeechRenderer,
                  player: LocalPlayer | None = None) -> None:
-        self.config = config
+        self._config = config
+        # the hall as it runs (app.py: the service's): a temporary window's calls are spoken
+        self.current_config: Callable[[], HallConfig] = lambda: self._config
         self.renderer = renderer
         if player is None and config.voice.local_playback:
             player = LocalPlayer()
@@ -99,6 +102,10 @@ class VoiceScheduler:
         self._running = False
         self.dropped = 0  # calls merged into a waiting repeat, or stale
         self.failures = 0
+
+    @property
+    def config(self) -> HallConfig:
+        return self.current_config()
 
     @classmethod
     def for_hall(cls, config: HallConfig, cache_dir: Path) -> VoiceScheduler:

@@ -23,6 +23,7 @@ from hall.auth import COOKIE, Auth, Session
 from hall.csv_export import Exporter
 from hall.guard import client_of, take_ticket
 from hall.service import Actor, HallService
+from hall.staffing import WINDOW_FIELDS
 
 MANAGER_ROLES = ("manager", "admin")
 STAFF_ROLES = ("clerk", "manager", "admin")  # may grant priority (an auditor only reads)
@@ -356,24 +357,31 @@ async def manage_windows(request: Request) -> Response:
 async def manage_window(request: Request) -> Response:
     """`PATCH /api/manage/windows/{n}`: `{"force_logout": true}` ends every session at the
     window (the clerk is told why), `{"assign": "name"|null}` assigns the clerk who may log
-    in to a window that needs a manager's say (the 办不成事 window)."""
+    in to a window that needs a manager's say (the 办不成事 window); `queues`, `order` and
+    `closed` are runtime staffing (hall/staffing_desk.py), answered with the window's
+    manager view."""
     session = await manager_of(request)
     number = request.path_params["n"]
     _service(request)._window(number)
     body = await read_json(request)
     actor = session.actor(client_of(request))
-    known = {"force_logout", "assign"}
+    known = {"force_logout", "assign", *WINDOW_FIELDS}
     if not body or set(body) - known:
-        raise errors.invalid("只能强制下线或指派窗口人员", "invalid_window_change")
+        raise errors.invalid("只能调整窗口的队列、叫号顺序、停止服务，或强制下线、指派窗口人员",
+                             "invalid_window_change")
     force = body.get("force_logout", False)
     if not isinstance(force, bool):
         raise errors.invalid("请选择是否强制下线", "invalid_window_change",
                              "force_logout")
+    staffing = {k: v for k, v in body.items() if k in WINDOW_FIELDS}
+    result = None
+    if staffing:
+        result = await request.app.state.staffing.change_window(number, staffing, actor)
     if "assign" in body:
         await _auth(request).assign_window(number, body["assign"], actor)
-    if force:
+    if force and not staffing.get("closed"):  # closing logs the clerk out already
         await _auth(request).force_logout(number, actor)
-    return ok(await _service(request).window_detail(number))
+    return ok(result if result is not None else await _service(request).window_detail(number))
 
 
 async def manage_events(request: Request) -> Response:

@@ -27,13 +27,14 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api, guard, perimeter
+from hall import api, errors, feedback_api, guard, perimeter, staffing_api
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
 from hall.feedback import Feedback
 from hall.limits import TicketLimits
 from hall.service import HallService
+from hall.staffing_desk import StaffingDesk
 from hall.ws import manage_endpoint, websocket_endpoint
 
 
@@ -47,6 +48,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.auth = Auth(service)
         app.state.feedback = Feedback(service)
         app.state.credentials = Credentials(service)
+        app.state.staffing = StaffingDesk(service, app.state.auth)
         limits = config.limits
         app.state.limits = TicketLimits(
             limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
@@ -78,6 +80,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         WebSocketRoute("/ws", websocket_endpoint),
         WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
+        *staffing_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -104,6 +107,7 @@ async def start_devices(app: Starlette, service: HallService, voice_dir: Path,
     screens' browsers play its WAVs."""
     config = service.config
     voice = VoiceScheduler.for_hall(config, voice_dir)
+    voice.current_config = lambda: service.config  # temporary windows are announced too
     service.audio_for_call = voice.audio_for_call
     service.bus.listen(voice.on_event)
     adapters: list[Any] = [
@@ -161,6 +165,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("手机查询 phone page", f"{base}/t/<token>"),
         ("办不成事反映 complaint", f"{base}/complaint"),
         ("管理 manager view", f"{base}/manage"),
+        ("窗口调度 staffing", f"{base}/manage/staffing"),
         ("好差评 ratings", f"{base}/manage/ratings"),
         ("差评整改 rectifications", f"{base}/manage/rectifications"),
         ("办不成事 complaints", f"{base}/manage/complaints"),

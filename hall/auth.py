@@ -227,7 +227,12 @@ class Auth:
 
     def _window_refusal(self, tx: Tx, username: str, role: str, window: int,
                         ts: float) -> errors.HallError | None:
-        w = self.service.config.window(window)
+        config = self.service.config_in(tx.conn)  # the staffing of this very transaction
+        if not config.has_window(window):  # a temporary window closed meanwhile
+            return errors.not_found(f"没有 {window} 号窗口", "unknown_window")
+        w = config.window(window)
+        if w.closed:
+            return errors.conflict(f"{w.name}今日已停止服务，请到其他窗口登录", "window_closed")
         if w.kind == "complaint" and role == "clerk":
             assigned = tx.one("SELECT assigned FROM windows WHERE number = ?", (window,))
             if assigned is None or assigned["assigned"] != username:

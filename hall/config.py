@@ -116,6 +116,8 @@ class Queue:
     # that takes numbers in the morning only); None: the hall's
     open: time | None = None
     close: time | None = None
+    # 延时服务 (hall/staffing.py): set at run time by a manager, never in config.toml
+    open_until_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,10 @@ class Window:
     queues: tuple[str, ...]
     chief: bool = False
     order: str = "strict"
+    # runtime staffing (hall/staffing.py): a 潮汐窗口 opened by a manager; a window closed
+    # for the rest of the day. Never set in config.toml.
+    temporary: bool = False
+    closed: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from hall.config import HallConfig
 from hall.datefmt import day_text, time_text
 from hall.model import OUTCOME_NAMES, PRIORITIES, STATE_NAMES, STEP_NAMES
 from hall.ratings import INDICATORS, LEVELS, RATING_CHANNELS, RATING_MODES
+from hall.staffing import ORDER_NAMES
 
 HEADERS = {
     "id": "编号", "seq": "序号", "number": "号码", "name": "名称", "kind": "类型",
@@ -70,6 +71,11 @@ HEADERS = {
     "accepted_day": "受理日期", "due_date": "法定办结期限", "late": "已超期",
     "late_working_days": "超期工作日", "outcome": "办理结果", "assigned": "指派人员",
     "chief_window": "首席事务代表窗口", "chief_window_name": "首席事务代表窗口", "hall": "大厅",
+    # runtime staffing (hall/staffing_desk.py): windows and queues as they run today
+    "order": "叫号顺序", "temporary": "临时窗口", "closed_today": "今日停止服务",
+    "prefix": "号码字头", "width": "号码位数", "daily_cap": "每日上限",
+    "config_daily_cap": "配置的每日上限", "max_daily_cap": "每日上限最多", "waiting": "等候人数",
+    "open_until_empty": "延时服务", "windows": "办理窗口",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio"}
@@ -97,7 +103,10 @@ ACTIONS = {**STEP_NAMES, "login": "登录", "logout": "退出", "pause": "暂停
            **{f"complaint.{k[2:]}": f"办不成事：{v}" for k, v in TIMELINE_NAMES.items()
               if k.startswith("c.")}}
 ACTIONS.update({"force_logout": "强制下线", "window.assign": "指派窗口", "open_day": "开放办公日",
-                "application.complete": "限时办结完成", "priority": "认定优先"})
+                "application.complete": "限时办结完成", "priority": "认定优先",
+                # runtime staffing (hall/staffing_desk.py)
+                "window.add": "开设临时窗口", "window.change": "调整窗口",
+                "window.remove": "撤销临时窗口", "queue.change": "调整队列"})
 DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
            "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
            "on_time": "按时", "late": "超期", **ROLE_NAMES}
@@ -107,7 +116,9 @@ EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started"
           "window.opened": "开窗", "window.closed": "关窗", "hall.closed": "日终清号",
           "rating.recorded": "评价", "alarm.bad_rating": "差评预警",
           "alarm.complaint": "办不成事", "rectification.updated": "差评整改",
-          "complaint.updated": "办不成事"}
+          "complaint.updated": "办不成事", "window.added": "开设临时窗口",
+          "window.changed": "调整窗口", "window.removed": "撤销临时窗口",
+          "queue.changed": "调整队列"}
 YES_NO = {True: "是", False: "否"}
 SUCCESS = {True: "成功", False: "失败"}  # 1 and 0 hash as True and False
 
@@ -147,6 +158,7 @@ class Exporter:
             "action": ACTIONS, "detail": DETAILS,
             "type": EVENTS, "queue": queues, "queues": queues, "service": services,
             "success": SUCCESS, "indicators": INDICATORS, "name": {"voice": "语音播报"},
+            "order": ORDER_NAMES,
             # the command line acts as "cli" (hall user add, from the server's own shell)
             "user": {"cli": "命令行"},
         }

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import errors
+from hall.config import HallConfig
 from hall.sealed import Sealer
 from hall.service import HallService
 from hall.store import Tx
@@ -63,9 +64,13 @@ class Desk:
 
     def __init__(self, service: HallService) -> None:
         self.service = service
-        self.config = service.config
         self.tz = service.tz
         self.sealer = Sealer(service.store.path.with_suffix(".key"))
+
+    @property
+    def config(self) -> HallConfig:
+        """The hall as it runs (the service's, read each time: staffing changes it)."""
+        return self.service.config
 
     # ------------------------------------------------------------------ time helpers
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hall import audit as hall_audit
-from hall import errors, stats
+from hall import errors, staffing_rows, stats
 from hall.config import HallConfig, coverage_warning
 from hall.datefmt import day_text
 from hall.eta import eta_minutes, rolling_minutes
@@ -49,6 +49,7 @@ from hall.model import (
 from hall.numbering import format_number, hall_day, parse_number
 from hall.reports import alarms_from
 from hall.routing import WindowRule, callable_now, choose_next
+from hall.staffing import Overrides, effective
 from hall.store import Event, Store, Tx
 
 RECENT_CALLS = 10
@@ -77,7 +78,10 @@ def _ts(value: float | None, tz: Any) -> str | None:
 class HallService:
     def __init__(self, config: HallConfig, store: Store, bus: Bus,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self.config = config
+        self.base_config = config  # config.toml as loaded
+        self._overrides = Overrides()
+        self._config = config
+        self._memo: tuple[Overrides, HallConfig] = (self._overrides, config)
         self.store = store
         self.bus = bus
         self.tz = config.hall.tz
@@ -85,8 +89,6 @@ class HallService:
         self._handling: dict[str, float] = {}
         self._open_windows: set[int] = set()
         self._open_days: set[str] = set()  # days a manager opened though the calendar is off
-        self._rules = {w.number: WindowRule(w.number, w.queues, w.kind, w.order)
-                       for w in config.windows}
         # Hooks app.py wires to devices: a kiosk's printer refuses before a number is used;
         # a printer prints after commit; a call gets its announcement's audio URL.
         self.issue_guards: dict[str, IssueGuard] = {}
@@ -96,6 +98,58 @@ class HallService:
         # in the finish's own transaction; without it, a bare complaints row is written.
         self.open_failed_case: FailedCaseHook | None = None
         store.on_commit = bus.publish
+
+    # ------------------------------------------------------------------ the hall as it runs
+
+    @property
+    def config(self) -> HallConfig:
+        """The hall as it runs now: config.toml plus the managers' staffing (hall/staffing.py).
+
+        Why one property and no copies: routing, the snapshot, the screens' pages, the LED,
+        voice and caller-pad adapters, the counter pad's window list and the manager pages all
+        read the configuration here at the moment they need it, so swapping this one value
+        (`use_staffing`, after the change commits and before its event is published) moves
+        them all at once; nobody holds a stale copy to be told about. The few steps that must
+        agree with rows written in the same group commit (calling, the snapshot's seq, login,
+        the daily cap) read it from their own transaction instead (`config_in`)."""
+        return self._config
+
+    @config.setter
+    def config(self, value: HallConfig) -> None:
+        """A new config.toml (tests): today's staffing is applied over it."""
+        self.base_config = value
+        self._memo = (Overrides(), value)
+        self._config = effective(value, self._overrides)
+
+    def config_in(self, conn: sqlite3.Connection) -> HallConfig:
+        """The hall as the open transaction on `conn` sees it (the overrides read there; the
+        result is remembered, so an unchanged hall costs two small reads)."""
+        overrides = staffing_rows.load(conn)
+        seen, config = self._memo
+        if seen != overrides:
+            config = effective(self.base_config, overrides)
+            self._memo = (overrides, config)
+        return config
+
+    def use_staffing(self, tx: Tx) -> HallConfig:
+        """After a staffing change in `tx`: the new hall, made current once `tx` commits."""
+        overrides = staffing_rows.load(tx.conn)
+        config = self.config_in(tx.conn)
+
+        def swap() -> None:
+            self._overrides, self._config = overrides, config
+
+        tx.after_commit(swap)
+        return config
+
+    def window_name(self, number: int) -> str:
+        """A window's name, also for one that is gone (a temporary window closed since)."""
+        return self.config.window(number).name if self.config.has_window(number) \
+            else f"{number}号窗口"
+
+    def public_windows(self, conn: sqlite3.Connection, config: HallConfig
+                       ) -> list[dict[str, Any]]:
+        return [self.window_public(conn, w.number, config) for w in config.windows]
 
     @classmethod
     async def open(cls, config: HallConfig, db_path: str | Path,
@@ -118,6 +172,8 @@ class HallService:
         def init(tx: Tx) -> None:
             tx.conn.executemany("INSERT OR IGNORE INTO windows (number) VALUES (?)",
                                 [(n,) for n in numbers])
+            tx.conn.execute("INSERT OR IGNORE INTO windows (number) "
+                            "SELECT number FROM staffing_windows WHERE temporary = 1")
 
         await self.store.write(init, self.clock())
         await self.refresh_caches()
@@ -164,12 +220,21 @@ class HallService:
             "wait_alarm_minutes": q.wait_alarm_minutes or self.config.sla.wait_alarm_minutes,
         }
 
-    def window_public(self, conn: sqlite3.Connection, number: int) -> dict[str, Any]:
+    def window_public(self, conn: sqlite3.Connection, number: int,
+                      config: HallConfig | None = None) -> dict[str, Any]:
+        """A window as every public screen may see it: its staffing (queues, temporary,
+        closed for the day) and state, never who sits there."""
+        config = config or self.config
+        if not config.has_window(number):  # a temporary window closed since
+            return {"number": number, "name": f"{number}号窗口", "kind": "comprehensive",
+                    "chief": False, "state": str(WindowState.CLOSED), "current": None,
+                    "since": None, "queues": [], "order": "strict", "temporary": True,
+                    "closed_today": True}
         row = conn.execute(
             "SELECT w.clerk, w.paused, w.pause_reason, w.since, t.number AS current, "
             "t.state AS tstate FROM windows w LEFT JOIN tickets t ON t.id = w.current_ticket "
             "WHERE w.number = ?", (number,)).fetchone()
-        w = self.config.window(number)
+        w = config.window(number)
         if row is None or row["clerk"] is None:
             state = WindowState.CLOSED
         elif row["paused"]:
@@ -183,7 +248,9 @@ class HallService:
         return {"number": w.number, "name": w.name, "kind": w.kind, "chief": w.chief,
                 "state": str(state),
                 "current": current,
-                "since": _ts(row["since"], self.tz) if row is not None else None}
+                "since": _ts(row["since"], self.tz) if row is not None else None,
+                "queues": list(w.queues), "order": w.order, "temporary": w.temporary,
+                "closed_today": w.closed}
 
     def _ticket_view(self, conn: sqlite3.Connection, row: sqlite3.Row, now: float,
                      with_token: bool = True, position: int | None = None) -> dict[str, Any]:
@@ -207,8 +274,7 @@ class HallService:
         window = None
         if row["window"] is not None and row["state"] in (
                 State.CALLED, State.SERVING, State.HELD, State.DONE):
-            window = {"number": row["window"],
-                      "name": self.config.window(row["window"]).name}
+            window = {"number": row["window"], "name": self.window_name(row["window"])}
         # 好差评: a served ticket may be rated once, within [ratings] days_open of service
         rated = row["state"] == State.DONE and conn.execute(
             "SELECT 1 FROM ratings WHERE ticket_id = ?", (row["id"],)).fetchone() is not None
@@ -322,7 +388,8 @@ class HallService:
                 "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
                 "ON CONFLICT (queue, day) DO UPDATE SET last = last + 1 RETURNING last",
                 (queue.id, day))[0]
-            if last > queue.daily_cap:
+            cap = staffing_rows.daily_cap(tx.conn, queue.id)  # a manager's, else the file's
+            if last > (cap or self.base_config.queue(queue.id).daily_cap):
                 raise errors.conflict(
                     f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
             number = format_number(queue.prefix, last, queue.width)
@@ -385,6 +452,7 @@ class HallService:
 
         def read(conn: sqlite3.Connection) -> dict[str, Any]:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            config = self.config_in(conn)  # the windows of this very seq
             calls = conn.execute(
                 "SELECT time, data FROM events WHERE type = 'ticket.called' "
                 "ORDER BY seq DESC LIMIT ?", (RECENT_CALLS * 3,)).fetchall()
@@ -403,8 +471,8 @@ class HallService:
             return {
                 "seq": seq,
                 "hall": {"name": self.config.hall.name, "notice": self.config.hall.notice},
-                "queues": [self.queue_summary(conn, q.id, day, ts) for q in self.config.queues],
-                "windows": [self.window_public(conn, w.number) for w in self.config.windows],
+                "queues": [self.queue_summary(conn, q.id, day, ts) for q in config.queues],
+                "windows": self.public_windows(conn, config),
                 "recent_calls": recent,
             }
 
@@ -436,9 +504,13 @@ class HallService:
 
     def _window_detail(self, conn: sqlite3.Connection, number: int, day: str, ts: float,
                        recall_last: int) -> dict[str, Any]:
-        w = self.config.window(number)
-        row = conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
-        public = self.window_public(conn, number)
+        config = self.config_in(conn)
+        if not config.has_window(number) or (
+                row := conn.execute("SELECT * FROM windows WHERE number = ?",
+                                    (number,)).fetchone()) is None:
+            raise errors.not_found(f"没有 {number} 号窗口", "unknown_window")
+        w = config.window(number)
+        public = self.window_public(conn, number, config)
         current = None
         if row["current_ticket"] is not None:
             trow = conn.execute("SELECT * FROM tickets WHERE id = ?",
@@ -522,7 +594,7 @@ class HallService:
         audio = self.audio_for_call(ticket["number"], number) if self.audio_for_call else None
         tx.emit("ticket.called", {
             "number": ticket["number"], "window": number,
-            "window_name": self.config.window(number).name, "queue": ticket["queue"],
+            "window_name": self.window_name(number), "queue": ticket["queue"],
             "recall": recall, "audio": audio,
             "queues": [self.queue_summary(tx.conn, ticket["queue"], day, ts)],
             "window_state": self.window_public(tx.conn, number)})
@@ -536,19 +608,19 @@ class HallService:
             qs.add(ticket["queue"])
         tx.emit(type_, {
             "number": ticket["number"] if ticket is not None else None, "window": number,
-            "window_name": self.config.window(number).name, **extra,
+            "window_name": self.window_name(number), **extra,
             "queues": [self.queue_summary(tx.conn, q, day, ts) for q in sorted(qs)],
             "window_state": self.window_public(tx.conn, number)})
 
     async def call(self, number: int, actor: Actor, ticket_number: Any = None) -> dict[str, Any]:
         if ticket_number is not None and not isinstance(ticket_number, str):
             raise errors.invalid("号码格式不对，应如 A005", "invalid_number", "number")
-        rule = self._rules.get(number)
         aging = self.config.hall.aging_minutes * 60
         policy = self.config.hall.skip
 
         def body(tx: Tx, wrow: sqlite3.Row, day: str, ts: float) -> list[str]:
             self._require_free(tx, wrow)
+            rule = self._rule(tx, number)
             if ticket_number is None:
                 rows = tx.all(
                     "SELECT id, queue, order_at, priority, needs_help, appointment_at, "
@@ -560,8 +632,8 @@ class HallService:
                     raise errors.conflict("当前没有等待的号票", "no_ticket_waiting")
                 ticket = tx.one("SELECT * FROM tickets WHERE id = ?", (chosen.id,))
             else:
-                ticket = self._find_callable(tx, number, ticket_number, day, policy.recall_last,
-                                             ts)
+                ticket = self._find_callable(tx, rule, ticket_number, day,
+                                             policy.recall_last, ts)
             tx.conn.execute(
                 "UPDATE tickets SET state = 'called', window = ?, clerk = ?, called_at = ?, "
                 "first_called_at = COALESCE(first_called_at, ?), calls = calls + 1, "
@@ -574,7 +646,18 @@ class HallService:
 
         return await self._clerk_op(number, "call", actor, body)
 
-    def _find_callable(self, tx: Tx, number: int, ticket_number: str, day: str,
+    def _rule(self, tx: Tx, number: int) -> WindowRule:
+        """The window's calling rule as this transaction sees the staffing; a window closed for
+        the day (or a temporary one closed meanwhile) calls nobody."""
+        config = self.config_in(tx.conn)
+        if not config.has_window(number):
+            raise errors.not_found(f"没有 {number} 号窗口", "unknown_window")
+        w = config.window(number)
+        if w.closed:
+            raise errors.conflict(f"{w.name}今日已停止服务，不能叫号", "window_closed")
+        return WindowRule(w.number, w.queues, w.kind, w.order)
+
+    def _find_callable(self, tx: Tx, rule: WindowRule, ticket_number: str, day: str,
                        recall_last: int, ts: float) -> sqlite3.Row:
         parsed = parse_number(ticket_number)
         if parsed is None:
@@ -584,7 +667,7 @@ class HallService:
         if ticket is None:
             raise errors.not_found(f"今天没有 {ticket_number.strip().upper()} 号", "unknown_number",
                                    "number")
-        rule = self._rules[number]
+        number = rule.number
         state = State(ticket["state"])
         if state == State.NO_SHOW and self.config.hall.skip.policy == "recall":
             recent = [r[0] for r in tx.all(
@@ -815,19 +898,30 @@ class HallService:
     # ------------------------------------------------------------------ the day
 
     async def close_day(self, actor: Actor) -> int:
-        """End of day: every ticket still waiting (or held) is closed as missed."""
+        """End of day: every ticket still waiting (or held) is closed as missed — except
+        today's of a queue in 延时服务 (open until empty): its windows go on calling them
+        after closing time; the midnight roll-over closes whatever is left (a number is valid
+        on its day only). Temporary windows and windows closed for the day stay as they are
+        until that roll-over too: 延时服务 may be served at them."""
         now, ts, day = self._now()
 
         def op(tx: Tx) -> int:
+            config = self.config_in(tx.conn)
+            keep = [q.id for q in config.queues if q.open_until_empty]
+            spared = f" AND NOT (day = ? AND queue IN ({','.join('?' * len(keep))}))" \
+                if keep else ""
             cur = tx.conn.execute(
                 "UPDATE tickets SET state = 'missed', finished_at = ? "
-                "WHERE state IN ('waiting', 'held') AND day <= ?", (ts, day))
+                f"WHERE state IN ('waiting', 'held') AND day <= ?{spared}",
+                (ts, day, *((day, *keep) if keep else ())))
             count = cur.rowcount
             tx.emit("hall.closed", {
                 "missed": count, "window": None, "window_state": None,
+                "open_until_empty": keep,
                 "queues": [self.queue_summary(tx.conn, q.id, day, ts)
-                           for q in self.config.queues]})
-            audit(tx, actor, "close_day", day, True, f"missed:{count}")
+                           for q in config.queues]})
+            audit(tx, actor, "close_day", day, True, f"missed:{count}" + (
+                "；延时服务：" + "、".join(config.queue(q).name for q in keep) if keep else ""))
             return count
 
         return await self.store.write(op, now)
@@ -847,11 +941,15 @@ class HallService:
                             (ts - timedelta(days=2).total_seconds(),))
             offset = now.utcoffset()
             stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
-            if cur.rowcount:  # screens drop yesterday's counts and current numbers
+            # yesterday's temporary windows end, windows closed for yesterday reopen
+            ended = staffing_rows.end_days_before(tx.conn, day)
+            config = self.use_staffing(tx)
+            if cur.rowcount or ended:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,
                     "queues": [self.queue_summary(tx.conn, q.id, day, ts)
-                               for q in self.config.queues]})
+                               for q in config.queues],
+                    "windows": self.public_windows(tx.conn, config)})
             return cur.rowcount
 
         return await self.store.write(op, now)
@@ -876,8 +974,7 @@ class HallService:
                                    "WHERE number = ?", (w.number,)).fetchone()
                 out.append({**self.window_public(conn, w.number), "clerk": row["clerk"],
                             "assigned": row["assigned"],
-                            "pause_reason": row["pause_reason"], "queues": list(w.queues),
-                            "since_ts": row["since"]})
+                            "pause_reason": row["pause_reason"], "since_ts": row["since"]})
             return out
 
         return await self.store.read(read)

@@ -317,6 +317,29 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (username, source)
     ) WITHOUT ROWID;
     """,
+    # staffing (issue 10.2, hall/staffing.py): runtime overrides over config.toml — temporary
+    # windows (潮汐窗口), a window's queues and calling order, closed for the day; a queue's
+    # daily cap and 延时服务 (open until empty). NULL means "as config.toml says".
+    """
+    CREATE TABLE staffing_windows (
+        number INTEGER PRIMARY KEY,
+        temporary INTEGER NOT NULL DEFAULT 0,
+        name TEXT,
+        queues TEXT,
+        order_rule TEXT,
+        closed_day TEXT,
+        opened_day TEXT,
+        changed_by TEXT,
+        changed_at REAL NOT NULL
+    );
+    CREATE TABLE staffing_queues (
+        id TEXT PRIMARY KEY,
+        daily_cap INTEGER,
+        open_until_empty INTEGER NOT NULL DEFAULT 0,
+        changed_by TEXT,
+        changed_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -340,6 +363,13 @@ class Tx:
         self.conn = conn
         self.now = now
         self.events: list[Event] = []
+        self.after: list[Callable[[], None]] = []
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` in the event loop once this operation is on disk, before its events are
+        published (hall.staffing swaps the hall's effective configuration this way, so every
+        subscriber that reacts to the event already sees the new windows)."""
+        self.after.append(fn)
 
     def emit(self, type_: str, data: dict[str, Any]) -> Event:
         stamp = self.now.isoformat(timespec="milliseconds")
@@ -365,6 +395,7 @@ class _Op(Generic[T]):
     result: Any = None
     error: BaseException | None = None
     events: list[Event] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Store:
@@ -436,7 +467,11 @@ class Store:
                 await self._writer._execute(_run_batch, self._writer._conn, ops)
             except Exception as exc:  # the COMMIT itself failed: nobody's change is on disk
                 for op in ops:
-                    op.error, op.events = exc, []
+                    op.error, op.events, op.after = exc, [], []
+            for op in ops:
+                for fn in op.after if op.error is None else ():
+                    with contextlib.suppress(Exception):
+                        fn()
             events = [event for op in ops if op.error is None for event in op.events]
             if events:
                 # a broken subscriber must not lose a committed answer
@@ -508,7 +543,7 @@ def _run_batch(conn: sqlite3.Connection, ops: list[_Op[Any]]) -> None:
             conn.execute("SAVEPOINT op")
             try:
                 op.result = op.fn(tx)
-                op.events = tx.events
+                op.events, op.after = tx.events, tx.after
                 conn.execute("RELEASE op")
             except Exception as exc:
                 conn.execute("ROLLBACK TO op")

@@ -29,13 +29,15 @@ from hall.cases import (
 )
 from hall.config import HallConfig
 from hall.ratings import INDICATORS, LEVELS, RATING_CHANNELS, RATING_MODES
+from hall.staffing import ORDER_NAMES
 from hall.web import hall_config, templates
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 # The manager pages, in the order of their navigation bar.
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
-              ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"))
+              ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
+              ("/manage/staffing", "窗口调度"))
 
 
 def _manage_page(request: Request, template: str, title: str, current: str,
@@ -108,6 +110,15 @@ async def manage_complaint(request: Request) -> Response:
                         {**_case_config(hall_config(request), "complaint"), "id": case_id})
 
 
+async def manage_staffing(request: Request) -> Response:
+    """窗口调度 (runtime staffing): the queues to choose from and the two calling orders."""
+    config = hall_config(request)
+    return _manage_page(request, "manage_staffing.html", "窗口调度", "/manage/staffing", {
+        "queue_list": [{"id": q.id, "prefix": q.prefix, "name": q.name} for q in config.queues],
+        "orders": ORDER_NAMES,
+    })
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/manage", manage, methods=["GET"], name="manage"),
@@ -120,5 +131,6 @@ def routes() -> list[BaseRoute]:
               name="manage_complaints"),
         Route("/manage/complaints/{id:int}", manage_complaint, methods=["GET"],
               name="manage_complaint"),
+        Route("/manage/staffing", manage_staffing, methods=["GET"], name="manage_staffing"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]

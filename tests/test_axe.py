@@ -248,6 +248,19 @@ def manage_complaint_case(page: Page, h: Hall) -> None:
     _manager(page, h, f"/manage/complaints/{h.ids['complaint']}", "#steps form")
 
 
+def manage_staffing(page: Page, h: Hall) -> None:
+    _manager(page, h, "/manage/staffing", "#sw tr")
+
+
+def manage_staffing_refused(page: Page, h: Hall) -> None:
+    """The temporary-window form refused by the page's own checks, the close-day dialog up."""
+    manage_staffing(page, h)
+    page.click("#nw-submit")
+    expect(page.locator("#nw-name-problem")).to_be_visible()
+    page.click("#cd-open")
+    expect(page.locator("#dlg-close-day")).to_be_visible()
+
+
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "kiosk": (kiosk, (1280, 800)),
     "kiosk-ticket": (kiosk_ticket, (1280, 800)),
@@ -275,6 +288,8 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-complaints": (manage_complaints, (1920, 1080)),
     "manage-rectification-case": (manage_rectification_case, (1920, 1080)),
     "manage-complaint-case": (manage_complaint_case, (1920, 1080)),
+    "manage-staffing": (manage_staffing, (1920, 1080)),
+    "manage-staffing-refused": (manage_staffing_refused, (1280, 800)),
 }
 
 AXE = Axe()

@@ -147,8 +147,18 @@ def _walk(server: HallServer) -> Collector:
     c.expect(boss.get("/api/manage/events?limit=lots"), "events limit")
     c.expect(boss.get("/api/manage/figures?from=x"), "figures date")
 
-    for body in ({}, {"force_logout": "yes"}, {"colour": "red"}):
+    for body in ({}, {"force_logout": "yes"}, {"colour": "red"}, {"queues": ["nope"]},
+                 {"queues": []}, {"order": "odd"}, {"closed": 1}):
         c.expect(boss.patch("/api/manage/windows/1", json=body), f"window change {body}")
+    c.expect(boss.patch("/api/manage/windows/10", json={"queues": ["yibao"]}), "queue unserved")
+    for body in ({}, {"name": "", "queues": ["yibao"]}, {"name": "临时", "queues": ["nope"]},
+                 {"number": 1, "name": "临时", "queues": ["yibao"]}, {"name": "临时"},
+                 {"number": "x", "name": "临时", "queues": ["yibao"]}, {"colour": "red"}):
+        c.expect(boss.post("/api/manage/windows", json=body), f"temporary window {body}")
+    for body in ({}, {"daily_cap": 0}, {"daily_cap": 100000}, {"daily_cap": "x"},
+                 {"open_until_empty": "yes"}, {"colour": "red"}):
+        c.expect(boss.patch("/api/manage/queues/yibao", json=body), f"queue change {body}")
+    c.expect(boss.patch("/api/manage/queues/nope", json={"daily_cap": 5}), "unknown queue")
     for body in ({}, {"date": "soon"}, {"date": "2020-01-01"}, {"date": "2099-01-01", "note": 5}):
         c.expect(boss.post("/api/manage/open-days", json=body), f"open day {body}")
     c.expect(boss.post("/api/manage/deadlines/999/complete"), "unknown application")

@@ -61,16 +61,51 @@
     drawQueues();
   }
 
+  // ------------------------------------------------------------------ windows
+  // The list comes whole with the snapshot and with every staffing event (a 潮汐窗口 opened
+  // or closed, queues moved: `windows`); other window events carry the one window changed.
+  let windows = [];
+  const STATE_WORDS = { closed: "未开放", idle: "空闲", called: "叫号中", serving: "办理中",
+    paused: "暂停服务" };
+
+  function drawWindows() {
+    $("windows").replaceChildren(...windows.map(function (w) {
+      const prefixes = (w.queues || []).map((q) => (queues[q] && queues[q].prefix) || "").join(" ");
+      const state = w.closed_today ? "今日停止服务"
+        : (w.current ? w.current + " " : "") + (STATE_WORDS[w.state] || "");
+      return Hall.h("li", { class: w.closed_today ? "off" : "", dataset: { window: w.number } },
+        Hall.h("span", { class: "wn" }, w.name),
+        w.temporary ? Hall.h("span", { class: "tmp" }, "临时") : null,
+        Hall.h("span", { class: "wq" }, prefixes),
+        Hall.h("span", { class: "ws" }, state));
+    }));
+  }
+
+  function mergeWindows(d) {
+    if (Array.isArray(d.windows)) {
+      windows = d.windows;
+    } else if (d.window_state && typeof d.window_state.number === "number") {
+      const i = windows.findIndex((w) => w.number === d.window_state.number);
+      if (i < 0) return;
+      windows[i] = Object.assign({}, windows[i], d.window_state);
+    } else {
+      return;
+    }
+    drawWindows();
+  }
+
   window.hallScreen = Hall.live({
     onSnapshot: function (data) {
       calls = (data.recent_calls || []).slice(0, LIMIT);
       if (data.hall && data.hall.notice) $("notice").textContent = data.hall.notice;
       drawCalls(false);
       mergeQueues(data.queues);
+      mergeWindows(data);
     },
     onEvent: function (ev) {
       const d = ev.data || {};
       mergeQueues(d.queues);
+      mergeWindows(d);
       if (ev.type !== "ticket.called") return;
       const call = { number: d.number, window: typeof d.window === "number" ? d.window : Hall.windowNumberOf(ev),
         window_name: d.window_name, time: ev.time, audio: d.audio };
