@@ -317,6 +317,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (username, source)
     ) WITHOUT ROWID;
     """,
+    # alarms (issue 10.4, hall/alarm_desk.py): one row per stretch of time a condition held,
+    # from raised to cleared, with who acknowledged it; at most one uncleared row per condition
+    """
+    CREATE TABLE alarms (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        raised_at REAL NOT NULL,
+        message TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}',
+        cleared_at REAL,
+        acked_at REAL,
+        acked_by TEXT,
+        ack_note TEXT
+    );
+    CREATE UNIQUE INDEX alarms_active ON alarms (kind, key) WHERE cleared_at IS NULL;
+    CREATE INDEX alarms_raised ON alarms (raised_at);
+    """,
 ]
 
 

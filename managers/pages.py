@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hall.alarms import KIND_NAMES, STATUS_NAMES
 from hall.cases import (
     CLASSIFICATIONS,
     COMPLAINT_CLASSES,
@@ -35,7 +36,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # The manager pages, in the order of their navigation bar.
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
-              ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"))
+              ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
+              ("/manage/alarms", "告警"))
 
 
 def _manage_page(request: Request, template: str, title: str, current: str,
@@ -108,6 +110,11 @@ async def manage_complaint(request: Request) -> Response:
                         {**_case_config(hall_config(request), "complaint"), "id": case_id})
 
 
+async def manage_alarms(request: Request) -> Response:
+    return _manage_page(request, "manage_alarms.html", "告警", "/manage/alarms",
+                        {"kinds": KIND_NAMES, "statuses": STATUS_NAMES})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/manage", manage, methods=["GET"], name="manage"),
@@ -120,5 +127,6 @@ def routes() -> list[BaseRoute]:
               name="manage_complaints"),
         Route("/manage/complaints/{id:int}", manage_complaint, methods=["GET"],
               name="manage_complaint"),
+        Route("/manage/alarms", manage_alarms, methods=["GET"], name="manage_alarms"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]
