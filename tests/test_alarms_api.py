@@ -20,6 +20,7 @@ import websockets
 
 from hall.auth import COOKIE
 from tests.conftest import DEMO_CONFIG, HallServer
+from tests.devsim import PrinterSim
 
 ENGLISH = re.compile(r"[A-Za-z]{2,}")
 TINY = 0.02  # minutes: 1.2 s
@@ -268,3 +269,49 @@ def test_acknowledging_refusals_are_chinese(tmp_path: Path,
     audit = server.login("root", None).get("/api/manage/audit").json()["audit"]
     assert any(a["action"] == "alarm.ack" and a["target"] == "alarm:999999"
                and a["success"] == 0 for a in audit)
+
+
+def test_a_printer_low_then_out_of_paper_then_refilled(tmp_path: Path,
+                                                       servers: list[HallServer]) -> None:
+    """The kiosk's printer (a simulated ESC/POS printer on a pty) says paper near end at
+    start; each kiosk request asks it again (hall/displays/printer_adapter.py)."""
+    printer = PrinterSim("near_end")
+    try:
+        config = alarm_config(tmp_path)
+        config.write_text(config.read_text(encoding="utf-8") + f"""
+[[devices]]
+kind = "printer"
+name = "printer-kiosk-1"
+url = "{printer.path}"
+kiosk = "kiosk-1"
+""", encoding="utf-8")
+        server = HallServer(tmp_path, config)
+        server.start()
+        servers.append(server)
+        server.add_user("boss", "manager")
+        boss = server.login("boss", None)
+        low = wait_for(lambda: active(boss, "paper_low", "printer-kiosk-1"))
+        assert low["message"] == ("取号打印机 printer-kiosk-1（取号机 kiosk-1）"
+                                  "打印纸将用完，请及时换纸")
+        assert low["device"] == "printer-kiosk-1"
+
+        def kiosk() -> int:
+            return httpx.post(server.url + "/api/tickets", timeout=10,
+                              json={"service": "tax-invoice", "kiosk": "kiosk-1"}).status_code
+
+        printer.state = "paper_out"
+        assert kiosk() == 503
+        out = wait_for(lambda: active(boss, "paper_out", "printer-kiosk-1"))
+        assert "缺纸" in out["message"] and active(boss, "paper_low") is None
+        printer.state = "silent"
+        assert kiosk() == 503
+        fault = wait_for(lambda: active(boss, "device_fault", "printer-kiosk-1"))
+        assert "无应答" in fault["message"]
+        printer.state = "ok"
+        assert kiosk() == 201
+        wait_for(lambda: not [a for a in boss.get("/api/manage/alarms").json()["alarms"]
+                              if a["device"]])
+        kinds = [a["kind"] for a in history(boss) if a["device"]]
+        assert sorted(kinds) == ["device_fault", "paper_low", "paper_out"]
+    finally:
+        printer.close()

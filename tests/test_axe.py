@@ -248,6 +248,20 @@ def manage_complaint_case(page: Page, h: Hall) -> None:
     _manager(page, h, f"/manage/complaints/{h.ids['complaint']}", "#steps form")
 
 
+def manage_alarms(page: Page, h: Hall) -> None:
+    _manager(page, h, "/manage/alarms", "#ah-body tr[data-alarm]")
+
+
+def manage_alarm_dialog(page: Page, h: Hall) -> None:
+    """The strip's 确认 opens the acknowledge dialog; a note too long is refused beside it."""
+    _manager(page, h, "/manage", "#al-list .al-ack")
+    page.locator("#al-list .al-ack").first.click()
+    expect(page.locator("#ack-dlg")).to_be_visible()
+    page.fill("#ack-note", "长" * 201)
+    page.click("#ack-ok")
+    expect(page.locator("#ack-note-problem")).to_be_visible()
+
+
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "kiosk": (kiosk, (1280, 800)),
     "kiosk-ticket": (kiosk_ticket, (1280, 800)),
@@ -275,6 +289,8 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-complaints": (manage_complaints, (1920, 1080)),
     "manage-rectification-case": (manage_rectification_case, (1920, 1080)),
     "manage-complaint-case": (manage_complaint_case, (1920, 1080)),
+    "manage-alarms": (manage_alarms, (1920, 1080)),
+    "manage-alarm-dialog": (manage_alarm_dialog, (1280, 800)),
 }
 
 AXE = Axe()
