@@ -230,6 +230,7 @@
     Hall.say($("ack-msg"), "");
     const old = $("ack-note-problem");
     if (old) Hall.say(old, "");
+    $("ack-note").removeAttribute("aria-invalid");
     $("ack-dlg").showModal();
     $("ack-note").focus();
   };
