@@ -38,8 +38,8 @@
     $("aa-body").replaceChildren(...(list.length ? list.map((a) => Hall.h("tr",
       { class: acked(a) ? "" : "alarm", dataset: { alarm: a.id, kind: a.kind } },
       Hall.h("td", null, a.kind_name), Hall.h("td", null, a.message), Hall.h("td", null, M.dt(a.raised_at)),
-      Hall.h("td", null, lasting(a)), Hall.h("td", null, statusCell(a)), Hall.h("td", null, ackedText(a)),
-      Hall.h("td", null, ackCell(a)))) : [none(7, "暂无告警")]));
+      Hall.h("td", { class: "nowrap" }, lasting(a)), Hall.h("td", { class: "nowrap" }, statusCell(a)),
+      Hall.h("td", null, ackedText(a)), Hall.h("td", { class: "nowrap" }, ackCell(a)))) : [none(7, "暂无告警")]));
   }
 
   async function loadHistory() {
@@ -48,9 +48,9 @@
     $("ah-body").replaceChildren(...(list.length ? list.map((a) => Hall.h("tr",
       { dataset: { alarm: a.id, kind: a.kind, status: a.status } },
       Hall.h("td", null, a.kind_name), Hall.h("td", null, a.message), Hall.h("td", null, M.dt(a.raised_at)),
-      Hall.h("td", null, M.dt(a.cleared_at)), Hall.h("td", null, statusCell(a)),
-      Hall.h("td", null, M.dash(a.acked_by)), Hall.h("td", null, M.dt(a.acked_at)),
-      Hall.h("td", null, M.dash(a.ack_note)), Hall.h("td", null, ackCell(a)))) : [none(9, "没有符合条件的告警")]));
+      Hall.h("td", null, M.dt(a.cleared_at)), Hall.h("td", { class: "nowrap" }, statusCell(a)),
+      Hall.h("td", { class: "nowrap" }, M.dash(a.acked_by)), Hall.h("td", null, M.dt(a.acked_at)),
+      Hall.h("td", null, M.dash(a.ack_note)), Hall.h("td", { class: "nowrap" }, ackCell(a)))) : [none(9, "没有符合条件的告警")]));
   }
 
   async function load() {
