@@ -405,13 +405,6 @@ async def manage_stats(request: Request) -> Response:
     return as_list(request, "stats", await service.stats(first, last, by, per))
 
 
-async def manage_alarms(request: Request) -> Response:
-    """The hall's live alarms and the 差评 / 办不成事 cases waiting for a manager."""
-    await manager_of(request)
-    alarms = await _service(request).alarms() + await request.app.state.feedback.alarms()
-    return as_list(request, "alarms", alarms)
-
-
 async def manage_users(request: Request) -> Response:
     await manager_of(request, ("admin", "manager"))
     return as_list(request, "users", await _auth(request).users())
@@ -498,7 +491,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/devices", manage_devices, methods=["GET"]),
         Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
         Route("/api/manage/stats", manage_stats, methods=["GET"]),
-        Route("/api/manage/alarms", manage_alarms, methods=["GET"]),
         Route("/api/manage/server", manage_server, methods=["GET"]),
         Route("/api/manage/users", manage_users, methods=["GET"]),
         Route("/api/manage/priority", manage_priority, methods=["GET"]),

@@ -27,7 +27,8 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api, guard, perimeter, staffing_api
+from hall import alarms_api, api, errors, feedback_api, guard, perimeter, staffing_api
+from hall.alarm_desk import AlarmDesk
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
@@ -61,6 +62,9 @@ def build_app(config: HallConfig, db_path: str | Path,
             # the store's threads would keep a failed server alive (and its port taken)
             await service.close()
             raise
+        app.state.alarms = AlarmDesk(service, app.state.feedback.alarm_conditions,
+                                     lambda: app.state.device_health())
+        await app.state.alarms.start(config.sla.alarm_check_seconds)
         background = [
             asyncio.create_task(service.run_day_rollover(), name="hall-day-rollover"),
             asyncio.create_task(service.bus.run_heartbeat(config.hall.ws_heartbeat_seconds),
@@ -71,6 +75,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         finally:
             for task in background:
                 task.cancel()
+            await app.state.alarms.stop()
             await stop_devices()
             await service.close()
 
@@ -81,6 +86,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
         *staffing_api.routes(),
+        *alarms_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -169,5 +175,6 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("好差评 ratings", f"{base}/manage/ratings"),
         ("差评整改 rectifications", f"{base}/manage/rectifications"),
         ("办不成事 complaints", f"{base}/manage/complaints"),
+        ("告警 alarms", f"{base}/manage/alarms"),
         ("API snapshot", f"{base}/api/hall"),
     ]

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from hall import errors
+from hall.alarm_desk import raise_with_case
+from hall.alarms import Condition, case_condition
 from hall.config import HallConfig
 from hall.datefmt import day_text
 from hall.desk import CONTACT_MAX, Desk, int_field, mask_contact, reject_unknown, text_field
@@ -108,6 +110,8 @@ class CaseDesk(Desk):
         self._step(tx, "rectification", case_id, "opened", "open", ts, None,
                    f"{LEVELS[inp.level]}，回访期限 {day_text(callback_due)}，"
                    f"整改期限 {day_text(fix_due)}")
+        raise_with_case(tx, self._case_alarm("rectification", tx.one(
+            "SELECT * FROM rectifications WHERE id = ?", (case_id,)), False), ts)
         tx.emit("alarm.bad_rating", {**rating, "rectification": case_id,
                                      "callback_due": callback_due, "fix_due": fix_due})
         return {"callback_due": callback_due, "fix_due": fix_due}
@@ -207,6 +211,8 @@ class CaseDesk(Desk):
         case_id = int(cur.lastrowid or 0)
         note = COMPLAINT_SOURCES[source] + ("，当面沟通" if face_to_face else "")
         self._step(tx, "complaint", case_id, "receive", "received", ts, user, note)
+        raise_with_case(tx, self._case_alarm("complaint", tx.one(
+            "SELECT * FROM complaints WHERE id = ?", (case_id,)), False), ts)
         tx.emit("alarm.complaint", {
             "complaint": case_id, "source": source, "source_name": COMPLAINT_SOURCES[source],
             "window": window, "window_name": self._window_name(window), "status": "received",
@@ -735,23 +741,30 @@ class CaseDesk(Desk):
         views.sort(key=lambda v: (not v["overdue"], v["next_due"] or "9999-12-31"))
         return views
 
-    async def alarms(self) -> list[dict[str, Any]]:
-        """Open cases a manager must act on: every overdue case, and every case still waiting
-        for its first step (a new 差评 or 办不成事). Ids and windows only: no personal data."""
-        out: list[dict[str, Any]] = []
-        for kind, fresh in (("rectification", "open"), ("complaint", "received")):
-            label = "差评整改" if kind == "rectification" else "办不成事"
-            for case in await self.cases(kind, open_only=True):
-                where = case.get("window_name") or self._window_name(case.get("window")) or ""
-                if case["overdue"]:
-                    out.append({"kind": f"{kind}_overdue", kind: case["id"],
-                                "window": case.get("window"),
-                                "message": f"{label} #{case['id']} {where} 已超期"})
-                elif case["status"] == fresh:
-                    out.append({"kind": f"{kind}_new", kind: case["id"],
-                                "window": case.get("window"),
-                                "message": f"新{label} #{case['id']} {where} 待处理"})
-        return out
+    async def alarm_conditions(self) -> list[Condition]:
+        """Open cases a manager must act on (hall.alarm_desk): every overdue case, and every
+        case still waiting for its first step (a new 差评 or 办不成事). Read lean, without
+        the views' sealed texts and timelines: this runs every few seconds."""
+        _, _, today = self._now()
+
+        def read(conn: sqlite3.Connection) -> list[Condition]:
+            out: list[Condition] = []
+            for kind, table, fresh in (("rectification", "rectifications", "open"),
+                                       ("complaint", "complaints", "received")):
+                done = "'closed'" if kind == "rectification" else "'archived'"
+                for row in conn.execute(f"SELECT * FROM {table} WHERE status != {done} "
+                                        "ORDER BY id"):
+                    overdue = bool(self._overdue(kind, row, today))
+                    if overdue or row["status"] == fresh:
+                        out.append(self._case_alarm(kind, row, overdue))
+            return out
+
+        return await self.service.store.read(read)
+
+    def _case_alarm(self, kind: str, row: sqlite3.Row, overdue: bool) -> Condition:
+        level = LEVELS.get(row["level"]) if kind == "rectification" else None
+        return case_condition(kind, row["id"], overdue, row["window"],
+                              self._window_name(row["window"]), level)
 
 
 def _last_note(conn: sqlite3.Connection, kind: str, case_id: int, step: str) -> str | None:

@@ -39,11 +39,21 @@ def warnings(config: HallConfig) -> list[str]:
             f"makeup_days 和 covered_until)"] if warning else []
 
 
+def notes(config: HallConfig) -> list[str]:
+    """What check-config tells about a valid file that a hall may not expect: items without
+    a handling norm raise no 办理超时 alarm (docs/alarms.md)."""
+    bare = [s.name for s in config.services if s.norm_minutes is None]
+    if not bare:
+        return []
+    return [f"提示 services: {'、'.join(bare)} 未设 norm_minutes（办理标准，分钟），"
+            "办理这些事项不会发出办理超时告警"]
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 1
-    for line in warnings(config):
+    for line in [*warnings(config), *notes(config)]:
         print(line)
     print(f"{args.config}: ok — {len(config.queues)} queues, {len(config.services)} services, "
           f"{len(config.windows)} windows, {len(config.devices)} devices")

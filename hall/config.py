@@ -98,8 +98,15 @@ class HallInfo:
 
 @dataclass(frozen=True)
 class Sla:
-    wait_alarm_minutes: int = 15
+    """The alarm thresholds (hall.alarms, docs/alarms.md). Minutes may be decimals (0.5 is
+    30 seconds): a hall has no use for it, a test of the alarms does."""
+
+    wait_alarm_minutes: float = 15
     waiting_alarm: int = 10
+    idle_minutes: float = 5  # a window open and idle while its queues have people waiting
+    away_minutes: float = 10  # 离岗: the window's clerk left it today while people wait
+    pause_minutes: float = 30  # a window paused longer than this
+    alarm_check_seconds: float = 5  # how often the conditions are evaluated
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ class Queue:
     daily_cap: int = 999
     default_minutes: float = 8.0
     waiting_alarm: int | None = None
-    wait_alarm_minutes: int | None = None
+    wait_alarm_minutes: float | None = None
     # issuing hours of this queue where they differ from [hall] open/close (a 不动产 desk
     # that takes numbers in the morning only); None: the hall's
     open: time | None = None
@@ -148,6 +155,9 @@ class Service:
     materials: tuple[str, ...] = ()
     time_limit_days: int = 0
     helpdesk: bool = True
+    # minutes one citizen's handling should take (办理标准); over it, a `handling_long` alarm.
+    # None: the item has no norm and raises no such alarm (docs/alarms.md says why)
+    norm_minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -420,12 +430,7 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
         hall_raw = {}
     hall = _parse_hall(c, hall_raw)
     sla_raw = c.get(raw, "sla", "", dict, {})
-    sla = Sla(
-        wait_alarm_minutes=c.get(sla_raw, "wait_alarm_minutes", "sla", int, 15),
-        waiting_alarm=c.get(sla_raw, "waiting_alarm", "sla", int, 10),
-    )
-    c.positive(sla.wait_alarm_minutes, "sla.wait_alarm_minutes")
-    c.positive(sla.waiting_alarm, "sla.waiting_alarm")
+    sla = _parse_sla(c, sla_raw)
     queues = _parse_queues(c, raw, hall)
     queue_ids = {q.id for q in queues}
     services = _parse_services(c, raw, queue_ids)
@@ -448,6 +453,26 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
                       windows=tuple(windows), voice=voice, devices=tuple(devices),
                       ratings=ratings, workdays=workdays, complaints=complaints,
                       limits=limits, priority_reasons=priority_reasons, raw=raw)
+
+
+def _parse_sla(c: _Checker, t: dict[str, Any]) -> Sla:
+    number = (int, float)
+    sla = Sla(
+        wait_alarm_minutes=c.get(t, "wait_alarm_minutes", "sla", number, 15),
+        waiting_alarm=c.get(t, "waiting_alarm", "sla", int, 10),
+        idle_minutes=c.get(t, "idle_minutes", "sla", number, 5),
+        away_minutes=c.get(t, "away_minutes", "sla", number, 10),
+        pause_minutes=c.get(t, "pause_minutes", "sla", number, 30),
+        alarm_check_seconds=c.get(t, "alarm_check_seconds", "sla", number, 5),
+    )
+    for key in ("wait_alarm_minutes", "waiting_alarm", "idle_minutes", "away_minutes",
+                "pause_minutes"):
+        c.positive(getattr(sla, key), f"sla.{key}")
+    # a check every millisecond keeps a core busy; one an hour is no alarm at all
+    c.at_least(sla.alarm_check_seconds, "sla.alarm_check_seconds", 0.1, 300)
+    c.unknown_keys(t, {"wait_alarm_minutes", "waiting_alarm", "idle_minutes", "away_minutes",
+                       "pause_minutes", "alarm_check_seconds"}, "sla")
+    return sla
 
 
 def _parse_hall(c: _Checker, t: dict[str, Any]) -> HallInfo:
@@ -546,7 +571,7 @@ def _parse_queues(c: _Checker, raw: dict[str, Any], hall: HallInfo) -> list[Queu
             daily_cap=c.get(t, "daily_cap", where, int, 999),
             default_minutes=float(c.get(t, "default_minutes", where, (int, float), 8)),
             waiting_alarm=c.get(t, "waiting_alarm", where, int, None),
-            wait_alarm_minutes=c.get(t, "wait_alarm_minutes", where, int, None),
+            wait_alarm_minutes=c.get(t, "wait_alarm_minutes", where, (int, float), None),
             open=_clock(c, c.get(t, "open", where, str, None), f"{where}.open", None),
             close=_clock(c, c.get(t, "close", where, str, None), f"{where}.close", None),
         )
@@ -591,9 +616,11 @@ def _parse_services(c: _Checker, raw: dict[str, Any], queue_ids: set[str]) -> li
             materials=tuple(materials),
             time_limit_days=c.get(t, "time_limit_days", where, int, 0),
             helpdesk=c.get(t, "helpdesk", where, bool, True),
+            norm_minutes=c.get(t, "norm_minutes", where, (int, float), None),
         ))
-        c.unknown_keys(t, {"id", "name", "queue", "materials", "time_limit_days", "helpdesk"},
-                       where)
+        c.positive(services[-1].norm_minutes, f"{where}.norm_minutes")
+        c.unknown_keys(t, {"id", "name", "queue", "materials", "time_limit_days", "helpdesk",
+                           "norm_minutes"}, where)
     if not services:
         c.problem("services", "at least one service is needed")
     return services

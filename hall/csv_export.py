@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
+from hall.alarms import KIND_NAMES
 from hall.auth import ROLE_NAMES
 from hall.cases import (
     CLASSIFICATIONS,
@@ -76,9 +77,11 @@ HEADERS = {
     "prefix": "号码字头", "width": "号码位数", "daily_cap": "每日上限",
     "config_daily_cap": "配置的每日上限", "max_daily_cap": "每日上限最多", "waiting": "等候人数",
     "open_until_empty": "延时服务", "windows": "办理窗口",
+    "raised_at": "发生时间", "cleared_at": "解除时间", "acked_at": "确认时间",
+    "acked_by": "确认人", "ack_note": "确认说明", "device": "设备",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
-HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio"}
+HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio", "key", "details"}
 
 WINDOW_KINDS = {"comprehensive": "综合窗口", "helpdesk": "帮办代办窗口", "consult": "综合咨询窗口",
                 "cross_region": "跨区域通办窗口", "complaint": "办不成事反映窗口"}
@@ -89,15 +92,11 @@ DEVICE_KINDS = {"led": "窗口屏", "printer": "取号打印机", "caller": "呼
 HEALTH = {"ok": "正常", "offline": "离线", "error": "故障", "unknown": "未知"}
 TICKET_CHANNELS = {"kiosk": "取号机", "phone": "手机取号", "counter": "窗口代取",
                    "appointment": "预约", "caller": "呼叫器"}
-ALARM_KINDS = {"rectification_new": "新差评", "rectification_overdue": "差评整改超期",
-               "complaint_new": "新办不成事", "complaint_overdue": "办不成事超期",
-               "queue_long": "等候人数过多", "wait_long": "等候时间过长",
-               "handling_long": "办理超时", "window_away": "窗口空闲或暂离",
-               "application_late": "限时办结超期", "calendar_uncovered": "节假日历将到期"}
+ALARM_KINDS = KIND_NAMES
 ACTIONS = {**STEP_NAMES, "login": "登录", "logout": "退出", "pause": "暂停服务",
            "resume": "恢复服务", "user.add": "添加用户", "close_day": "日终清号",
            "complaint.receive": "受理办不成事", "rectification.reveal_contact": "查看联系方式",
-           "complaint.reveal_contact": "查看联系方式",
+           "complaint.reveal_contact": "查看联系方式", "alarm.ack": "确认告警",
            **{f"rectification.{k}": f"整改：{v}" for k, v in TIMELINE_NAMES.items()
               if not k.startswith("c.")},
            **{f"complaint.{k[2:]}": f"办不成事：{v}" for k, v in TIMELINE_NAMES.items()
@@ -109,7 +108,8 @@ ACTIONS.update({"force_logout": "强制下线", "window.assign": "指派窗口",
                 "window.remove": "撤销临时窗口", "queue.change": "调整队列"})
 DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
            "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
-           "on_time": "按时", "late": "超期", **ROLE_NAMES}
+           "on_time": "按时", "late": "超期", **ROLE_NAMES, **ALARM_KINDS,
+           "unknown_alarm": "告警不存在", "already_acked": "已确认过"}
 EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started": "开始办理",
           "ticket.finished": "办结", "ticket.skipped": "过号", "ticket.transferred": "转移",
           "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
@@ -118,7 +118,8 @@ EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started"
           "alarm.complaint": "办不成事", "rectification.updated": "差评整改",
           "complaint.updated": "办不成事", "window.added": "开设临时窗口",
           "window.changed": "调整窗口", "window.removed": "撤销临时窗口",
-          "queue.changed": "调整队列"}
+          "queue.changed": "调整队列", "alarm.raised": "告警",
+          "alarm.cleared": "告警解除", "alarm.acked": "告警确认"}
 YES_NO = {True: "是", False: "否"}
 SUCCESS = {True: "成功", False: "失败"}  # 1 and 0 hash as True and False
 
@@ -129,7 +130,7 @@ _TWINS = ("_name", "_text")
 # "kind:value" references the audit log writes, as people say them
 _TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "complaint": "办不成事 {}",
                  "ticket": "号票 {}", "missed": "过期 {} 张", "staff_no": "工号 {}",
-                 "previous": "接替 {}", "caller": "呼叫器 {}"}
+                 "previous": "接替 {}", "caller": "呼叫器 {}", "alarm": "告警 {}"}
 _TARGET = re.compile(rf"^({'|'.join(_TARGET_NAMES)}):(.*)$")
 _EPOCH_COLUMNS = {"created_at", "locked_until"}
 _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1

@@ -20,8 +20,11 @@ from hall.store import Event
 # is always exactly one event (`rating.recorded`, or `alarm.bad_rating` for a 差评), so the
 # public seq has no gap from which a 差评 could be read.
 RATING_TYPES = frozenset({"rating.recorded", "alarm.bad_rating"})
-MANAGER_ONLY = frozenset({*RATING_TYPES, "rectification.updated", "alarm.complaint",
-                          "complaint.updated"})
+# The alarm log's events (hall.alarm_desk) name windows, cases and devices and carry a
+# manager's note: the managers' too.
+ALARM_TYPES = frozenset({"alarm.raised", "alarm.cleared", "alarm.acked"})
+MANAGER_ONLY = frozenset({*RATING_TYPES, *ALARM_TYPES, "rectification.updated",
+                          "alarm.complaint", "complaint.updated"})
 
 
 def public_message(event: Event) -> str | None:

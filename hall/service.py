@@ -31,6 +31,16 @@ from typing import Any
 
 from hall import audit as hall_audit
 from hall import errors, staffing_rows, stats
+from hall.alarms import (
+    Condition,
+    QueueFacts,
+    Thresholds,
+    WindowFacts,
+    application_condition,
+    calendar_condition,
+    queue_conditions,
+    window_conditions,
+)
 from hall.config import HallConfig, coverage_warning
 from hall.datefmt import day_text
 from hall.eta import eta_minutes, rolling_minutes
@@ -47,7 +57,6 @@ from hall.model import (
     WindowState,
 )
 from hall.numbering import format_number, hall_day, parse_number
-from hall.reports import alarms_from
 from hall.routing import WindowRule, callable_now, choose_next
 from hall.staffing import Overrides, effective
 from hall.store import Event, Store, Tx
@@ -1001,22 +1010,63 @@ class HallService:
                 line["priority_name"] = self._priority_name(line["priority"]) or "普通"
         return out
 
-    async def alarms(self) -> list[dict[str, Any]]:
-        snapshot = await self.hall_snapshot()
-        now, ts, _ = self._now()
-        windows = await self.manage_windows()
-        norms = {w.number: min(self._handling.get(q, 15) for q in w.queues)
-                 for w in self.config.windows}
-        out = alarms_from(snapshot["queues"], windows, ts, norms)
+    async def alarm_conditions(self) -> list[Condition]:
+        """The conditions of the hall itself (queues, windows, 限时办结, the calendar), for
+        hall.alarm_desk, which adds the cases' and the devices' and keeps the alarm log."""
+        now, ts, day = self._now()
+        sla = self.config.sla
+        day_start = datetime.combine(date.fromisoformat(day), datetime.min.time(),
+                                     tzinfo=self.tz).timestamp()
+
+        def read(conn: sqlite3.Connection) -> tuple[dict[str, tuple[int, float]],
+                                                    dict[int, float], dict[int, sqlite3.Row]]:
+            waiting = {r[0]: (r[1], r[2]) for r in conn.execute(
+                "SELECT queue, COUNT(*), MIN(order_at) FROM tickets WHERE state = 'waiting' "
+                "AND day = ? GROUP BY queue", (day,))}
+            directed = {r[0]: r[1] for r in conn.execute(
+                "SELECT directed_window, MIN(order_at) FROM tickets WHERE state = 'waiting' "
+                "AND day = ? AND directed_window IS NOT NULL GROUP BY directed_window", (day,))}
+            rows = {r["number"]: r for r in conn.execute(
+                "SELECT w.number, w.clerk, w.paused, w.pause_reason, w.since, "
+                "t.number AS current, t.state AS tstate, t.started_at, t.service "
+                "FROM windows w LEFT JOIN tickets t ON t.id = w.current_ticket")}
+            return waiting, directed, rows
+
+        waiting, directed, rows = await self.store.read(read)
+        queues = [QueueFacts(
+            q.id, q.name, waiting.get(q.id, (0, 0.0))[0], waiting.get(q.id, (0, None))[1],
+            q.waiting_alarm or sla.waiting_alarm, q.wait_alarm_minutes or sla.wait_alarm_minutes)
+            for q in self.config.queues]
+        windows = []
+        for w in self.config.windows:
+            row = rows.get(w.number)
+            if row is None or w.closed:  # a window a manager closed for the day is not away
+                continue
+            busy = row["tstate"] in (State.CALLED, State.SERVING)
+            service = self.config.service(row["service"]) if busy and \
+                self.config.has_service(row["service"]) else None
+            firsts = [waiting[q][1] for q in w.queues if q in waiting]
+            if w.number in directed:
+                firsts.append(directed[w.number])
+            windows.append(WindowFacts(
+                w.number, w.name, row["clerk"], bool(row["paused"]), row["pause_reason"],
+                row["since"], row["current"] if busy else None,
+                row["started_at"] if row["tstate"] == State.SERVING else None,
+                service.name if service else None, service.norm_minutes if service else None,
+                min(firsts) if firsts else None,
+                row["clerk"] is None and (row["since"] or 0) >= day_start))
+        out = queue_conditions(queues, ts)
+        out += window_conditions(windows, ts, Thresholds(
+            sla.idle_minutes, sla.away_minutes, sla.pause_minutes))
         for app in await self.applications():
             if app["late"]:
-                out.append({"kind": "application_late", "ticket": app["id"],
-                            "window": app["window"], "message": (
-                                f"{app['number']} {app['service_name']} 已超过法定办结时限 "
-                                f"({app['due_date_text']})")})
-        warning = coverage_warning(self.config.workdays, now.astimezone(self.tz).date())
-        if warning:
-            out.append({"kind": "calendar_uncovered", "message": warning})
+                out.append(application_condition(app["id"], app["number"], app["service_name"],
+                                                  app["due_date_text"], app["window"]))
+        today = now.astimezone(self.tz).date()
+        gap = self.config.workdays.uncovered_from(today)
+        warning = coverage_warning(self.config.workdays, today)
+        if gap is not None and warning:
+            out.append(calendar_condition(gap.isoformat(), warning))
         return out
 
     async def priority_tickets(self, first: str, last: str) -> list[dict[str, Any]]:

@@ -317,7 +317,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (username, source)
     ) WITHOUT ROWID;
     """,
-    # staffing (issue 10.2, hall/staffing.py): runtime overrides over config.toml — temporary
+    # 8: staffing (issue 10.2, hall/staffing.py): runtime overrides over config.toml — temporary
     # windows (潮汐窗口), a window's queues and calling order, closed for the day; a queue's
     # daily cap and 延时服务 (open until empty). NULL means "as config.toml says".
     """
@@ -339,6 +339,24 @@ MIGRATIONS: list[str] = [
         changed_by TEXT,
         changed_at REAL NOT NULL
     );
+    """,
+    # 9: alarms (issue 10.4, hall/alarm_desk.py): one row per stretch of time a condition held,
+    # from raised to cleared, with who acknowledged it; at most one uncleared row per condition
+    """
+    CREATE TABLE alarms (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        raised_at REAL NOT NULL,
+        message TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}',
+        cleared_at REAL,
+        acked_at REAL,
+        acked_by TEXT,
+        ack_note TEXT
+    );
+    CREATE UNIQUE INDEX alarms_active ON alarms (kind, key) WHERE cleared_at IS NULL;
+    CREATE INDEX alarms_raised ON alarms (raised_at);
     """,
 ]
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hall.alarms import KIND_NAMES, STATUS_NAMES
 from hall.cases import (
     CLASSIFICATIONS,
     COMPLAINT_CLASSES,
@@ -37,7 +38,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The manager pages, in the order of their navigation bar.
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
               ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
-              ("/manage/staffing", "窗口调度"))
+              ("/manage/staffing", "窗口调度"), ("/manage/alarms", "告警"))
 
 
 def _manage_page(request: Request, template: str, title: str, current: str,
@@ -119,6 +120,11 @@ async def manage_staffing(request: Request) -> Response:
     })
 
 
+async def manage_alarms(request: Request) -> Response:
+    return _manage_page(request, "manage_alarms.html", "告警", "/manage/alarms",
+                        {"kinds": KIND_NAMES, "statuses": STATUS_NAMES})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/manage", manage, methods=["GET"], name="manage"),
@@ -132,5 +138,6 @@ def routes() -> list[BaseRoute]:
         Route("/manage/complaints/{id:int}", manage_complaint, methods=["GET"],
               name="manage_complaint"),
         Route("/manage/staffing", manage_staffing, methods=["GET"], name="manage_staffing"),
+        Route("/manage/alarms", manage_alarms, methods=["GET"], name="manage_alarms"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]

@@ -259,6 +259,18 @@ def manage_staffing_refused(page: Page, h: Hall) -> None:
     expect(page.locator("#nw-name-problem")).to_be_visible()
     page.click("#cd-open")
     expect(page.locator("#dlg-close-day")).to_be_visible()
+def manage_alarms(page: Page, h: Hall) -> None:
+    _manager(page, h, "/manage/alarms", "#ah-body tr[data-alarm]")
+
+
+def manage_alarm_dialog(page: Page, h: Hall) -> None:
+    """The strip's 确认 opens the acknowledge dialog; a note too long is refused beside it."""
+    _manager(page, h, "/manage", "#al-list .al-ack")
+    page.locator("#al-list .al-ack").first.click()
+    expect(page.locator("#ack-dlg")).to_be_visible()
+    page.fill("#ack-note", "长" * 201)
+    page.click("#ack-ok")
+    expect(page.locator("#ack-note-problem")).to_be_visible()
 
 
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
@@ -290,6 +302,8 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-complaint-case": (manage_complaint_case, (1920, 1080)),
     "manage-staffing": (manage_staffing, (1920, 1080)),
     "manage-staffing-refused": (manage_staffing_refused, (1280, 800)),
+    "manage-alarms": (manage_alarms, (1920, 1080)),
+    "manage-alarm-dialog": (manage_alarm_dialog, (1280, 800)),
 }
 
 AXE = Axe()

@@ -170,6 +170,13 @@ def _walk(server: HallServer) -> Collector:
     for body in ({}, {"number": 5}, {"number": "A999", "reason": "vip"}):
         c.expect(clerk.post("/api/windows/1/priority", json=body), f"grant priority {body}")
     c.expect(anon.post(f"/api/tickets/{token}/fix-rating", json={}), "fix rating without a case")
+    # alarms: acknowledging and the record
+    c.expect(boss.post("/api/manage/alarms/999/ack", json={}), "ack unknown alarm")
+    c.expect(clerk.post("/api/manage/alarms/1/ack", json={}), "ack as a clerk")
+    for body in ({"note": 5}, {"note": "长" * 300}, {"colour": "red"}):
+        c.expect(boss.post("/api/manage/alarms/1/ack", json=body), f"ack {body}")
+    for query in ("kind=weather", "status=lost", "from=soon", "from=2026-05-02&to=2026-05-01"):
+        c.expect(boss.get(f"/api/manage/alarms?history=1&{query}"), f"alarm history {query}")
 
     opened = anon.post("/api/complaints", json={"description": "材料要求不明确"})
     assert opened.status_code == 201, opened.text

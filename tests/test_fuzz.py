@@ -36,7 +36,7 @@ MANAGE_LISTS = ["stats", "ratings", "figures", "complaints", "rectifications", "
                 "windows", "alarms", "devices", "users", "server", "priority", "open-days",
                 "deadlines"]
 QUERY_KEYS = ["from", "to", "window", "level", "status", "channel", "by", "per", "limit",
-              "open", "format", "queue", "date", "service"]
+              "open", "format", "queue", "date", "service", "history", "kind"]
 
 def _printable(t: str) -> str:
     """A path segment, percent-encoded (a URL cannot carry a lone surrogate)."""
@@ -125,7 +125,7 @@ def test_manager_json_routes_never_answer_500(fuzzed: dict[str, Any], kind: str,
 
 
 @FUZZ
-@given(route=st.sampled_from(["window", "open-days", "deadline", "close-day"]),
+@given(route=st.sampled_from(["window", "open-days", "deadline", "close-day", "alarm-ack"]),
        n=st.one_of(st.integers(2, 11), ids.filter(lambda i: i not in (1, 12))), body=bodies)
 def test_manager_changes_never_answer_500(fuzzed: dict[str, Any], route: str, n: int,
                                           body: Any) -> None:
@@ -139,6 +139,8 @@ def test_manager_changes_never_answer_500(fuzzed: dict[str, Any], route: str, n:
         check(boss.post("/api/manage/open-days", content=raw, headers=headers))
     elif route == "deadline":
         check(boss.post(f"/api/manage/deadlines/{n}/complete", content=raw, headers=headers))
+    elif route == "alarm-ack":
+        check(boss.post(f"/api/manage/alarms/{n}/ack", content=raw, headers=headers))
     else:
         check(boss.post("/api/manage/close-day", content=raw, headers=headers))
 

@@ -6,25 +6,28 @@ import json
 
 import httpx
 
-from hall.reports import alarms_from
+from hall.alarms import QueueFacts, Thresholds, WindowFacts, queue_conditions, window_conditions
 from tests.conftest import HallServer
 
 
 def test_alarms_name_the_queue_and_window() -> None:
-    queues = [{"id": "A", "name": "医保", "waiting": 12, "waiting_alarm": 10,
-               "longest_wait_minutes": 20, "wait_alarm_minutes": 15},
-              {"id": "B", "name": "社保", "waiting": 0, "waiting_alarm": 10,
-               "longest_wait_minutes": 0, "wait_alarm_minutes": 15}]
-    windows = [{"number": 1, "name": "1号窗口", "state": "paused", "current": None,
-                "since_ts": 0, "queues": ["A"]},
-               {"number": 2, "name": "2号窗口", "state": "serving", "current": "B003",
-                "since_ts": 0, "queues": ["B"]},
-               {"number": 3, "name": "3号窗口", "state": "idle", "current": None,
-                "since_ts": 0, "queues": ["B"]}]
-    kinds = [(a["kind"], a.get("queue") or a.get("window"))
-             for a in alarms_from(queues, windows, now=3600, handling_norm={2: 10})]
-    assert kinds == [("queue_long", "A"), ("wait_long", "A"), ("window_away", 1),
-                     ("handling_long", 2)]
+    queues = [QueueFacts("A", "医保", 12, 0.0, 10, 15), QueueFacts("B", "社保", 0, None, 10, 15)]
+    limits = Thresholds(idle_minutes=30, away_minutes=10, pause_minutes=30)
+
+    def window(number: int, **facts: object) -> WindowFacts:
+        base: dict[str, object] = dict(
+            name=f"{number}号窗口", clerk="clerk", paused=False, pause_reason=None, since=0.0,
+            current=None, started_at=None, service_name=None, norm_minutes=None,
+            waiting_since=None, closed_today=False)
+        return WindowFacts(number, **{**base, **facts})  # type: ignore[arg-type]
+
+    windows = [window(1, paused=True, pause_reason="午休"),
+               window(2, current="B003", started_at=0.0, service_name="退休", norm_minutes=10),
+               window(3, waiting_since=0.0)]
+    found = [(c.kind, c.key) for c in queue_conditions(queues, now=3600)
+             + window_conditions(windows, 3600, limits)]
+    assert found == [("queue_long", "A"), ("wait_long", "A"), ("pause_long", "1"),
+                     ("handling_long", "2/B003"), ("window_idle", "3")]
 
 
 def test_stats_and_alarms_endpoints(hall_server: HallServer) -> None:

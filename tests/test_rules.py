@@ -129,11 +129,11 @@ def test_check_config_checks_queue_hours_and_warns_about_the_calendar(tmp_path: 
 async def test_managers_alarms_warn_when_the_calendar_runs_out(tmp_path: Path) -> None:
     clock = Clock(datetime(2026, 12, 1, 10, 0, tzinfo=TZ))  # 60 days ahead reach 2027
     service = await open_service(tmp_path, clock)
-    alarm = next(a for a in await service.alarms() if a["kind"] == "calendar_uncovered")
-    assert "2027年1月1日" in alarm["message"]
-    assert not re.search(r"[A-Za-z]", alarm["message"])  # a manager reads Chinese only
+    alarm = next(a for a in await service.alarm_conditions() if a.kind == "calendar_uncovered")
+    assert "2027年1月1日" in alarm.message
+    assert not re.search(r"[A-Za-z]", alarm.message)  # a manager reads Chinese only
     clock.now = datetime(2026, 9, 1, 10, 0, tzinfo=TZ)
-    assert not [a for a in await service.alarms() if a["kind"] == "calendar_uncovered"]
+    assert not [a for a in await service.alarm_conditions() if a.kind == "calendar_uncovered"]
 
 
 # ---------------------------------------------------------------- priority
@@ -203,12 +203,12 @@ async def test_an_accepted_application_gets_its_legal_due_date(tmp_path: Path) -
     (due,) = await service.applications()
     assert (due["number"], due["late"], due["due_date_text"]) == (ticket["number"], False,
                                                                   "2026年10月27日")
-    assert not [a for a in await service.alarms() if a["kind"] == "application_late"]
+    assert not [a for a in await service.alarm_conditions() if a.kind == "application_late"]
     clock.now = datetime(2026, 10, 29, 9, 0, tzinfo=TZ)
     (late,) = await service.applications()
     assert late["late"] and late["late_working_days"] == 2 and late["status_name"] == "已超期"
-    alarm = next(a for a in await service.alarms() if a["kind"] == "application_late")
-    assert ticket["number"] in alarm["message"] and "法定办结时限" in alarm["message"]
+    alarm = next(a for a in await service.alarm_conditions() if a.kind == "application_late")
+    assert ticket["number"] in alarm.message and "法定办结时限" in alarm.message
     done = await service.complete_application(late["id"], BOSS)
     assert done["on_time"] is False
     assert await service.applications() == []

@@ -21,7 +21,9 @@
     "rating.recorded": "收到评价", "alarm.bad_rating": "差评预警", "alarm.complaint": "办不成事反映",
     "rectification.updated": "差评整改", "complaint.updated": "办不成事处理",
     "window.added": "开设临时窗口", "window.changed": "调整窗口", "window.removed": "撤销临时窗口",
-    "queue.changed": "调整队列" };
+    "queue.changed": "调整队列",
+    "alarm.raised": "告警", "alarm.cleared": "告警解除", "alarm.acked": "告警已确认" };
+  const ALARM_EVENTS = /^alarm\.(raised|cleared|acked)$/;
   const KINDS = { led: "窗口屏", printer: "取号打印机", caller: "呼叫器", evaluator: "评价器",
     voice: "语音" };
   const STATES = { closed: "未开窗", idle: "空闲", called: "已叫号", serving: "办理中", paused: "暂停" };
@@ -170,6 +172,10 @@
       const d = ev.data || {};
       const bits = [Hall.h("span", { class: "num" }, Hall.hhmm(ev.time) + " "),
         Hall.h("b", null, TYPES[ev.type] || ev.type), " "];
+      if (ALARM_EVENTS.test(ev.type)) {  // what the alarm says, and who acknowledged it
+        bits.push(d.message, ev.type === "alarm.acked" ? "（" + d.acked_by + "）" : "");
+        return Hall.h("li", null, bits);
+      }
       if (d.number) bits.push(Hall.h("span", { class: "num" }, d.number), " ");
       if (d.window_name) bits.push("→ " + d.window_name + " ");
       if (d.outcome_name) bits.push("（" + d.outcome_name + "）");

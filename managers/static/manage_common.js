@@ -3,10 +3,12 @@
  * The session: /api/me on load, the login form, logout, and a 401/403 from any call brings the
  * login form back (an idle timeout ends sessions on the server). The navigation bar. One
  * WebSocket per page (Hall.live, resuming with ?since=), whose events feed the page and the
- * alarm strip. The alarm strip lists the 差评 and 办不成事 cases waiting for a manager (new or
- * overdue, from GET /api/manage/alarms: case ids and windows only, no personal data); an
- * alarm.bad_rating or alarm.complaint event shows at once, highlighted, then the list is read
- * again, and a case step (rectification.updated / complaint.updated) takes a handled case off.
+ * alarm strip. The alarm strip lists the alarms whose condition holds (GET /api/manage/alarms:
+ * queues, windows, cases, devices, the calendar — docs/alarms.md), those still to acknowledge
+ * first; alarm.raised adds one at once, highlighted, alarm.cleared takes it off, alarm.acked
+ * marks it 已确认. A new 差评 or 办不成事 (alarm.bad_rating / alarm.complaint: its alarm has no
+ * event of its own) shows at once from the event, then the list is read again. Each alarm has
+ * a 确认 button: a dialog takes an optional note (HallManage.ack, also used by /manage/alarms).
  *
  * Pages call HallManage.start({ready(me), onEvent(ev), onSnapshot(data, seq), onOpen()}).
  */
@@ -147,14 +149,12 @@
   }
 
   // ------------------------------------------------------------------ alarm strip
-  // cases, and the hall rules a manager must act on: a late 受理 application (限时办结) and a
-  // working-day calendar that does not cover the next 60 days
-  const KINDS = /^(rectification|complaint)_|^(application_late|calendar_uncovered)$/;
+  const NOTE_MAX = 200;
 
   async function loadAlarms() {
     alarmTimer = null;
     try {
-      alarms = (await Hall.api("GET", "/api/manage/alarms")).alarms.filter((a) => KINDS.test(a.kind));
+      alarms = (await Hall.api("GET", "/api/manage/alarms")).alarms;
       drawAlarms();
     } catch (e) {
       M.fail(e);
@@ -163,47 +163,125 @@
   function alarmsSoon() {
     if (!alarmTimer) alarmTimer = setTimeout(loadAlarms, 300);
   }
+  /** ["rectification", 3] for a case's alarm, null for the others. */
   function caseOf(a) {
-    return a.rectification ? ["rectification", a.rectification] : ["complaint", a.complaint];
+    if (a.rectification) return ["rectification", a.rectification];
+    if (a.complaint) return ["complaint", a.complaint];
+    return null;
+  }
+  const acked = (a) => a.status === "acked" || a.status === "closed";
+
+  function alarmItem(a, now) {
+    const c = caseOf(a);
+    const seen = Math.max(fresh.get("alarm:" + a.id) || 0, c ? fresh.get(c[0] + ":" + c[1]) || 0 : 0);
+    const isFresh = now - seen < FRESH_MS;
+    const overdue = /_overdue$|^application_late$/.test(a.kind);
+    const cls = (c ? "al-item" : "al-rule") + (overdue ? " overdue" : "") +
+      (isFresh && !acked(a) ? " fresh" : "") + (acked(a) ? " acked" : "");
+    const data = { kind: a.kind };
+    if (a.id) data.alarm = a.id;
+    if (c) data.id = c[1];
+    const text = c
+      ? Hall.h("a", { href: "/manage/" + (c[0] === "rectification" ? "rectifications/" : "complaints/") + c[1] }, a.message)
+      : Hall.h("span", null, a.message);
+    const since = a.raised_at ? Hall.h("span", { class: "al-since muted" }, Hall.hhmm(a.raised_at) + " 起") : null;
+    let action = null;
+    if (acked(a)) {
+      action = Hall.h("span", { class: "al-acked", title: a.ack_note || "" },
+        "已确认（" + (a.acked_by || "") + "）");
+    } else if (a.id) {
+      action = Hall.h("button", { type: "button", class: "secondary small al-ack",
+        "aria-label": "确认告警：" + a.message, onclick: () => M.ack(a) }, "确认");
+    }
+    return Hall.h("li", { class: cls, dataset: data },
+      Hall.h("span", { class: "al-tag" }, acked(a) ? "已确认" : a.kind_name || "告警"),
+      text, since, action);
   }
 
   function drawAlarms() {
     const now = Date.now();
-    const items = alarms.map(function (a) {
-      if (!a.rectification && !a.complaint) {
-        return Hall.h("li", { class: "al-rule overdue", dataset: { kind: a.kind } },
-          Hall.h("span", { class: "al-tag" }, a.kind === "application_late" ? "超期" : "提醒"),
-          Hall.h("span", null, a.message));
-      }
-      const [kind, id] = caseOf(a);
-      const isFresh = now - (fresh.get(kind + ":" + id) || 0) < FRESH_MS;
-      const overdue = /_overdue$/.test(a.kind);
-      return Hall.h("li", { class: "al-item" + (overdue ? " overdue" : "") + (isFresh ? " fresh" : ""),
-        dataset: { kind: a.kind, id: id } },
-      Hall.h("span", { class: "al-tag" }, overdue ? "超期" : "新"),
-      Hall.h("a", { href: "/manage/" + (kind === "rectification" ? "rectifications/" : "complaints/") + id },
-        a.message));
-    });
-    if (!items.length) items.push(Hall.h("li", { class: "al-none" }, "暂无待处理的差评和办不成事"));
+    const items = alarms.map((a) => alarmItem(a, now));
+    if (!items.length) items.push(Hall.h("li", { class: "al-none" }, "暂无告警"));
     $("al-list").replaceChildren(...items);
     $("al-count").textContent = alarms.length;
     $("alarms").dataset.count = alarms.length;
+    $("alarms").dataset.open = alarms.filter((a) => !acked(a)).length;
   }
+
+  /** One alarm changed (raised, cleared, acknowledged): the strip follows at once. */
+  function alarmChanged(type, a) {
+    alarms = alarms.filter((x) => x.id !== a.id &&
+      !(caseOf(x) && caseOf(a) && !x.id && caseOf(x)[0] === caseOf(a)[0] && caseOf(x)[1] === caseOf(a)[1]));
+    if (type === "alarm.raised") fresh.set("alarm:" + a.id, Date.now());
+    if (type !== "alarm.cleared") {
+      alarms.push(a);
+      alarms.sort((x, y) => (acked(x) - acked(y)) || String(y.raised_at).localeCompare(String(x.raised_at)));
+    }
+    drawAlarms();
+  }
+
+  // the acknowledge dialog, shared by the strip and the alarms page
+  let acking = null;
+  M.ack = function (a, done) {
+    acking = { alarm: a, done };
+    $("ack-what").textContent = (a.kind_name ? a.kind_name + "：" : "") + a.message;
+    $("ack-note").value = "";
+    $("ack-note").setCustomValidity("");
+    Hall.say($("ack-msg"), "");
+    const old = $("ack-note-problem");
+    if (old) Hall.say(old, "");
+    $("ack-note").removeAttribute("aria-invalid");
+    $("ack-dlg").showModal();
+    $("ack-note").focus();
+  };
+  $("ack-note").addEventListener("input", function () {
+    const n = this.value.trim().length;
+    this.setCustomValidity(n > NOTE_MAX ? "处理说明不能超过 " + NOTE_MAX + " 个字（现有 " + n + " 个）" : "");
+  });
+  $("ack-cancel").addEventListener("click", () => $("ack-dlg").close());
+  $("ack-form").addEventListener("submit", async function (e) {
+    e.preventDefault();
+    if (!acking) return;
+    const { alarm, done } = acking;
+    const note = $("ack-note").value.trim();
+    $("ack-ok").disabled = true;
+    try {
+      const view = await Hall.api("POST", "/api/manage/alarms/" + alarm.id + "/ack",
+        note ? { note } : {});
+      $("ack-dlg").close();
+      acking = null;
+      if (!view.cleared_at) alarmChanged("alarm.acked", view);
+      M.say("已确认告警：" + view.message, "ok");
+      if (done) done(view);
+    } catch (err) {
+      if (err.status === 401) {
+        $("ack-dlg").close();
+        M.fail(err);
+      } else {
+        Hall.say($("ack-msg"), err.message, "error");
+      }
+    } finally {
+      $("ack-ok").disabled = false;
+    }
+  });
 
   function onEvent(ev) {
     const d = ev.data || {};
-    if (ev.type === "alarm.bad_rating" || ev.type === "alarm.complaint") {
+    if (ev.type === "alarm.raised" || ev.type === "alarm.cleared" || ev.type === "alarm.acked") {
+      alarmChanged(ev.type, d);
+    } else if (ev.type === "alarm.bad_rating" || ev.type === "alarm.complaint") {
       const kind = ev.type === "alarm.bad_rating" ? "rectification" : "complaint";
       const id = d[kind];
       fresh.set(kind + ":" + id, Date.now());
       // at once, from the event (window and level only), before the list is read again
       const message = kind === "rectification"
         ? "新差评 #" + id + " " + (d.window_name || "") + " " + (d.level_name || "") +
-          "，回访期限 " + d.callback_due
-        : "新办不成事 #" + id + " " + (d.window_name || d.source_name || "") + "，期限 " + d.due;
-      const a = { kind: kind + "_new", window: d.window, message };
+          "，回访期限 " + Hall.dayText(d.callback_due)
+        : "新办不成事 #" + id + " " + (d.window_name || d.source_name || "") + "，期限 " + Hall.dayText(d.due);
+      const a = { kind: kind + "_new", kind_name: kind === "rectification" ? "新差评" : "新办不成事",
+        window: d.window, message, status: "raised" };
       a[kind] = id;
-      alarms = [a, ...alarms.filter((x) => caseOf(x)[1] !== id || caseOf(x)[0] !== kind)];
+      alarms = [a, ...alarms.filter((x) => !caseOf(x) || caseOf(x)[1] !== id || caseOf(x)[0] !== kind)];
       drawAlarms();
       alarmsSoon();
     } else if (ev.type === "rectification.updated" || ev.type === "complaint.updated") {
