@@ -55,6 +55,8 @@ RECENT_CALLS = 10
 HANDLING_SAMPLES = 20
 
 IssueGuard = Callable[[str], Awaitable[str | None]]
+InTx = Callable[[Tx, dict[str, Any]], None]
+DayCloseHook = Callable[[Tx, float], None]
 TicketHook = Callable[[dict[str, Any]], Awaitable[None]]
 CallHook = Callable[[str, int], str | None]
 FailedCaseHook = Callable[[Tx, sqlite3.Row, int, "Actor", str | None, float], str]
@@ -95,6 +97,8 @@ class HallService:
         # hall.feedback makes a 办不成 outcome a complaint case (reference, deadlines, alarm)
         # in the finish's own transaction; without it, a bare complaints row is written.
         self.open_failed_case: FailedCaseHook | None = None
+        # hall.arrivals marks bookings and phone tickets no-shows in the day close's transaction
+        self.on_day_close: list[DayCloseHook] = []
         store.on_commit = bus.publish
 
     @classmethod
@@ -278,12 +282,15 @@ class HallService:
                            kiosk: Any = None, idempotency_key: str | None = None,
                            appointment_at: float | None = None,
                            granted_by: str | None = None,
-                           idempotency_body: str = "") -> dict[str, Any]:
+                           idempotency_body: str = "",
+                           in_tx: InTx | None = None) -> dict[str, Any]:
         """`granted_by`: the staff account (导办, clerk) issuing the ticket, who may grant a
         priority reason that is not self-declared; recorded on the ticket.
         `idempotency_key`: a retry with it gets the same ticket. `hall.api` scopes it to the
         client and passes a digest of the body as `idempotency_body`: the same key with another
-        body is refused (409), never answered with the first request's ticket (issue 9.8)."""
+        body is refused (409), never answered with the first request's ticket (issue 9.8).
+        `in_tx(tx, ticket)`: more of the same change in the ticket's own transaction (a booking
+        checked in, a phone ticket's holder recorded); when it refuses, no number is used."""
         if not isinstance(service_id, str) or not service_id:
             raise errors.invalid("请选择办理事项", "invalid_service", "service")
         if not self.config.has_service(service_id):
@@ -346,6 +353,8 @@ class HallService:
                 "number": number, "queue": queue.id, "service": service.id,
                 "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None,
                 "window_state": None})
+            if in_tx is not None:
+                in_tx(tx, view)
             return view, True
 
         view, created = await self.store.write(issue, now)
@@ -552,7 +561,7 @@ class HallService:
             if ticket_number is None:
                 rows = tx.all(
                     "SELECT id, queue, order_at, priority, needs_help, appointment_at, "
-                    "directed_window FROM tickets WHERE state = 'waiting' AND day = ? AND "
+                    "directed_window, remote FROM tickets WHERE state = 'waiting' AND day = ? AND "
                     f"(queue IN ({','.join('?' * len(rule.queues))}) OR directed_window = ?)",
                     (day, *rule.queues, number))
                 chosen = choose_next(rule, [_candidate(r) for r in rows], ts, aging)
@@ -600,6 +609,9 @@ class HallService:
         if (directed is not None and directed != number) or (
                 directed is None and ticket["queue"] not in rule.queues):
             raise errors.conflict(f"{ticket['number']} 不属于本窗口办理的队列", "not_served")
+        if ticket["remote"]:
+            raise errors.conflict(f"{ticket['number']} 是手机取号，本人尚未到大厅签到，暂不能叫号",
+                                  "not_checked_in")
         if not callable_now(_candidate(ticket), ts):  # the same rule as call-next
             slot = datetime.fromtimestamp(ticket["appointment_at"], self.tz)
             raise errors.conflict(
@@ -823,6 +835,8 @@ class HallService:
                 "UPDATE tickets SET state = 'missed', finished_at = ? "
                 "WHERE state IN ('waiting', 'held') AND day <= ?", (ts, day))
             count = cur.rowcount
+            for hook in self.on_day_close:
+                hook(tx, ts)
             tx.emit("hall.closed", {
                 "missed": count, "window": None, "window_state": None,
                 "queues": [self.queue_summary(tx.conn, q.id, day, ts)
@@ -847,6 +861,8 @@ class HallService:
                             (ts - timedelta(days=2).total_seconds(),))
             offset = now.utcoffset()
             stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
+            for hook in self.on_day_close:
+                hook(tx, ts)
             if cur.rowcount:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,
@@ -1083,7 +1099,8 @@ def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
 
 def _candidate(row: sqlite3.Row) -> Candidate:
     return Candidate(row["id"], row["queue"], row["order_at"], row["priority"] is not None,
-                     bool(row["needs_help"]), row["appointment_at"], row["directed_window"])
+                     bool(row["needs_help"]), row["appointment_at"], row["directed_window"],
+                     not row["remote"])
 
 
 def _free_window(tx: Tx, number: int, ts: float) -> None:

@@ -19,7 +19,9 @@
     "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
     "window.opened": "开窗", "window.closed": "关窗", "hall.closed": "闭厅",
     "rating.recorded": "收到评价", "alarm.bad_rating": "差评预警", "alarm.complaint": "办不成事反映",
-    "rectification.updated": "差评整改", "complaint.updated": "办不成事处理" };
+    "rectification.updated": "差评整改", "complaint.updated": "办不成事处理",
+    "booking.changed": "预约变动", "ticket.arrived": "到厅签到", "ticket.delayed": "我会晚到",
+    "ticket.expired": "未签到过号", "ticket.cancelled": "取消取号" };
   const KINDS = { led: "窗口屏", printer: "取号打印机", caller: "呼叫器", evaluator: "评价器",
     voice: "语音" };
   const STATES = { closed: "未开窗", idle: "空闲", called: "已叫号", serving: "办理中", paused: "暂停" };
