@@ -232,16 +232,22 @@ class ArrivalDesk(BookingDesk):
             ticket = tx.one("SELECT * FROM tickets WHERE id = ?", (row["ticket_id"],))
             if ticket is None or ticket["state"] != "waiting":
                 raise errors.conflict("该号已不在等候中", "illegal_state")
-            behind = tx.all(
+            behind = [r[0] for r in tx.all(
                 "SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ? "
                 "AND (order_at > ? OR (order_at = ? AND id > ?)) ORDER BY order_at, id LIMIT ?",
                 (ticket["day"], ticket["queue"], ticket["order_at"], ticket["order_at"],
-                 ticket["id"], places))
+                 ticket["id"], places + 1))]
             if not behind:
                 raise errors.conflict("您后面暂时没有人等候，无需后移，请尽快到厅签到",
                                       "nobody_behind")
+            passed = behind[:places]
+            # just behind the last one passed, before the next (tickets taken in the same
+            # millisecond are passed together: their order is one instant)
+            gap = behind[places] - passed[-1] if len(behind) > places else 0.0
+            order_at = passed[-1] + (gap / 2 if 0 < gap < 2e-3 else 1e-3)
+            behind = passed
             tx.conn.execute("UPDATE tickets SET order_at = ? WHERE id = ?",
-                            (behind[-1][0] + 1e-3, ticket["id"]))
+                            (order_at, ticket["id"]))
             tx.conn.execute("UPDATE appointments SET late_at = ? WHERE id = ?", (ts, row["id"]))
             audit(tx, actor, "ticket.late", f"ticket:{ticket['id']}", True,
                   f"places:{len(behind)}")

@@ -57,6 +57,7 @@ class ClockedServer:
             ws_per_message_deflate=False))
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, daemon=True)
+        self._clients: list[httpx.Client] = []
 
     def _serve(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -73,6 +74,8 @@ class ClockedServer:
         return self
 
     def stop(self) -> None:
+        for client in self._clients:
+            client.close()
         self.server.should_exit = True
         self.thread.join(20)
 
@@ -82,7 +85,10 @@ class ClockedServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(20)
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10)
+        """A client closed with the server."""
+        client = httpx.Client(base_url=self.url, timeout=10)
+        self._clients.append(client)
+        return client
 
     def add_user(self, username: str, role: str, password: str = "password123") -> None:
         """Through the server's own Auth, not `hall user add`: the command line opens the

@@ -395,8 +395,16 @@ def test_phone_tickets_only_within_opening_hours(hall: ClockedServer) -> None:
     assert c.get("/api/booking").json()["phone"]["open"] is False
     assert "办公时间" in refusal(c.post("/api/phone-tickets", json=body), 409, "phone_closed")
     hall.clock.now = at(TUESDAY.date(), "08:30")
-    assert c.post("/api/phone-tickets", json=body).status_code == 201
+    taken = c.post("/api/phone-tickets", json=body)
+    assert taken.status_code == 201
     refusal(c.post("/api/phone-tickets", json={**body, "name": "张三"}), 422, "unknown_field")
+    # the holder cancels it: it leaves the line
+    url = f"/api/appointments/{taken.json()['appointment_token']}"
+    gone = c.delete(url).json()
+    assert gone["status_name"] == "已取消" and gone["ticket"]["state"] == "cancelled"
+    yibao = next(q for q in c.get("/api/hall").json()["queues"] if q["id"] == "yibao")
+    assert yibao["waiting"] == 0
+    refusal(c.post(url + "/late"), 409, "illegal_state")
 
 
 # ---------------------------------------------------------------- managers
