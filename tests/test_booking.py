@@ -475,3 +475,31 @@ def test_managers_see_masked_values_reveal_is_audited_and_figures_add_up(
     header = next(csv.reader(io.StringIO(sheet.decode("utf-8-sig"))))
     assert "爽约率" in header and "预约号占比" in header
     assert all(not ENGLISH.search(h) and h != "其他" for h in header)
+
+
+def test_the_day_close_marks_what_is_left_in_its_own_transaction(hall: ClockedServer) -> None:
+    """The manager's close-day: a phone ticket whose holder never came and a booking whose
+    check-in closed are no-shows at once, without waiting for the sweep's timer."""
+    c = hall.client()
+    booked = book(c, "bdc-transfer", start_of(TUESDAY.date(), "14:00"), person(1))
+    hall.clock.now = at(TUESDAY.date(), "16:00")
+    phone = c.post("/api/phone-tickets", json={"service": "yibao-card",
+                                               "id_number": id_number(2),
+                                               "phone": "13900000002"}).json()
+    boss = hall.login("boss", None, "manager")
+    assert boss.post("/api/manage/close-day").json() == {"missed": 1}
+    gone = c.get(f"/api/appointments/{phone['appointment_token']}").json()
+    assert (gone["status"], gone["ticket"]["state"]) == ("no_show", "missed")
+    assert c.get(f"/api/appointments/{booked['token']}").json()["status"] == "no_show"
+
+
+def test_routing_never_calls_a_phone_ticket_before_its_holder_is_in_the_hall() -> None:
+    from hall.model import Candidate
+    from hall.routing import WindowRule, choose_next
+
+    rule = WindowRule(1, ("yibao",))
+    away = Candidate(1, "yibao", 100.0, present=False)
+    here = Candidate(2, "yibao", 200.0)
+    assert choose_next(rule, [away, here], 10_000.0, 1200) == here  # aging passes it too
+    assert choose_next(rule, [away], 10_000.0, 1200) is None
+    assert choose_next(rule, [Candidate(1, "yibao", 100.0), here], 10_000.0, 1200).id == 1

@@ -99,13 +99,13 @@
   });
   input.addEventListener("input", arm);
 
-  /* The scanner on the start screen: characters arriving without a field to type in are
-   * gathered; Enter checks in with them. A pause of over a second starts afresh (a scanner
-   * types a whole code in well under that). */
+  /* The scanner anywhere on the kiosk: characters arriving without a field to type in are
+   * gathered (into the code field when it is open); Enter checks in with them. A pause of
+   * over a second starts afresh (a scanner types a whole code in well under that). */
   let typed = "";
   let lastKey = 0;
   document.addEventListener("keydown", function (e) {
-    if (start.hidden || e.ctrlKey || e.altKey || e.metaKey) return;
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
     const target = e.target;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
     const now = Date.now();
@@ -113,9 +113,8 @@
     lastKey = now;
     if (e.key === "Enter") {
       if (keyOf(typed)) {
-        e.preventDefault();
+        e.preventDefault(); // not a click on the focused button
         open(typed);
-        typed = "";
         submit();
       }
       typed = "";
