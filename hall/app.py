@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
 import counters.pages
+import displays.booking_pages
 import displays.pages
 import displays.voice
 import hall.web
@@ -27,8 +28,9 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import alarms_api, api, errors, feedback_api, guard, perimeter, staffing_api
+from hall import alarms_api, api, booking_api, errors, feedback_api, guard, perimeter, staffing_api
 from hall.alarm_desk import AlarmDesk
+from hall.appointments import Appointments
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
@@ -50,6 +52,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.feedback = Feedback(service)
         app.state.credentials = Credentials(service)
         app.state.staffing = StaffingDesk(service, app.state.auth)
+        app.state.appointments = Appointments(service)
         limits = config.limits
         app.state.limits = TicketLimits(
             limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
@@ -69,6 +72,7 @@ def build_app(config: HallConfig, db_path: str | Path,
             asyncio.create_task(service.run_day_rollover(), name="hall-day-rollover"),
             asyncio.create_task(service.bus.run_heartbeat(config.hall.ws_heartbeat_seconds),
                                 name="hall-ws-heartbeat"),
+            asyncio.create_task(app.state.appointments.run_sweeps(), name="hall-no-shows"),
         ]
         try:
             yield
@@ -87,9 +91,11 @@ def build_app(config: HallConfig, db_path: str | Path,
         *feedback_api.routes(),
         *staffing_api.routes(),
         *alarms_api.routes(),
+        *booking_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
+        *displays.booking_pages.routes(),
         *counters.pages.routes(),
         *managers.pages.routes(),
         *displays.voice.routes(),
@@ -170,6 +176,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("窗口屏 window screen", f"{base}/screen/window/{first}"),
         ("手机查询 phone page", f"{base}/t/<token>"),
         ("办不成事反映 complaint", f"{base}/complaint"),
+        ("预约与手机取号 booking", f"{base}/book"),
         ("管理 manager view", f"{base}/manage"),
         ("窗口调度 staffing", f"{base}/manage/staffing"),
         ("好差评 ratings", f"{base}/manage/ratings"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall.booking_config import Booking, parse_booking
 from hall.datefmt import day_text
 from hall.limits import parse_networks
 from hall.workdays import (
@@ -307,6 +308,7 @@ class HallConfig:
     complaints: Complaints = field(default_factory=Complaints)
     limits: Limits = field(default_factory=Limits)
     priority_reasons: tuple[PriorityReason, ...] = DEFAULT_PRIORITY_REASONS
+    booking: Booking = field(default_factory=Booking)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def queue(self, queue_id: str) -> Queue:
@@ -442,17 +444,23 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
     complaints = _parse_complaints(c, raw)
     limits = _parse_limits(c, raw)
     priority_reasons = _parse_priority_reasons(c, raw)
+    queue_of = {s.id: s.queue for s in services}
+    queues_by_id = {q.id: q for q in queues}
+    booking = parse_booking(c, raw, set(queue_of), lambda sid: (
+        (queues_by_id[queue_of[sid]].open or hall.open, queues_by_id[queue_of[sid]].close
+         or hall.close) if queue_of.get(sid) in queues_by_id else None))
     if not complaints.departments:  # a hall that lists none hands cases to its queues' owners
         complaints = replace(complaints, departments=tuple(dict.fromkeys(q.name for q in queues)))
     c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
                          "workdays", "ratings", "complaints", "limits",
-                         "priority_reasons"}, "")
+                         "priority_reasons", "booking"}, "")
     if c.problems:
         raise ConfigError(c.problems)
     return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
                       windows=tuple(windows), voice=voice, devices=tuple(devices),
                       ratings=ratings, workdays=workdays, complaints=complaints,
-                      limits=limits, priority_reasons=priority_reasons, raw=raw)
+                      limits=limits, priority_reasons=priority_reasons, booking=booking,
+                      raw=raw)
 
 
 def _parse_sla(c: _Checker, t: dict[str, Any]) -> Sla:

@@ -79,6 +79,13 @@ HEADERS = {
     "open_until_empty": "延时服务", "windows": "办理窗口",
     "raised_at": "发生时间", "cleared_at": "解除时间", "acked_at": "确认时间",
     "acked_by": "确认人", "ack_note": "确认说明", "device": "设备",
+    # appointments and 云取号 (hall/booking_figures.py)
+    "code": "签到码", "start": "预约时段开始", "end": "预约时段结束", "person_name": "姓名",
+    "id_number": "身份证号码", "phone": "手机号码", "walk_in": "迟到按现场号",
+    "booked_at": "预约时间", "checked_in_at": "签到时间", "bookings": "预约数",
+    "cancelled": "取消数", "check_ins": "签到数", "no_shows": "未到数",
+    "late_walk_ins": "迟到转现场号数", "booked_tickets": "预约号数", "walk_in_tickets": "现场号数",
+    "phone_tickets": "手机取号数", "no_show_rate": "爽约率", "booked_share": "预约号占比",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio", "key", "details"}
@@ -105,11 +112,19 @@ ACTIONS.update({"force_logout": "强制下线", "window.assign": "指派窗口",
                 "application.complete": "限时办结完成", "priority": "认定优先",
                 # runtime staffing (hall/staffing_desk.py)
                 "window.add": "开设临时窗口", "window.change": "调整窗口",
-                "window.remove": "撤销临时窗口", "queue.change": "调整队列"})
+                "window.remove": "撤销临时窗口", "queue.change": "调整队列",
+                "appointment.book": "预约", "appointment.cancel": "取消预约",
+                "appointment.change": "改约", "appointment.check_in": "预约签到",
+                "appointment.phone_ticket": "手机取号", "appointment.no_show": "预约未到",
+                "appointment.reveal": "查看预约人信息", "ticket.late": "我会晚到"})
 DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
            "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
            "on_time": "按时", "late": "超期", **ROLE_NAMES, **ALARM_KINDS,
-           "unknown_alarm": "告警不存在", "already_acked": "已确认过"}
+           "unknown_alarm": "告警不存在", "already_acked": "已确认过",
+           "slot_full": "时段已约满", "person_barred": "爽约限制期内",
+           "person_day_limit": "超过每日次数", "person_week_limit": "超过每周次数",
+           "person_month_limit": "超过每月次数", "day_closed": "当天不可预约",
+           "slot_closed": "时段已截止"}
 EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started": "开始办理",
           "ticket.finished": "办结", "ticket.skipped": "过号", "ticket.transferred": "转移",
           "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
@@ -119,7 +134,9 @@ EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started"
           "complaint.updated": "办不成事", "window.added": "开设临时窗口",
           "window.changed": "调整窗口", "window.removed": "撤销临时窗口",
           "queue.changed": "调整队列", "alarm.raised": "告警",
-          "alarm.cleared": "告警解除", "alarm.acked": "告警确认"}
+          "alarm.cleared": "告警解除", "alarm.acked": "告警确认", "booking.changed": "预约变动",
+          "ticket.arrived": "到厅签到", "ticket.delayed": "我会晚到",
+          "ticket.expired": "未签到过号", "ticket.cancelled": "取消取号"}
 YES_NO = {True: "是", False: "否"}
 SUCCESS = {True: "成功", False: "失败"}  # 1 and 0 hash as True and False
 
@@ -130,7 +147,9 @@ _TWINS = ("_name", "_text")
 # "kind:value" references the audit log writes, as people say them
 _TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "complaint": "办不成事 {}",
                  "ticket": "号票 {}", "missed": "过期 {} 张", "staff_no": "工号 {}",
-                 "previous": "接替 {}", "caller": "呼叫器 {}", "alarm": "告警 {}"}
+                 "previous": "接替 {}", "caller": "呼叫器 {}", "alarm": "告警 {}",
+                 "appointment": "预约 {}",
+                 "places": "后移 {} 位"}
 _TARGET = re.compile(rf"^({'|'.join(_TARGET_NAMES)}):(.*)$")
 _EPOCH_COLUMNS = {"created_at", "locked_until"}
 _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1

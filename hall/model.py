@@ -90,3 +90,4 @@ class Candidate:
     needs_help: bool = False
     appointment_at: float | None = None  # slot start; callable only from then
     directed_window: int | None = None
+    present: bool = True  # False: a phone ticket (云取号) not yet checked in at the hall

@@ -6,8 +6,9 @@ The rules (domain.md, Tickets and queues; defaults are one real registry's):
 * one per service per day;
 * at most `per_week` in a calendar week (Monday to Sunday: how people and registries count a
   week) and `per_month` in a calendar month, all services together;
-* `no_show_count` no-shows within `no_show_days` days bar the person for `bar_days` days,
-  counted from the latest of those no-shows; the refusal says until when, in 年月日.
+* `no_show_count` no-shows within `no_show_days` days (of each other) bar the person for
+  `bar_days` days, counted from the latest of those no-shows; the refusal says until when, in
+  年月日.
 A cancelled booking counts for nothing: cancelling is what we want people to do.
 """
 
@@ -48,15 +49,22 @@ class Refusal:
 
 
 def barred_until(visits: Iterable[Visit], today: date, rules: PersonRules) -> date | None:
-    """The first day the person may book again, or None when not barred."""
-    if rules.no_show_count <= 0:
+    """The first day the person may book again, or None when not barred.
+
+    A bar runs its whole `bar_days` from the no-show that completed it: `no_show_count`
+    no-shows less than `no_show_days` days apart. It is not lifted early when the first of them
+    ages past `no_show_days` (with 90 and 90, two no-shows a month apart used to bar for two
+    months, not three)."""
+    k = rules.no_show_count
+    if k <= 0:
         return None
-    since = today - timedelta(days=rules.no_show_days)
-    missed = sorted(v.day for v in visits if v.no_show and since < v.day <= today)
-    if len(missed) < rules.no_show_count:
-        return None
-    until = missed[-1] + timedelta(days=rules.bar_days)
-    return until if until > today else None
+    missed = sorted(v.day for v in visits if v.no_show and v.day <= today)
+    until: date | None = None
+    for i in range(k - 1, len(missed)):
+        if (missed[i] - missed[i - k + 1]).days < rules.no_show_days:
+            end = missed[i] + timedelta(days=rules.bar_days)
+            until = end if until is None or end > until else until
+    return until if until is not None and until > today else None
 
 
 def refusal(visits: Iterable[Visit], service: str, day: date, today: date,

@@ -17,7 +17,9 @@ across every queue the window serves, ties broken by queue order. In both, the a
 applies across queues: a ticket of a secondary queue that waited past it is taken first.
 
 Help-desk windows (帮办代办) take `needs_help` and priority tickets before the rest.
-An appointment is never callable before its slot, whoever asks.
+An appointment is never callable before its slot, whoever asks; a phone ticket (云取号) never
+before its holder checked in at the hall (docs/appointments.md): it keeps its place in line
+meanwhile, and the ones behind it are called.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class WindowRule:
 
 
 def callable_now(ticket: Candidate, now: float) -> bool:
-    return ticket.appointment_at is None or ticket.appointment_at <= now
+    return ticket.present and (ticket.appointment_at is None or ticket.appointment_at <= now)
 
 
 def eligible(ticket: Candidate, window: WindowRule) -> bool:

@@ -65,6 +65,8 @@ RECENT_CALLS = 10
 HANDLING_SAMPLES = 20
 
 IssueGuard = Callable[[str], Awaitable[str | None]]
+InTx = Callable[[Tx, dict[str, Any]], None]
+DayCloseHook = Callable[[Tx, float], None]
 TicketHook = Callable[[dict[str, Any]], Awaitable[None]]
 CallHook = Callable[[str, int], str | None]
 FailedCaseHook = Callable[[Tx, sqlite3.Row, int, "Actor", str | None, float], str]
@@ -106,6 +108,8 @@ class HallService:
         # hall.feedback makes a 办不成 outcome a complaint case (reference, deadlines, alarm)
         # in the finish's own transaction; without it, a bare complaints row is written.
         self.open_failed_case: FailedCaseHook | None = None
+        # hall.arrivals marks bookings and phone tickets no-shows in the day close's transaction
+        self.on_day_close: list[DayCloseHook] = []
         store.on_commit = bus.publish
 
     # ------------------------------------------------------------------ the hall as it runs
@@ -353,12 +357,15 @@ class HallService:
                            kiosk: Any = None, idempotency_key: str | None = None,
                            appointment_at: float | None = None,
                            granted_by: str | None = None,
-                           idempotency_body: str = "") -> dict[str, Any]:
+                           idempotency_body: str = "",
+                           in_tx: InTx | None = None) -> dict[str, Any]:
         """`granted_by`: the staff account (导办, clerk) issuing the ticket, who may grant a
         priority reason that is not self-declared; recorded on the ticket.
         `idempotency_key`: a retry with it gets the same ticket. `hall.api` scopes it to the
         client and passes a digest of the body as `idempotency_body`: the same key with another
-        body is refused (409), never answered with the first request's ticket (issue 9.8)."""
+        body is refused (409), never answered with the first request's ticket (issue 9.8).
+        `in_tx(tx, ticket)`: more of the same change in the ticket's own transaction (a booking
+        checked in, a phone ticket's holder recorded); when it refuses, no number is used."""
         if not isinstance(service_id, str) or not service_id:
             raise errors.invalid("请选择办理事项", "invalid_service", "service")
         if not self.config.has_service(service_id):
@@ -422,6 +429,8 @@ class HallService:
                 "number": number, "queue": queue.id, "service": service.id,
                 "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None,
                 "window_state": None})
+            if in_tx is not None:
+                in_tx(tx, view)
             return view, True
 
         view, created = await self.store.write(issue, now)
@@ -633,7 +642,7 @@ class HallService:
             if ticket_number is None:
                 rows = tx.all(
                     "SELECT id, queue, order_at, priority, needs_help, appointment_at, "
-                    "directed_window FROM tickets WHERE state = 'waiting' AND day = ? AND "
+                    "directed_window, remote FROM tickets WHERE state = 'waiting' AND day = ? AND "
                     f"(queue IN ({','.join('?' * len(rule.queues))}) OR directed_window = ?)",
                     (day, *rule.queues, number))
                 chosen = choose_next(rule, [_candidate(r) for r in rows], ts, aging)
@@ -692,6 +701,9 @@ class HallService:
         if (directed is not None and directed != number) or (
                 directed is None and ticket["queue"] not in rule.queues):
             raise errors.conflict(f"{ticket['number']} 不属于本窗口办理的队列", "not_served")
+        if ticket["remote"]:
+            raise errors.conflict(f"{ticket['number']} 是手机取号，本人尚未到大厅签到，暂不能叫号",
+                                  "not_checked_in")
         if not callable_now(_candidate(ticket), ts):  # the same rule as call-next
             slot = datetime.fromtimestamp(ticket["appointment_at"], self.tz)
             raise errors.conflict(
@@ -924,6 +936,8 @@ class HallService:
                 f"WHERE state IN ('waiting', 'held') AND day <= ?{spared}",
                 (ts, day, *((day, *keep) if keep else ())))
             count = cur.rowcount
+            for hook in self.on_day_close:
+                hook(tx, ts)
             tx.emit("hall.closed", {
                 "missed": count, "window": None, "window_state": None,
                 "open_until_empty": keep,
@@ -953,6 +967,8 @@ class HallService:
             # yesterday's temporary windows end, windows closed for yesterday reopen
             ended = staffing_rows.end_days_before(tx.conn, day)
             config = self.use_staffing(tx)
+            for hook in self.on_day_close:
+                hook(tx, ts)
             if cur.rowcount or ended:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,
@@ -1230,7 +1246,8 @@ def audit(tx: Tx, actor: Actor, action: str, target: str | None, success: bool,
 
 def _candidate(row: sqlite3.Row) -> Candidate:
     return Candidate(row["id"], row["queue"], row["order_at"], row["priority"] is not None,
-                     bool(row["needs_help"]), row["appointment_at"], row["directed_window"])
+                     bool(row["needs_help"]), row["appointment_at"], row["directed_window"],
+                     not row["remote"])
 
 
 def _free_window(tx: Tx, number: int, ts: float) -> None:

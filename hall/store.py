@@ -358,6 +358,40 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX alarms_active ON alarms (kind, key) WHERE cleared_at IS NULL;
     CREATE INDEX alarms_raised ON alarms (raised_at);
     """,
+    # 10: appointments and 云取号 (issue 11, hall/booking.py, hall/arrivals.py): bookings and
+    # phone tickets with the person's name, ID and phone sealed (hall.sealed) and looked up by
+    # keyed hash; `tickets.remote` marks a phone ticket whose holder has not checked in at the
+    # hall yet (not callable: hall.routing)
+    """
+    CREATE TABLE appointments (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        service TEXT NOT NULL,
+        day TEXT NOT NULL,
+        slot_start REAL NOT NULL,
+        slot_end REAL NOT NULL,
+        code TEXT NOT NULL UNIQUE,
+        token TEXT NOT NULL UNIQUE,
+        name TEXT,
+        id_number TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        id_lookup TEXT NOT NULL,
+        phone_lookup TEXT NOT NULL,
+        status TEXT NOT NULL,
+        ticket_id INTEGER,
+        walk_in INTEGER NOT NULL DEFAULT 0,
+        booked_at REAL NOT NULL,
+        checked_in_at REAL,
+        cancelled_at REAL,
+        late_at REAL
+    );
+    CREATE INDEX appointments_slot ON appointments (service, slot_start, status);
+    CREATE INDEX appointments_id ON appointments (id_lookup, day);
+    CREATE INDEX appointments_phone ON appointments (phone_lookup, day);
+    CREATE INDEX appointments_open ON appointments (status, kind, slot_start);
+    CREATE INDEX appointments_day ON appointments (day);
+    ALTER TABLE tickets ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -73,6 +73,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         r = httpx.post(h.url + "/api/complaints", timeout=10, json={
             "description": "办理营业执照跑了三次", "contact": "13800138000"})
         assert r.status_code == 201, r.text
+        h.tokens["appointment"] = _booking(h.url)
         boss = server.login("boss", None)
         h.ids["rectification"] = boss.get("/api/manage/rectifications").json()[
             "rectifications"][0]["id"]
@@ -80,6 +81,20 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         yield h
     finally:
         server.stop()
+
+
+def _booking(url: str) -> str:
+    """A booking of the first free slot in the booking range (the server runs on real time)."""
+    days = httpx.get(url + "/api/booking/days", params={"service": "hukou-move"},
+                     timeout=10).json()["days"]
+    day = next(d["date"] for d in days if d["open"] and d["free"])
+    slots = httpx.get(url + "/api/slots", params={"service": "hukou-move", "date": day},
+                      timeout=10).json()["slots"]
+    r = httpx.post(url + "/api/appointments", timeout=10, json={
+        "service": "hukou-move", "start": next(s["start"] for s in slots if s["free"]),
+        "name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"})
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
 
 
 def _login(page: Page, user: str, window: int | None = None) -> None:
@@ -109,6 +124,51 @@ def kiosk_ticket(page: Page, h: Hall) -> None:
     page.wait_for_function(  # a function, not a string eval'd in the page (CSP)
         "() => { const img = document.getElementById('t-qr');"
         " return img.complete && img.naturalWidth > 0; }")
+
+
+def kiosk_checkin(page: Page, h: Hall) -> None:
+    kiosk(page, h)
+    page.locator("#ci-open").click()
+    page.fill("#ci-code", "ABCD2345")
+    page.locator("#ci-submit").click()  # an unknown code: the refusal shown
+    expect(page.locator("#ci-msg")).to_be_visible()
+
+
+def book(page: Page, h: Hall) -> None:
+    page.goto(h.url + "/book")
+    expect(page.locator("#b-services button").first).to_be_visible()
+
+
+def book_slots(page: Page, h: Hall) -> None:
+    book(page, h)
+    page.locator('#b-services button[data-service="id-card"]').click()
+    page.locator("#b-days button:enabled").first.click()
+    expect(page.locator("#b-slots button").first).to_be_visible()
+
+
+def book_form(page: Page, h: Hall) -> None:
+    book_slots(page, h)
+    page.locator("#b-slots button:enabled").first.click()
+    page.locator("#f-next").click()  # empty: the page's own Chinese problems shown
+    expect(page.locator("#f-name-problem")).to_be_visible()
+
+
+def book_done(page: Page, h: Hall) -> None:
+    book_slots(page, h)
+    page.locator("#b-slots button:enabled").first.click()
+    page.fill("#f-name", "李小四")
+    page.fill("#f-id", "110105198503120039")
+    page.fill("#f-phone", "13900139000")
+    page.locator("#f-next").click()
+    page.locator("#b-confirm").click()
+    expect(page.locator("#s-done")).to_be_visible()
+
+
+def appointment(page: Page, h: Hall) -> None:
+    page.goto(f"{h.url}/a/{h.tokens['appointment']}")
+    expect(page.locator("#a-checkin")).to_be_visible()
+    page.locator("#a-change-open").click()
+    expect(page.locator("#a-days button").first).to_be_visible()
 
 
 def screen(page: Page, h: Hall) -> None:
@@ -276,6 +336,12 @@ def manage_alarm_dialog(page: Page, h: Hall) -> None:
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "kiosk": (kiosk, (1280, 800)),
     "kiosk-ticket": (kiosk_ticket, (1280, 800)),
+    "kiosk-checkin": (kiosk_checkin, (1280, 800)),
+    "book": (book, (390, 844)),
+    "book-slots": (book_slots, (390, 844)),
+    "book-form": (book_form, (390, 844)),
+    "book-done": (book_done, (390, 844)),
+    "appointment": (appointment, (390, 844)),
     "screen": (screen, (1920, 1080)),
     "window-screen-called": (window_called, (1920, 1080)),
     "window-screen-paused": (window_idle, (1920, 1080)),

@@ -80,6 +80,7 @@
     const flags = [];
     if (t.priority) flags.push("绿色通道：" + (t.priority_name || PRIORITY_NAMES[t.priority] || t.priority));
     if (t.needs_help) flags.push("已登记帮办，工作人员将协助您");
+    if (t.appointment_note) flags.push(t.appointment_note); // 预约签到 (kiosk_checkin.js)
     $("t-flags").textContent = flags.join(" · ");
     $("t-flags").hidden = !flags.length;
     const list = $("t-materials");
@@ -151,6 +152,9 @@
     if (Date.now() - shownAt < 800) return; // the tail of the tap that issued the ticket
     backToStart();
   });
+
+  // kiosk_checkin.js shows the ticket of a check-in as a ticket taken here
+  Hall.kiosk = { showTicket: showTicket, backToStart: backToStart };
 
   const queues = {};
   function paint() {

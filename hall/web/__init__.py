@@ -42,12 +42,14 @@ def _environment() -> jinja2.Environment:
                               lstrip_blocks=True)
 
 
-def _hall_context(request: Request) -> dict[str, str]:
+def _hall_context(request: Request) -> dict[str, object]:
     """What every page needs whatever its handler: the hall's time zone. base.html puts it in
     the page config, and hall.js formats every clock and time in it (Intl.DateTimeFormat with
     timeZone), so a TV or tablet whose own clock zone is wrong (a screen left on UTC) still
     shows hall time. One context processor instead of a key in each handler's page_config."""
-    return {"hall_timezone": hall_config(request).hall.timezone}
+    config = hall_config(request)
+    # booking_on: the kiosk offers 预约签到 only where [booking] is configured
+    return {"hall_timezone": config.hall.timezone, "booking_on": config.booking.enabled}
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[_hall_context])

@@ -22,7 +22,9 @@
     "rectification.updated": "差评整改", "complaint.updated": "办不成事处理",
     "window.added": "开设临时窗口", "window.changed": "调整窗口", "window.removed": "撤销临时窗口",
     "queue.changed": "调整队列",
-    "alarm.raised": "告警", "alarm.cleared": "告警解除", "alarm.acked": "告警已确认" };
+    "alarm.raised": "告警", "alarm.cleared": "告警解除", "alarm.acked": "告警已确认",
+    "booking.changed": "预约变动", "ticket.arrived": "到厅签到", "ticket.delayed": "我会晚到",
+    "ticket.expired": "未签到过号", "ticket.cancelled": "取消取号" };
   const ALARM_EVENTS = /^alarm\.(raised|cleared|acked)$/;
   const KINDS = { led: "窗口屏", printer: "取号打印机", caller: "呼叫器", evaluator: "评价器",
     voice: "语音" };
