@@ -24,10 +24,11 @@ import displays.voice
 import hall.web
 import managers.pages
 from counters.keypad_adapter import CounterPads
+from displays.idcard_adapter import KioskCardReaders
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api, guard, perimeter
+from hall import api, errors, feedback_api, guard, perimeter, real_name_api
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
@@ -47,6 +48,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.auth = Auth(service)
         app.state.feedback = Feedback(service)
         app.state.credentials = Credentials(service)
+        app.state.card_reads, app.state.people = real_name_api.people_for(service)
         limits = config.limits
         app.state.limits = TicketLimits(
             limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
@@ -78,6 +80,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         WebSocketRoute("/ws", websocket_endpoint),
         WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
+        *real_name_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -110,6 +113,7 @@ async def start_devices(app: Starlette, service: HallService, voice_dir: Path,
         voice,
         LedWindowScreens(service, config.devices),
         KioskPrinters(service, config.devices, public_url),
+        KioskCardReaders(config.devices, app.state.card_reads),
         # the feedback service is looked up per key press: it may be wired after this
         CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None),
                     auth=lambda: getattr(app.state, "auth", None)),

@@ -19,7 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser import PASSWORD
-from tests.conftest import HallServer
+from tests.conftest import DEMO_CONFIG, HallServer
 
 BLOCKING = ("serious", "critical")
 # moderate rules issue 8 names all the same: a screen above a window must say which it is
@@ -47,7 +47,11 @@ def _user(server: HallServer, name: str, role: str) -> None:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    server = HallServer(Path(tmp_path_factory.mktemp("axe")))
+    tmp = Path(tmp_path_factory.mktemp("axe"))
+    config = tmp / "config.toml"  # 公安户政 by 实名取号: the kiosk's ID step is a state too
+    config.write_text(DEMO_CONFIG.read_text(encoding="utf-8").replace(
+        'id = "huzheng"\n', 'id = "huzheng"\nreal_name = true\n', 1), encoding="utf-8")
+    server = HallServer(tmp, config)
     server.start()
     try:
         h = Hall(server)
@@ -109,6 +113,21 @@ def kiosk_ticket(page: Page, h: Hall) -> None:
     page.wait_for_function(  # a function, not a string eval'd in the page (CSP)
         "() => { const img = document.getElementById('t-qr');"
         " return img.complete && img.naturalWidth > 0; }")
+
+
+def kiosk_id(page: Page, h: Hall) -> None:
+    """实名取号: the ID step of a real-name service, with 代他人取号 chosen."""
+    kiosk(page, h)
+    page.locator('button.svc[data-service="hukou-move"]').click()
+    expect(page.locator("#idstep")).to_be_visible()
+    page.locator("#id-proxy").check(force=True)
+    expect(page.locator("#proxy-part")).to_be_visible()
+
+
+def kiosk_id_refused(page: Page, h: Hall) -> None:
+    kiosk_id(page, h)
+    page.get_by_role("button", name="确认取号").click()
+    expect(page.locator("#id-msg")).to_have_text("请填写办事人姓名")
 
 
 def screen(page: Page, h: Hall) -> None:
@@ -251,6 +270,8 @@ def manage_complaint_case(page: Page, h: Hall) -> None:
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "kiosk": (kiosk, (1280, 800)),
     "kiosk-ticket": (kiosk_ticket, (1280, 800)),
+    "kiosk-id": (kiosk_id, (1280, 800)),
+    "kiosk-id-refused": (kiosk_id_refused, (1280, 800)),
     "screen": (screen, (1920, 1080)),
     "window-screen-called": (window_called, (1920, 1080)),
     "window-screen-paused": (window_idle, (1920, 1080)),
