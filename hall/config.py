@@ -289,12 +289,15 @@ class RealName:
     limits on walk-in tickets of real-name queues, with the `[real_name]` keys of PersonRules
     (the booking side has its own `[booking]` limits until both are unified). `proxy_per_day`:
     for how many different people one person may take tickets in a day (亲友代取号; 0: no
-    limit). `read_seconds`: how long a card read at a kiosk may be used for a ticket."""
+    limit). `read_seconds`: how long a card read at a kiosk may be used for a ticket.
+    `keep_days`: how long a ticket's people are kept (sealed) at all; at least as long as the
+    limits look back, and long enough for a complaint about the ticket to be looked into."""
 
     elderly_age: int = 70
     rules: PersonRules = field(default_factory=PersonRules)
     proxy_per_day: int = 3
     read_seconds: int = 120
+    keep_days: int = 180
 
 
 @dataclass(frozen=True)
@@ -711,7 +714,8 @@ def _parse_devices(c: _Checker, raw: dict[str, Any], windows: set[int]) -> list[
         window = c.get(t, "window", where, int, None)
         kiosk = c.get(t, "kiosk", where, str, None)
         if kind in ("printer", "idcard") and not kiosk:
-            c.problem(f"{where}.kiosk", f"a {kind} device names the kiosk it serves")
+            what = "a printer" if kind == "printer" else "an ID card reader"
+            c.problem(f"{where}.kiosk", f"{what} names the kiosk it serves")
         if kind in ("led", "caller", "evaluator"):
             if window is None:
                 c.problem(f"{where}.window", f"a {kind} device names its window")
@@ -907,15 +911,20 @@ def _parse_real_name(c: _Checker, raw: dict[str, Any], queues: list[Queue],
         elderly_age=c.get(t, "elderly_age", "real_name", int, defaults.elderly_age),
         rules=PersonRules(**rules),
         proxy_per_day=c.get(t, "proxy_per_day", "real_name", int, defaults.proxy_per_day),
-        read_seconds=c.get(t, "read_seconds", "real_name", int, defaults.read_seconds))
+        read_seconds=c.get(t, "read_seconds", "real_name", int, defaults.read_seconds),
+        keep_days=c.get(t, "keep_days", "real_name", int, defaults.keep_days))
     c.at_least(real_name.elderly_age, "real_name.elderly_age", 0, 120)
     c.at_least(real_name.proxy_per_day, "real_name.proxy_per_day", 0)
     c.at_least(real_name.read_seconds, "real_name.read_seconds", 10, 600)
+    # the limits read back to the first of the month, the Monday and no_show_days
+    c.at_least(real_name.keep_days, "real_name.keep_days",
+               max(37, real_name.rules.no_show_days))
     if (real_name.elderly_age and any(q.real_name for q in queues)
             and not any(r.id == "elderly" for r in reasons)):
         c.problem("real_name.elderly_age", 'no priority reason "elderly" to grant: add it to '
                   "[[priority_reasons]] or set elderly_age = 0")
-    c.unknown_keys(t, {*rules, "elderly_age", "proxy_per_day", "read_seconds"}, "real_name")
+    c.unknown_keys(t, {*rules, "elderly_age", "proxy_per_day", "read_seconds", "keep_days"},
+                   "real_name")
     return real_name
 
 

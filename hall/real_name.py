@@ -211,7 +211,11 @@ def check_limits(conn: sqlite3.Connection, person: Person, service: str, today: 
 
 
 def record(conn: sqlite3.Connection, ticket_id: int, day: str, service: str,
-           person: Person) -> None:
+           person: Person, keep_days: int) -> None:
+    """Store the ticket's people, and forget those of tickets older than `keep_days` (an
+    indexed range, almost always empty: the cost of keeping only what queuing needs)."""
+    oldest = date.fromisoformat(day) - timedelta(days=keep_days)
+    conn.execute("DELETE FROM ticket_people WHERE day < ?", (oldest.isoformat(),))
     conn.execute(
         "INSERT INTO ticket_people (ticket_id, day, service, holder_lookup, holder_name, "
         "holder_id, proxy_lookup, proxy_name, proxy_id, source) "

@@ -345,7 +345,8 @@ class HallService:
                  appointment_at, secrets.token_urlsafe(16), ts, ts))
             ticket_id = cur.lastrowid
             if person is not None:
-                real_name.record(tx.conn, ticket_id, day, service.id, person)
+                real_name.record(tx.conn, ticket_id, day, service.id, person,
+                                 self.config.real_name.keep_days)
             if idempotency_key is not None:
                 tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
                                 "VALUES (?, ?, ?)",

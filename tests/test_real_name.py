@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import tomllib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 import websockets
 from playwright.sync_api import expect
 
+from hall.config import ConfigError, parse_config
 from hall.datefmt import day_text
 from hall.identity import check_character
 from tests.conftest import DEMO_CONFIG, HallServer
@@ -214,13 +216,15 @@ def test_a_proxy_ticket_records_both_and_counts_against_the_holder(rig: Rig) -> 
     clerk = rig.server.clerk(7)
     reveal = f"/api/manage/tickets/{ticket.json()['id']}/reveal"
     assert clerk.post(reveal, json={"reason": "看看"}).status_code == 403
+    rig.server.ensure_user("auditor1", "auditor")
+    auditor = rig.server.login("auditor1", None)
+    assert auditor.post(reveal, json={"reason": "看看"}).status_code == 403
     assert error_of(rig.boss.post(reveal, json={}), 422)["field"] == "reason"
     shown = rig.boss.post(reveal, json={"reason": "群众投诉核实身份"})
     assert shown.status_code == 200, shown.text
     assert (shown.json()["name"], shown.json()["id_number"]) == (holder_name, holder)
     assert (shown.json()["proxy_name"], shown.json()["proxy_id_number"]) == (taker_name, taker)
-    rig.server.ensure_user("auditor1", "auditor")
-    log = rig.server.login("auditor1", None).get("/api/manage/audit").json()["audit"]
+    log = auditor.get("/api/manage/audit").json()["audit"]
     entry = next(e for e in log if e["action"] == "ticket.reveal_person")
     assert entry["user"] == "boss" and entry["detail"] == "群众投诉核实身份"
     assert entry["target"].endswith(ticket.json()["number"])
@@ -329,6 +333,7 @@ def test_nothing_personal_on_public_payloads_the_stream_the_file_or_the_log(rig:
         assert secret.encode("utf-16-le") not in stored, secret
     for secret in NAMES:
         assert secret.encode() not in stored, secret
+        assert secret.encode("utf-16-le") not in stored, secret
     log = rig.server.log.read_text(encoding="utf-8")
     for secret in NAMES + NUMBERS:
         assert secret not in log, secret
@@ -410,3 +415,42 @@ def test_the_kiosk_form_checks_in_chinese_and_takes_for_another_person(rig: Rig,
     page.get_by_label("办事人身份证号码").fill(holder)
     take.click()
     expect(page.locator("#id-msg")).to_contain_text("同一事项每天限 1 次")
+
+
+def test_check_config_names_each_real_name_mistake_by_key() -> None:
+    raw = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    raw["queues"][4]["real_name"] = True
+    config = parse_config(raw)
+    assert config.queue("huzheng").real_name and not config.queue("yibao").real_name
+    assert config.real_name.elderly_age == 70 and config.real_name.rules.per_week == 2
+    raw["real_name"] = {"elderly_age": 65, "per_week": 3, "bar_days": 30}
+    config = parse_config(raw)
+    assert (config.real_name.elderly_age, config.real_name.rules.per_week,
+            config.real_name.rules.bar_days, config.real_name.rules.per_month) == (65, 3, 30, 6)
+    raw["real_name"] = {"read_seconds": 5, "per_week": -1, "elderly_age": "70", "nope": 1}
+    raw["queues"][0]["real_name"] = "yes"
+    raw["devices"] = [{"kind": "idcard", "name": "r", "url": "/dev/ttyUSB3"}]
+    raw["priority_reasons"] = [{"id": "disabled", "name": "残疾人"}]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    problems = "\n".join(caught.value.problems)
+    for expected in ("real_name.read_seconds: must be at least 10 and at most 600, got 5",
+                     "real_name.per_week: must be at least 0, got -1",
+                     "real_name.elderly_age: expected an integer, got '70'",
+                     "real_name.nope: unknown key",
+                     "queues[0].real_name: expected true or false, got 'yes'",
+                     "devices[0].kiosk: an ID card reader names the kiosk it serves",
+                     'real_name.elderly_age: no priority reason "elderly" to grant'):
+        assert expected in problems, problems
+    raw["devices"][0]["kiosk"] = "kiosk-1"
+    raw["real_name"] = {}
+    raw["queues"][0]["real_name"] = False
+    del raw["priority_reasons"]
+    assert parse_config(raw).devices[0].baudrate == 115200
+
+
+def test_the_reader_shows_on_the_devices_page(rig: Rig) -> None:
+    rows = rig.boss.get("/api/manage/devices").json()["devices"]
+    reader = next(r for r in rows if r["name"] == "idcard-kiosk-1")
+    assert reader == {"name": "idcard-kiosk-1", "kind": "idcard", "url": rig.sim.path,
+                      "window": None, "kiosk": "kiosk-1", "health": "ok"}
