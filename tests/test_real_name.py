@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import websockets
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import expect
 
 from hall.config import ConfigError, parse_config
@@ -454,3 +456,28 @@ def test_the_reader_shows_on_the_devices_page(rig: Rig) -> None:
     reader = next(r for r in rows if r["name"] == "idcard-kiosk-1")
     assert reader == {"name": "idcard-kiosk-1", "kind": "idcard", "url": rig.sim.path,
                       "window": None, "kiosk": "kiosk-1", "health": "ok"}
+
+
+PERSON_FIELDS = ["service", "name", "id_number", "id_read", "proxy_name", "proxy_id_number",
+                 "proxy_id_read", "priority", "kiosk"]
+fuzz_text = st.text(max_size=20)
+fuzz_values = st.one_of(st.none(), st.booleans(), st.integers(-5, 10 ** 20), fuzz_text,
+                        st.sampled_from(["hukou-move", "id-card", "elderly", "张三",
+                                         "11010519491231002X", "11010519491231002x"]),
+                        st.lists(fuzz_text, max_size=2), st.dictionaries(fuzz_text, fuzz_text,
+                                                                          max_size=2))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=st.dictionaries(st.sampled_from(PERSON_FIELDS), fuzz_values, max_size=6),
+       kiosk=st.booleans())
+def test_any_real_name_body_is_answered_without_a_500(rig: Rig, body: dict[str, Any],
+                                                      kiosk: bool) -> None:
+    body.setdefault("service", "hukou-move")
+    r = (rig.kiosk if kiosk else rig.anon).post("/api/tickets", json=body)
+    assert r.status_code < 500, (body, r.text)
+    if r.status_code >= 400:
+        error = r.json()["error"]
+        assert any("\u4e00" <= c <= "\u9fff" for c in error["message"]), error
+        assert not re.search(r"[A-Za-z]{2,}", error["message"]), error
