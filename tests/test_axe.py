@@ -74,6 +74,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         server.login("clerk1", 1).post("/api/windows/1/call", json={}).raise_for_status()
         h.tokens["waiting"] = server.issue("yibao-card")["token"]
         server.issue("bdc-query")  # for the counter pad of window 3 to call
+        server.issue("hukou-move", name="张小三", id_number="11010519491231002X")  # 实名取号
         r = httpx.post(h.url + "/api/complaints", timeout=10, json={
             "description": "办理营业执照跑了三次", "contact": "13800138000"})
         assert r.status_code == 201, r.text
@@ -259,6 +260,13 @@ def manage_complaints(page: Page, h: Hall) -> None:
     _manager(page, h, "/manage/complaints", "#cases tr")
 
 
+def manage_real_name(page: Page, h: Hall) -> None:
+    """实名取号 tickets, masked, with the reveal form open (its reason not given yet)."""
+    _manager(page, h, "/manage/real-name", "#people tr")
+    page.get_by_role("button", name="查看").first.click()
+    expect(page.locator("#reveal")).to_be_visible()
+
+
 def manage_rectification_case(page: Page, h: Hall) -> None:
     _manager(page, h, f"/manage/rectifications/{h.ids['rectification']}", "#steps form")
 
@@ -294,6 +302,7 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-ratings": (manage_ratings, (1920, 1080)),
     "manage-rectifications": (manage_rectifications, (1920, 1080)),
     "manage-complaints": (manage_complaints, (1920, 1080)),
+    "manage-real-name": (manage_real_name, (1920, 1080)),
     "manage-rectification-case": (manage_rectification_case, (1920, 1080)),
     "manage-complaint-case": (manage_complaint_case, (1920, 1080)),
 }

@@ -481,3 +481,28 @@ def test_any_real_name_body_is_answered_without_a_500(rig: Rig, body: dict[str, 
         error = r.json()["error"]
         assert any("\u4e00" <= c <= "\u9fff" for c in error["message"]), error
         assert not re.search(r"[A-Za-z]{2,}", error["message"]), error
+
+
+def test_a_manager_sees_masked_people_and_reveals_one_with_a_reason(rig: Rig,
+                                                                     new_page: Any) -> None:
+    name, number = person("何晓东", 38, 116)
+    ticket = rig.take("id-card", name=name, id_number=number).json()
+    page = new_page(1920, 1080)
+    page.goto(rig.url + "/manage/real-name")
+    page.fill("#l-user", "boss")
+    page.fill("#l-pass", "password123")
+    page.click("#l-submit")
+    row = page.locator(f'#people tr[data-ticket="{ticket["id"]}"]')
+    expect(row).to_contain_text("何*东")
+    expect(row).to_contain_text(number[:3] + "*" * 11 + number[-4:])
+    assert name not in page.content() and number not in page.content()
+    row.get_by_role("button", name="查看").click()
+    expect(page.locator("#rv-number")).to_have_text(ticket["number"])
+    page.get_by_role("button", name="确认查看").click()
+    expect(page.locator("#rv-reason-problem")).to_have_text("请填写查看原因")
+    page.get_by_label("查看原因").fill("群众来电核实")
+    page.get_by_role("button", name="确认查看").click()
+    expect(row).to_contain_text(name)
+    expect(row).to_contain_text(number)
+    expect(row).to_contain_text("已查看（已记入审计日志）")
+    check(page, "manage real-name", [])
