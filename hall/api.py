@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from hall import errors
 from hall.auth import COOKIE, Auth, Session
 from hall.csv_export import Exporter
-from hall.guard import client_of, take_ticket
+from hall.guard import client_of, kiosk_of, take_ticket
 from hall.service import Actor, HallService
 from hall.staffing import WINDOW_FIELDS
 
@@ -221,13 +221,15 @@ async def issue(request: Request) -> Response:
     if session is None or session.role not in STAFF_ROLES:
         await take_ticket(request)  # scalping limits (issue 9.2); staff issue for citizens
     body = await read_json(request)
-    key, digest = idempotency(request, body)
-    ticket = await _service(request).issue_ticket(
-        body.get("service"), priority=body.get("priority"),
-        needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
-        kiosk=body.get("kiosk"), idempotency_key=key, idempotency_body=digest,
-        granted_by=session.username if session is not None and session.role in STAFF_ROLES
-        else None)
+    people = request.app.state.people  # 实名取号: hall/real_name.py
+    key, digest = idempotency(request, people.digestible(body))
+    async with people.claim(body, key, lambda: kiosk_of(request)) as person:
+        ticket = await _service(request).issue_ticket(
+            body.get("service"), priority=body.get("priority"),
+            needs_help=body.get("needs_help", False), channel=body.get("channel", "kiosk"),
+            kiosk=body.get("kiosk"), idempotency_key=key, idempotency_body=digest,
+            granted_by=session.username if session is not None and session.role in STAFF_ROLES
+            else None, person=person)
     return ok(ticket, 201)
 
 

@@ -25,10 +25,21 @@ import displays.voice
 import hall.web
 import managers.pages
 from counters.keypad_adapter import CounterPads
+from displays.idcard_adapter import KioskCardReaders
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import alarms_api, api, booking_api, errors, feedback_api, guard, perimeter, staffing_api
+from hall import (
+    alarms_api,
+    api,
+    booking_api,
+    errors,
+    feedback_api,
+    guard,
+    perimeter,
+    real_name_api,
+    staffing_api,
+)
 from hall.alarm_desk import AlarmDesk
 from hall.appointments import Appointments
 from hall.auth import Auth
@@ -53,6 +64,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.credentials = Credentials(service)
         app.state.staffing = StaffingDesk(service, app.state.auth)
         app.state.appointments = Appointments(service)
+        app.state.card_reads, app.state.people = real_name_api.people_for(service)
         limits = config.limits
         app.state.limits = TicketLimits(
             limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
@@ -92,6 +104,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         *staffing_api.routes(),
         *alarms_api.routes(),
         *booking_api.routes(),
+        *real_name_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -126,6 +139,7 @@ async def start_devices(app: Starlette, service: HallService, voice_dir: Path,
         voice,
         LedWindowScreens(service, config.devices),
         KioskPrinters(service, config.devices, public_url),
+        KioskCardReaders(config.devices, app.state.card_reads),
         # the feedback service is looked up per key press: it may be wired after this
         CounterPads(service, config.devices, lambda: getattr(app.state, "feedback", None),
                     auth=lambda: getattr(app.state, "auth", None)),

@@ -30,6 +30,7 @@ from hall.datefmt import day_text
 from hall.identity import check_name, mask_name, normal_phone, parse_id_number
 from hall.numbering import hall_day
 from hall.person_limits import Refusal, Visit, refusal
+from hall.real_name import ticket_visits
 from hall.sealed import Sealer
 from hall.service import Actor, HallService, audit
 from hall.slots import Slot, day_slots, find
@@ -201,6 +202,8 @@ class BookingDesk:
                 (value, since.isoformat(), exclude)).fetchall()
             visits = [Visit(r["service"], date.fromisoformat(r["day"]), self._no_show(r, ts))
                       for r in rows]
+            if column == "id_lookup":  # the same person's 实名 walk-in tickets count too
+                visits += ticket_visits(conn, value, since)
             found = refusal(visits, service_id, day, today, rules, who)
             if found is not None:
                 return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hall.booking_config import Booking, parse_booking
 from hall.datefmt import day_text
 from hall.limits import parse_networks
+from hall.person_limits import PersonRules
 from hall.workdays import (
     Official,
     add_working_days,
@@ -33,7 +34,7 @@ from hall.workdays import (
 WINDOW_KINDS = ("comprehensive", "helpdesk", "consult", "cross_region", "complaint")
 SKIP_POLICIES = ("void", "requeue", "recall")
 WINDOW_ORDERS = ("strict", "oldest")
-DEVICE_KINDS = ("led", "printer", "caller", "evaluator")
+DEVICE_KINDS = ("led", "printer", "caller", "evaluator", "idcard")
 COMPLAINT_CLASSES = ("simple", "complex", "special", "out_of_scope")
 # how far ahead the working-day calendar must be known (check-config, alarms)
 COVERAGE_DAYS = 60
@@ -126,6 +127,8 @@ class Queue:
     close: time | None = None
     # 延时服务 (hall/staffing.py): set at run time by a manager, never in config.toml
     open_until_empty: bool = False
+    # 实名取号: a ticket of this queue needs the holder's name and ID number (hall/real_name.py)
+    real_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,26 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RealName:
+    """`[real_name]`: the rules of 实名取号 queues (hall/real_name.py, docs/real-name.md).
+
+    `elderly_age`: an ID showing this age or more gets the 老年人 green channel by itself;
+    70 is domain.md's figure (绿色通道: elderly 70+); 0 turns it off. `rules`: the per-person
+    limits on walk-in tickets of real-name queues, with the `[real_name]` keys of PersonRules
+    (the booking side has its own `[booking]` limits until both are unified). `proxy_per_day`:
+    for how many different people one person may take tickets in a day (亲友代取号; 0: no
+    limit). `read_seconds`: how long a card read at a kiosk may be used for a ticket.
+    `keep_days`: how long a ticket's people are kept (sealed) at all; at least as long as the
+    limits look back, and long enough for a complaint about the ticket to be looked into."""
+
+    elderly_age: int = 70
+    rules: PersonRules = field(default_factory=PersonRules)
+    proxy_per_day: int = 3
+    read_seconds: int = 120
+    keep_days: int = 180
+
+
+@dataclass(frozen=True)
 class HallConfig:
     hall: HallInfo
     sla: Sla
@@ -309,6 +332,7 @@ class HallConfig:
     limits: Limits = field(default_factory=Limits)
     priority_reasons: tuple[PriorityReason, ...] = DEFAULT_PRIORITY_REASONS
     booking: Booking = field(default_factory=Booking)
+    real_name: RealName = field(default_factory=RealName)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def queue(self, queue_id: str) -> Queue:
@@ -449,18 +473,20 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
     booking = parse_booking(c, raw, set(queue_of), lambda sid: (
         (queues_by_id[queue_of[sid]].open or hall.open, queues_by_id[queue_of[sid]].close
          or hall.close) if queue_of.get(sid) in queues_by_id else None))
+    real_name = _parse_real_name(c, raw, queues, priority_reasons)
     if not complaints.departments:  # a hall that lists none hands cases to its queues' owners
         complaints = replace(complaints, departments=tuple(dict.fromkeys(q.name for q in queues)))
     c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
                          "workdays", "ratings", "complaints", "limits",
-                         "priority_reasons", "booking"}, "")
+                         "priority_reasons", "booking",
+                         "real_name"}, "")
     if c.problems:
         raise ConfigError(c.problems)
     return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
                       windows=tuple(windows), voice=voice, devices=tuple(devices),
                       ratings=ratings, workdays=workdays, complaints=complaints,
                       limits=limits, priority_reasons=priority_reasons, booking=booking,
-                      raw=raw)
+                      real_name=real_name, raw=raw)
 
 
 def _parse_sla(c: _Checker, t: dict[str, Any]) -> Sla:
@@ -582,6 +608,7 @@ def _parse_queues(c: _Checker, raw: dict[str, Any], hall: HallInfo) -> list[Queu
             wait_alarm_minutes=c.get(t, "wait_alarm_minutes", where, (int, float), None),
             open=_clock(c, c.get(t, "open", where, str, None), f"{where}.open", None),
             close=_clock(c, c.get(t, "close", where, str, None), f"{where}.close", None),
+            real_name=c.get(t, "real_name", where, bool, False),
         )
         if (q.open or hall.open) >= (q.close or hall.close):
             c.problem(f"{where}.close", f"must be later than the queue's opening time "
@@ -596,7 +623,8 @@ def _parse_queues(c: _Checker, raw: dict[str, Any], hall: HallInfo) -> list[Queu
         c.positive(q.waiting_alarm, f"{where}.waiting_alarm")
         c.positive(q.wait_alarm_minutes, f"{where}.wait_alarm_minutes")
         c.unknown_keys(t, {"id", "prefix", "name", "width", "daily_cap", "default_minutes",
-                           "waiting_alarm", "wait_alarm_minutes", "open", "close"}, where)
+                           "waiting_alarm", "wait_alarm_minutes", "open", "close",
+                           "real_name"}, where)
         queues.append(q)
     return queues
 
@@ -726,8 +754,9 @@ def _parse_devices(c: _Checker, raw: dict[str, Any], windows: set[int]) -> list[
             c.problem(f"{where}.kind", f"must be one of {', '.join(DEVICE_KINDS)}, got {kind!r}")
         window = c.get(t, "window", where, int, None)
         kiosk = c.get(t, "kiosk", where, str, None)
-        if kind == "printer" and not kiosk:
-            c.problem(f"{where}.kiosk", "a printer names the kiosk it serves")
+        if kind in ("printer", "idcard") and not kiosk:
+            what = "a printer" if kind == "printer" else "an ID card reader"
+            c.problem(f"{where}.kiosk", f"{what} names the kiosk it serves")
         if kind in ("led", "caller", "evaluator"):
             if window is None:
                 c.problem(f"{where}.window", f"a {kind} device names its window")
@@ -737,7 +766,8 @@ def _parse_devices(c: _Checker, raw: dict[str, Any], windows: set[int]) -> list[
             kind=kind,
             name=c.get(t, "name", where, str) or f"{kind}-{i}",
             url=c.get(t, "url", where, str) or "",
-            baudrate=c.get(t, "baudrate", where, int, 9600),
+            # SAM-based ID card readers leave the factory at 115200 baud
+            baudrate=c.get(t, "baudrate", where, int, 115200 if kind == "idcard" else 9600),
             address=c.get(t, "address", where, int, 1),
             window=window,
             kiosk=kiosk,
@@ -908,6 +938,35 @@ def _parse_priority_reasons(c: _Checker, raw: dict[str, Any]) -> tuple[PriorityR
     if not reasons:
         c.problem("priority_reasons", "list at least one reason, or leave the key out")
     return tuple(reasons)
+
+
+def _parse_real_name(c: _Checker, raw: dict[str, Any], queues: list[Queue],
+                     reasons: tuple[PriorityReason, ...]) -> RealName:
+    t = c.get(raw, "real_name", "", dict, {})
+    defaults, rule_defaults = RealName(), PersonRules()
+    rules = {key: c.get(t, key, "real_name", int, getattr(rule_defaults, key))
+             for key in (f.name for f in fields(PersonRules))}
+    for key, value in rules.items():
+        c.at_least(value, f"real_name.{key}", 0)
+    real_name = RealName(
+        elderly_age=c.get(t, "elderly_age", "real_name", int, defaults.elderly_age),
+        rules=PersonRules(**rules),
+        proxy_per_day=c.get(t, "proxy_per_day", "real_name", int, defaults.proxy_per_day),
+        read_seconds=c.get(t, "read_seconds", "real_name", int, defaults.read_seconds),
+        keep_days=c.get(t, "keep_days", "real_name", int, defaults.keep_days))
+    c.at_least(real_name.elderly_age, "real_name.elderly_age", 0, 120)
+    c.at_least(real_name.proxy_per_day, "real_name.proxy_per_day", 0)
+    c.at_least(real_name.read_seconds, "real_name.read_seconds", 10, 600)
+    # the limits read back to the first of the month, the Monday and no_show_days
+    c.at_least(real_name.keep_days, "real_name.keep_days",
+               max(37, real_name.rules.no_show_days))
+    if (real_name.elderly_age and any(q.real_name for q in queues)
+            and not any(r.id == "elderly" for r in reasons)):
+        c.problem("real_name.elderly_age", 'no priority reason "elderly" to grant: add it to '
+                  "[[priority_reasons]] or set elderly_age = 0")
+    c.unknown_keys(t, {*rules, "elderly_age", "proxy_per_day", "read_seconds", "keep_days"},
+                   "real_name")
+    return real_name
 
 
 def load_config(path: str | Path) -> HallConfig:

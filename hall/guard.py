@@ -50,6 +50,12 @@ async def device_of(request: Request) -> Device | None:
     return await credentials(request).device(secret)
 
 
+async def kiosk_of(request: Request) -> str | None:
+    """The name of the enrolled kiosk making this request, or None."""
+    device = await device_of(request)
+    return device.name if device is not None and device.kind == "kiosk" else None
+
+
 async def take_ticket(request: Request) -> None:
     """Count one ticket for this kiosk or address, or refuse with 429 (counting nothing)."""
     limits: TicketLimits = request.app.state.limits

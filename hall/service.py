@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hall import audit as hall_audit
-from hall import errors, staffing_rows, stats
+from hall import errors, real_name, staffing_rows, stats
 from hall.alarms import (
     Condition,
     QueueFacts,
@@ -358,14 +358,17 @@ class HallService:
                            appointment_at: float | None = None,
                            granted_by: str | None = None,
                            idempotency_body: str = "",
-                           in_tx: InTx | None = None) -> dict[str, Any]:
+                           in_tx: InTx | None = None,
+                           person: real_name.Person | None = None) -> dict[str, Any]:
         """`granted_by`: the staff account (导办, clerk) issuing the ticket, who may grant a
         priority reason that is not self-declared; recorded on the ticket.
         `idempotency_key`: a retry with it gets the same ticket. `hall.api` scopes it to the
         client and passes a digest of the body as `idempotency_body`: the same key with another
         body is refused (409), never answered with the first request's ticket (issue 9.8).
         `in_tx(tx, ticket)`: more of the same change in the ticket's own transaction (a booking
-        checked in, a phone ticket's holder recorded); when it refuses, no number is used."""
+        checked in, a phone ticket's holder recorded); when it refuses, no number is used.
+
+        `person`: who the ticket is for, needed in a real-name queue (hall/real_name.py)."""
         if not isinstance(service_id, str) or not service_id:
             raise errors.invalid("请选择办理事项", "invalid_service", "service")
         if not self.config.has_service(service_id):
@@ -388,6 +391,9 @@ class HallService:
                                        f"{refusal}，请到其他取号机取号或联系工作人员")
         service = self.config.service(service_id)
         queue = self.config.queue(service.queue)
+        person, priority, granted_by = real_name.admit(
+            self.config, queue, person, priority, granted_by, appointment_at is not None,
+            date.fromisoformat(day))
 
         def issue(tx: Tx) -> tuple[dict[str, Any], bool]:
             if idempotency_key is not None:
@@ -400,6 +406,9 @@ class HallService:
                         raise errors.conflict("这次取号的请求编号已用于另一个不同的取号请求，"
                                               "请重新取号", "idempotency_mismatch")
                     return self._ticket_view(tx.conn, row, ts), False
+            if person is not None:
+                real_name.check_limits(tx.conn, person, service.id, date.fromisoformat(day),
+                                       self.config.real_name)
             last = tx.one(
                 "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
                 "ON CONFLICT (queue, day) DO UPDATE SET last = last + 1 RETURNING last",
@@ -419,6 +428,9 @@ class HallService:
                  granted_by if priority is not None else None, int(needs_help),
                  appointment_at, secrets.token_urlsafe(16), ts, ts))
             ticket_id = cur.lastrowid
+            if person is not None:
+                real_name.record(tx.conn, ticket_id, day, service.id, person,
+                                 self.config.real_name.keep_days)
             if idempotency_key is not None:
                 tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
                                 "VALUES (?, ?, ?)",
@@ -434,6 +446,8 @@ class HallService:
             return view, True
 
         view, created = await self.store.write(issue, now)
+        if person is not None:
+            view["real_name"] = person.public()
         if created:
             for hook in self.on_issued:
                 asyncio.ensure_future(hook({**view, "kiosk": kiosk}))

@@ -392,6 +392,29 @@ MIGRATIONS: list[str] = [
     CREATE INDEX appointments_day ON appointments (day);
     ALTER TABLE tickets ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;
     """,
+    # 11: 实名取号 (issue 11.4, hall/real_name.py): who a ticket of a real-name queue is for and,
+    # for 亲友代取号, who took it. Names and ID numbers only sealed (hall/sealed.py); beside
+    # them the keyed lookup of each ID number, which the per-person limits search by. Day
+    # and service are copied from the ticket so the limits read one small index; rows older
+    # than [real_name] keep_days are deleted (the ticket itself stays, for the figures).
+    """
+    CREATE TABLE ticket_people (
+        ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id),
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        holder_lookup TEXT NOT NULL,
+        holder_name TEXT NOT NULL,
+        holder_id TEXT NOT NULL,
+        proxy_lookup TEXT,
+        proxy_name TEXT,
+        proxy_id TEXT,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX ticket_people_holder ON ticket_people (holder_lookup, day);
+    CREATE INDEX ticket_people_day ON ticket_people (day);
+    CREATE INDEX ticket_people_proxy ON ticket_people (proxy_lookup, day)
+        WHERE proxy_lookup IS NOT NULL;
+    """,
 ]
 
 

@@ -38,7 +38,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The manager pages, in the order of their navigation bar.
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
               ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
-              ("/manage/staffing", "窗口调度"), ("/manage/alarms", "告警"))
+              ("/manage/staffing", "窗口调度"), ("/manage/alarms", "告警"),
+              ("/manage/real-name", "实名取号"))
 
 
 def _manage_page(request: Request, template: str, title: str, current: str,
@@ -125,6 +126,11 @@ async def manage_alarms(request: Request) -> Response:
                         {"kinds": KIND_NAMES, "statuses": STATUS_NAMES})
 
 
+async def manage_real_name(request: Request) -> Response:
+    """实名取号 tickets, masked; a reveal asks for a reason and is audited (hall/real_name_api)."""
+    return _manage_page(request, "manage_real_name.html", "实名取号", "/manage/real-name")
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/manage", manage, methods=["GET"], name="manage"),
@@ -139,5 +145,6 @@ def routes() -> list[BaseRoute]:
               name="manage_complaint"),
         Route("/manage/staffing", manage_staffing, methods=["GET"], name="manage_staffing"),
         Route("/manage/alarms", manage_alarms, methods=["GET"], name="manage_alarms"),
+        Route("/manage/real-name", manage_real_name, methods=["GET"], name="manage_real_name"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]

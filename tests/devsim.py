@@ -371,3 +371,96 @@ class PadBusSim(PtySim):
                 pad.status.append(payload.decode())
             if command in (0x30, 0x31, 0x32) and not self.mute:
                 self.send(sim_build(address, 0x06, bytes([command])))
+
+
+# -- ID card reader (the SAM module's frames, GA/T 467-2019 style) ---------------------------
+
+SAM_PREAMBLE = bytes([0xAA, 0xAA, 0xAA, 0x96, 0x69])
+PHOTO_MARK = b"WLT-PHOTO-"  # what the simulated photo block is made of, to look for elsewhere
+
+
+def sam_text(name: str, id_number: str, birth: str, *, sex: str = "1", nation: str = "01",
+             address: str = "北京市东城区景山前街4号", authority: str = "北京市公安局东城分局",
+             valid_from: str = "20200101", valid_to: str = "20400101",
+             card_type: str = " ") -> bytes:
+    """The 256-byte text block of a card, laid out field by field as readers send it."""
+    def put(text: str, chars: int) -> bytes:
+        return text.ljust(chars)[:chars].encode("utf-16-le")
+
+    block = (put(name, 15) + put(sex, 1) + put(nation, 2) + put(birth, 8) + put(address, 35)
+             + put(id_number, 18) + put(authority, 15) + put(valid_from, 8) + put(valid_to, 8)
+             + put(" " * 14 + card_type, 18))
+    assert len(block) == 256
+    return block
+
+
+def sam_answer(status: int, data: bytes = b"") -> bytes:
+    body = bytes([0, 0, status]) + data
+    head = (len(body) + 1).to_bytes(2, "big")
+    xor = 0
+    for b in head + body:
+        xor ^= b
+    return SAM_PREAMBLE + head + body + bytes([xor])
+
+
+class IdCardSim(PtySim):
+    """The reader's side: answers FIND / SELECT / READ BASE INFO for the card lying on it."""
+
+    def __init__(self) -> None:
+        self.card: bytes | None = None  # the text block of the card on the reader
+        self.photo = (PHOTO_MARK * 103)[:1024]
+        self.mute = False
+        self.corrupt = 0  # the next N answers go out with a wrong checksum
+        self.commands: list[tuple[int, int]] = []
+        self.bad_frames = 0
+        self._buf = bytearray()
+        super().__init__()
+
+    def place(self, text: bytes) -> None:
+        self.card = text
+
+    def lift(self) -> None:
+        self.card = None
+
+    def reads(self) -> int:
+        return self.commands.count((0x30, 0x01))
+
+    def handle(self, data: bytes) -> None:
+        self._buf += data
+        while True:
+            start = self._buf.find(SAM_PREAMBLE)
+            if start < 0 or len(self._buf) < start + 7:
+                return
+            length = self._buf[start + 5] << 8 | self._buf[start + 6]
+            end = start + 7 + length
+            if len(self._buf) < end:
+                return
+            frame = bytes(self._buf[start + 5:end])
+            del self._buf[:end]
+            xor = 0
+            for b in frame[:-1]:
+                xor ^= b
+            if xor != frame[-1] or length < 3:
+                self.bad_frames += 1
+                continue
+            self.commands.append((frame[2], frame[3]))
+            if not self.mute:
+                self._answer(frame[2], frame[3])
+
+    def _answer(self, command: int, para: int) -> None:
+        card = self.card
+        if (command, para) == (0x20, 0x01):
+            out = sam_answer(0x9F, bytes(4)) if card else sam_answer(0x80)
+        elif (command, para) == (0x20, 0x02):
+            out = sam_answer(0x90, bytes(8)) if card else sam_answer(0x81)
+        elif (command, para) == (0x30, 0x01):
+            out = (sam_answer(0x90, (256).to_bytes(2, "big") + (1024).to_bytes(2, "big")
+                              + card + self.photo) if card else sam_answer(0x41))
+        elif (command, para) == (0x11, 0xFF):
+            out = sam_answer(0x90)
+        else:
+            out = sam_answer(0x21)
+        if self.corrupt > 0:
+            self.corrupt -= 1
+            out = out[:-1] + bytes([out[-1] ^ 0x5A])
+        self.send(out)

@@ -19,7 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser import PASSWORD
-from tests.conftest import HallServer
+from tests.conftest import DEMO_CONFIG, HallServer
 
 BLOCKING = ("serious", "critical")
 # moderate rules issue 8 names all the same: a screen above a window must say which it is
@@ -47,7 +47,11 @@ def _user(server: HallServer, name: str, role: str) -> None:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    server = HallServer(Path(tmp_path_factory.mktemp("axe")))
+    tmp = Path(tmp_path_factory.mktemp("axe"))
+    config = tmp / "config.toml"  # 公安户政 by 实名取号: the kiosk's ID step is a state too
+    config.write_text(DEMO_CONFIG.read_text(encoding="utf-8").replace(
+        'id = "huzheng"\n', 'id = "huzheng"\nreal_name = true\n', 1), encoding="utf-8")
+    server = HallServer(tmp, config)
     server.start()
     try:
         h = Hall(server)
@@ -70,6 +74,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         server.login("clerk1", 1).post("/api/windows/1/call", json={}).raise_for_status()
         h.tokens["waiting"] = server.issue("yibao-card")["token"]
         server.issue("bdc-query")  # for the counter pad of window 3 to call
+        server.issue("hukou-move", name="张小三", id_number="11010519491231002X")  # 实名取号
         r = httpx.post(h.url + "/api/complaints", timeout=10, json={
             "description": "办理营业执照跑了三次", "contact": "13800138000"})
         assert r.status_code == 201, r.text
@@ -169,6 +174,19 @@ def appointment(page: Page, h: Hall) -> None:
     expect(page.locator("#a-checkin")).to_be_visible()
     page.locator("#a-change-open").click()
     expect(page.locator("#a-days button").first).to_be_visible()
+def kiosk_id(page: Page, h: Hall) -> None:
+    """实名取号: the ID step of a real-name service, with 代他人取号 chosen."""
+    kiosk(page, h)
+    page.locator('button.svc[data-service="hukou-move"]').click()
+    expect(page.locator("#idstep")).to_be_visible()
+    page.locator("#id-proxy").check(force=True)
+    expect(page.locator("#proxy-part")).to_be_visible()
+
+
+def kiosk_id_refused(page: Page, h: Hall) -> None:
+    kiosk_id(page, h)
+    page.get_by_role("button", name="确认取号").click()
+    expect(page.locator("#id-msg")).to_have_text("请填写办事人姓名")
 
 
 def screen(page: Page, h: Hall) -> None:
@@ -300,6 +318,13 @@ def manage_complaints(page: Page, h: Hall) -> None:
     _manager(page, h, "/manage/complaints", "#cases tr")
 
 
+def manage_real_name(page: Page, h: Hall) -> None:
+    """实名取号 tickets, masked, with the reveal form open (its reason not given yet)."""
+    _manager(page, h, "/manage/real-name", "#people tr")
+    page.get_by_role("button", name="查看").first.click()
+    expect(page.locator("#reveal")).to_be_visible()
+
+
 def manage_rectification_case(page: Page, h: Hall) -> None:
     _manager(page, h, f"/manage/rectifications/{h.ids['rectification']}", "#steps form")
 
@@ -342,6 +367,8 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "book-form": (book_form, (390, 844)),
     "book-done": (book_done, (390, 844)),
     "appointment": (appointment, (390, 844)),
+    "kiosk-id": (kiosk_id, (1280, 800)),
+    "kiosk-id-refused": (kiosk_id_refused, (1280, 800)),
     "screen": (screen, (1920, 1080)),
     "window-screen-called": (window_called, (1920, 1080)),
     "window-screen-paused": (window_idle, (1920, 1080)),
@@ -364,6 +391,7 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-ratings": (manage_ratings, (1920, 1080)),
     "manage-rectifications": (manage_rectifications, (1920, 1080)),
     "manage-complaints": (manage_complaints, (1920, 1080)),
+    "manage-real-name": (manage_real_name, (1920, 1080)),
     "manage-rectification-case": (manage_rectification_case, (1920, 1080)),
     "manage-complaint-case": (manage_complaint_case, (1920, 1080)),
     "manage-staffing": (manage_staffing, (1920, 1080)),

@@ -34,7 +34,7 @@ CASE_ACTIONS = ["assign", "callback", "classify", "fix", "feedback", "review", "
                 "reveal"]
 MANAGE_LISTS = ["stats", "ratings", "figures", "complaints", "rectifications", "events", "audit",
                 "windows", "alarms", "devices", "users", "server", "priority", "open-days",
-                "deadlines"]
+                "deadlines", "real-name"]
 QUERY_KEYS = ["from", "to", "window", "level", "status", "channel", "by", "per", "limit",
               "open", "format", "queue", "date", "service", "history", "kind"]
 
@@ -125,7 +125,8 @@ def test_manager_json_routes_never_answer_500(fuzzed: dict[str, Any], kind: str,
 
 
 @FUZZ
-@given(route=st.sampled_from(["window", "open-days", "deadline", "close-day", "alarm-ack"]),
+@given(route=st.sampled_from(["window", "open-days", "deadline", "close-day", "alarm-ack",
+                                   "reveal"]),
        n=st.one_of(st.integers(2, 11), ids.filter(lambda i: i not in (1, 12))), body=bodies)
 def test_manager_changes_never_answer_500(fuzzed: dict[str, Any], route: str, n: int,
                                           body: Any) -> None:
@@ -141,6 +142,8 @@ def test_manager_changes_never_answer_500(fuzzed: dict[str, Any], route: str, n:
         check(boss.post(f"/api/manage/deadlines/{n}/complete", content=raw, headers=headers))
     elif route == "alarm-ack":
         check(boss.post(f"/api/manage/alarms/{n}/ack", content=raw, headers=headers))
+    elif route == "reveal":
+        check(boss.post(f"/api/manage/tickets/{n}/reveal", content=raw, headers=headers))
     else:
         check(boss.post("/api/manage/close-day", content=raw, headers=headers))
 

@@ -37,13 +37,14 @@
     $("needs-help").checked = false;
   }
 
-  async function take(serviceId) {
+  async function take(serviceId, person) {
     if (intent) return; // the second tap of a double tap: same intent, already on its way
     intent = { key: newKey(), service: serviceId };
-    Hall.say(msg, "");
+    const where = person ? idMsg : msg;
+    Hall.say(where, "");
     $("busy").hidden = false;
-    const body = Object.assign({ service: serviceId, channel: "kiosk" }, choice());
-    if (cfg.kiosk) body.kiosk = cfg.kiosk;
+    const body = Object.assign({ service: serviceId, channel: "kiosk" }, choice(), person || {});
+    if (cfg.kiosk || reader.kiosk) body.kiosk = cfg.kiosk || reader.kiosk;
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -60,8 +61,9 @@
         }
       }
     } catch (e) {
-      Hall.say(msg, e.message, "error");
-      msg.scrollIntoView({ block: "center" });
+      Hall.say(where, e.message, "error");
+      if (person) markField(e.field);
+      where.scrollIntoView({ block: "center" });
       armIdle();
     } finally {
       $("busy").hidden = true;
@@ -81,6 +83,10 @@
     if (t.priority) flags.push("绿色通道：" + (t.priority_name || PRIORITY_NAMES[t.priority] || t.priority));
     if (t.needs_help) flags.push("已登记帮办，工作人员将协助您");
     if (t.appointment_note) flags.push(t.appointment_note); // 预约签到 (kiosk_checkin.js)
+    if (t.real_name) {
+      flags.push("实名：" + t.real_name.name +
+        (t.real_name.proxy_name ? "（代取人：" + t.real_name.proxy_name + "）" : ""));
+    }
     $("t-flags").textContent = flags.join(" · ");
     $("t-flags").hidden = !flags.length;
     const list = $("t-materials");
@@ -88,6 +94,8 @@
     $("t-nomat").hidden = !!(t.materials && t.materials.length);
     $("t-qr").src = "/t/" + encodeURIComponent(t.token) + "/qr.svg";
     start.hidden = true;
+    idStep.hidden = true;
+    clearPeople();
     ticketView.hidden = false;
     updateCue();
     shownAt = Date.now();
@@ -126,8 +134,10 @@
     clearInterval(countdown);
     countdown = null;
     ticketView.hidden = true;
+    idStep.hidden = true;
     start.hidden = false;
     resetOptions();
+    clearPeople();
     Hall.say(msg, "");
     window.scrollTo(0, 0);
     updateCue();
@@ -137,21 +147,192 @@
   function armIdle() {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(function () {
-      if (!start.hidden && !intent) {
+      if (!intent && ticketView.hidden) {
+        // the ID step too: a card read or a typed number must not wait for the next person
+        if (!idStep.hidden) backToStart();
         resetOptions();
+        clearPeople();
         Hall.say(msg, "");
       }
-    }, (cfg.reset_seconds || 20) * 1000);
+    }, (idStep.hidden ? 1 : 3) * (cfg.reset_seconds || 20) * 1000);
   }
 
   document.querySelectorAll("button.svc").forEach(function (b) {
-    b.addEventListener("click", () => take(b.dataset.service));
+    b.addEventListener("click", function () {
+      if (b.dataset.realName) openIdStep(b.dataset.service, b.dataset.name);
+      else take(b.dataset.service);
+    });
   });
   start.addEventListener("change", armIdle);
   $("t-done").addEventListener("click", function () {
     if (Date.now() - shownAt < 800) return; // the tail of the tap that issued the ticket
     backToStart();
   });
+
+  /* ------------------------------------------------------------ 实名取号 (ID step)
+   * A real-name service opens the ID step: the holder's card on the reader fills it (the
+   * page gets a masked name and number and a token: the ID number never reaches this page),
+   * or the holder types name and number. 代他人取号 adds the taker (the person at the kiosk),
+   * read or typed the same way. A read arriving before a service is chosen is kept for the
+   * holder. The reads come over /ws/kiosk, open only to an enrolled kiosk. */
+  const idStep = $("idstep");
+  const idMsg = $("id-msg");
+  const proxyBox = $("id-proxy");
+  const reader = { kiosk: null, health: null, ws: null };
+  const reads = { holder: null, proxy: null };
+  let idService = null;
+
+  function idPrompt(who) {
+    const label = who === "holder" ? "办事人" : "代取人";
+    if (reader.health === "ok") return "请将" + label + "的身份证放在读卡区，或手动输入姓名和身份证号码";
+    if (reader.health) return "读卡器暂时不能使用，请手动输入" + label + "的姓名和身份证号码";
+    return "请输入" + label + "的姓名和身份证号码";
+  }
+
+  function paintPeople() {
+    ["holder", "proxy"].forEach(function (who) {
+      const r = reads[who];
+      $(who + "-prompt").textContent = r ? "" : idPrompt(who);
+      $(who + "-prompt").hidden = !!r;
+      $(who + "-read").hidden = !r;
+      $(who + "-typed").hidden = !!r;
+      $(who + "-read-name").textContent = r ? r.name : "";
+      $(who + "-read-id").textContent = r ? r.id_number : "";
+    });
+    $("proxy-part").hidden = !proxyBox.checked;
+    $("id-elderly").hidden = !(reads.holder && reads.holder.elderly);
+  }
+
+  function clearPeople() {
+    reads.holder = reads.proxy = null;
+    idService = null;
+    proxyBox.checked = false;
+    ["holder-name", "holder-id", "proxy-name", "proxy-id"].forEach(function (id) {
+      $(id).value = "";
+      $(id).removeAttribute("aria-invalid");
+    });
+    Hall.say(idMsg, "");
+    paintPeople();
+  }
+
+  function openIdStep(serviceId, name) {
+    idService = serviceId;
+    $("id-service").textContent = name || "";
+    Hall.say(msg, "");
+    Hall.say(idMsg, "");
+    start.hidden = true;
+    idStep.hidden = false;
+    $("more").hidden = true;
+    paintPeople();
+    window.scrollTo(0, 0);
+    if (!reads.holder) $("holder-name").focus({ preventScroll: true });
+    armIdle();
+  }
+
+  const FIELDS = { name: "holder-name", id_number: "holder-id", id_read: "holder-id",
+    proxy_name: "proxy-name", proxy_id_number: "proxy-id", proxy_id_read: "proxy-id" };
+  function markField(field) {
+    Object.values(FIELDS).forEach((id) => $(id).removeAttribute("aria-invalid"));
+    const id = FIELDS[field];
+    if (id && !$(id).closest("[hidden]")) {
+      $(id).setAttribute("aria-invalid", "true");
+      $(id).focus({ preventScroll: true });
+    }
+  }
+
+  /* The page's own checks, in Chinese (the server checks again, with the check digit). */
+  function personBody() {
+    const body = {};
+    const parts = proxyBox.checked ? ["holder", "proxy"] : ["holder"];
+    for (const who of parts) {
+      const pre = who === "holder" ? "" : "proxy_";
+      const label = who === "holder" ? "办事人" : "代取人";
+      if (reads[who]) {
+        body[pre + "id_read"] = reads[who].read;
+        continue;
+      }
+      const name = $(who + "-name").value.trim();
+      const number = $(who + "-id").value.replace(/\s/g, "").toUpperCase();
+      if (!name) return { problem: "请填写" + label + "姓名", field: pre + "name" };
+      if (!/^\d{17}[\dX]$/.test(number)) {
+        return { problem: label + "身份证号码应为 18 位（最后一位可以是 X）", field: pre + "id_number" };
+      }
+      body[pre + "name"] = name;
+      body[pre + "id_number"] = number;
+    }
+    return { body };
+  }
+
+  $("id-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    const got = personBody();
+    if (got.problem) {
+      Hall.say(idMsg, got.problem, "error");
+      markField(got.field);
+      armIdle();
+      return;
+    }
+    take(idService, got.body);
+  });
+  $("id-back").addEventListener("click", backToStart);
+  proxyBox.addEventListener("change", function () {
+    if (!proxyBox.checked) reads.proxy = null;
+    paintPeople();
+  });
+  ["holder", "proxy"].forEach(function (who) {
+    $(who + "-clear").addEventListener("click", function () {
+      reads[who] = null;
+      paintPeople();
+      $(who + "-name").focus();
+    });
+  });
+  idStep.addEventListener("input", armIdle);
+
+  function onRead(m) {
+    if (!ticketView.hidden) return; // the last person's ticket is still on screen
+    if (m.type === "idcard_error") {
+      Hall.say(idStep.hidden ? msg : idMsg, m.message, "error");
+      return;
+    }
+    const read = { read: m.read, name: m.name, id_number: m.id_number, elderly: !!m.elderly };
+    const who = !idStep.hidden && proxyBox.checked && reads.holder && !reads.proxy ? "proxy" : "holder";
+    reads[who] = read;
+    if (idStep.hidden) {
+      Hall.say(msg, "已读取身份证：" + read.name + "。请选择要办理的事项", "info");
+    } else {
+      Hall.say(idMsg, "");
+    }
+    paintPeople();
+    armIdle();
+  }
+
+  let readerDelay = 1000;
+  function connectReader() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(proto + "//" + location.host + "/ws/kiosk");
+    reader.ws = ws;
+    ws.onopen = function () { readerDelay = 1000; };
+    ws.onmessage = function (ev) {
+      let m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m.type === "hello") reader.kiosk = m.kiosk;
+      if ("reader" in m && m.reader !== reader.health) {
+        reader.health = m.reader;
+        paintPeople();
+      }
+      if (m.type === "idcard" || m.type === "idcard_error") onRead(m);
+    };
+    ws.onclose = function () {
+      reader.ws = null;
+      setTimeout(connectReader, readerDelay);
+      readerDelay = Math.min(readerDelay * 2, 10000);
+    };
+  }
+  /* only an enrolled kiosk has a reader to hear from: ask once who this browser is */
+  Hall.api("GET", "/api/devices/me").then(function (d) {
+    if (d && d.kind === "kiosk") connectReader();
+  }, function () { /* not enrolled: typed numbers only */ });
+  paintPeople();
 
   // kiosk_checkin.js shows the ticket of a check-in as a ticket taken here
   Hall.kiosk = { showTicket: showTicket, backToStart: backToStart };
