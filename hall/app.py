@@ -27,7 +27,7 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api, guard, perimeter
+from hall import accounts_api, api, audit_api, errors, feedback_api, guard, perimeter
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
@@ -78,6 +78,8 @@ def build_app(config: HallConfig, db_path: str | Path,
         WebSocketRoute("/ws", websocket_endpoint),
         WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
+        *accounts_api.routes(),
+        *audit_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -164,5 +166,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("好差评 ratings", f"{base}/manage/ratings"),
         ("差评整改 rectifications", f"{base}/manage/rectifications"),
         ("办不成事 complaints", f"{base}/manage/complaints"),
+        ("账号管理 accounts", f"{base}/manage/accounts"),
+        ("审计日志 audit log", f"{base}/manage/audit"),
         ("API snapshot", f"{base}/api/hall"),
     ]

@@ -23,6 +23,9 @@ FIELD_LABELS = {
     "status": "状态", "by": "统计方式", "offset": "起始位置", "needs_help": "是否需要帮办",
     "date": "日期", "order": "顺序", "daily_cap": "每日上限", "text": "内容",
     "assignee": "承办人", "measures": "整改措施", "name": "名称", "queues": "队列",
+    "staff_no": "工号", "pin": "呼叫器密码", "old": "当前密码", "new": "新密码",
+    "active": "启用状态", "unlock": "解除锁定", "reset_password": "重置密码",
+    "user": "操作人", "action": "操作", "success": "结果", "before": "翻页位置",
 }
 
 

@@ -21,7 +21,7 @@ from hall.store import Event
 # public seq has no gap from which a 差评 could be read.
 RATING_TYPES = frozenset({"rating.recorded", "alarm.bad_rating"})
 MANAGER_ONLY = frozenset({*RATING_TYPES, "rectification.updated", "alarm.complaint",
-                          "complaint.updated"})
+                          "complaint.updated", "user.changed"})
 
 
 def public_message(event: Event) -> str | None:

@@ -91,10 +91,10 @@ def _walk(server: HallServer) -> Collector:
 
     # clerks: auth and roles
     for body in ({}, {"username": "x"}, {"username": "clerk1", "password": "wrong-pass"},
-                 {"username": "clerk1", "password": "password123"},
-                 {"username": "clerk1", "password": "password123", "window": "one"},
-                 {"username": "clerk1", "password": "password123", "window": 99},
-                 {"username": "audit", "password": "password123", "window": 1}):
+                 {"username": "clerk1", "password": "Tulip-7741-q"},
+                 {"username": "clerk1", "password": "Tulip-7741-q", "window": "one"},
+                 {"username": "clerk1", "password": "Tulip-7741-q", "window": 99},
+                 {"username": "audit", "password": "Tulip-7741-q", "window": 1}):
         c.expect(anon.post("/api/login", json=body), f"login {body}")
     c.expect(anon.post("/api/windows/1/call"), "call without login")
     c.expect(anon.get("/api/me"), "me without login")

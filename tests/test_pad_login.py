@@ -82,7 +82,7 @@ def test_clerk_logs_in_on_the_pad_shares_the_window_with_the_web_and_logs_out(
         f"{server.url}/api/tickets/{ticket['token']}").json()["state"] == "done")
     # a different clerk is refused, on the web and on the pad
     assert_error(httpx.post(server.url + "/api/login", json={
-        "username": "li", "password": "password123", "window": 2}), 409, "window_in_use")
+        "username": "li", "password": "Tulip-7741-q", "window": 2}), 409, "window_in_use")
     pads.login(2, "2001", "2222")
     assert wait_for(lambda: pad.errors[-1:] == ["E10"]), pad
     assert clerk_at(server, 2) == "wang"
@@ -126,7 +126,7 @@ def test_wrong_pins_lock_the_account_on_that_pad_only(
     time.sleep(0.2)
     assert pad.status == [] and clerk_at(server, 3) is None
     web = httpx.post(server.url + "/api/login", json={
-        "username": "zhou", "password": "password123", "window": 3})
+        "username": "zhou", "password": "Tulip-7741-q", "window": 3})
     assert web.status_code == 200, web.text
 
 

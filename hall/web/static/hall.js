@@ -14,10 +14,11 @@
   Hall.config = cfgNode ? JSON.parse(cfgNode.textContent || "{}") : {};
 
   class ApiError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, field) {
       super(message);
       this.status = status;
       this.code = code;
+      this.field = field || null; // the input the server found wrong (error.field)
     }
   }
   Hall.ApiError = ApiError;
@@ -45,7 +46,7 @@
     if (!resp.ok) {
       const err = data && data.error;
       throw new ApiError(resp.status, (err && err.code) || "http_" + resp.status,
-        (err && err.message) || "服务器错误 (" + resp.status + ")，请稍后再试");
+        (err && err.message) || "服务器错误 (" + resp.status + ")，请稍后再试", err && err.field);
     }
     return data;
   };
