@@ -126,6 +126,9 @@ class Auth:
         pwhash = await asyncio.to_thread(_hasher.hash, password)
         pinhash = await asyncio.to_thread(_hasher.hash, pin) if pin is not None else None
         now = self.service.clock()
+        # the command line runs beside the server, not in it: no live client would get its
+        # event (as `device add`, it emits none); the accounts page's additions do
+        live = actor is not None
         actor = actor or Actor("cli", "cli")
 
         def op(tx: Tx) -> None:
@@ -140,7 +143,8 @@ class Auth:
                              int(must_change)))
             audit(tx, actor, "user.add", username, True,
                   role + (f",staff_no:{staff_no}" if staff_no else ""))
-            tx.emit("user.changed", {"username": username, "changes": ["add"]})
+            if live:
+                tx.emit("user.changed", {"username": username, "changes": ["add"]})
 
         await self.service.store.write(op, now)
 

@@ -294,7 +294,8 @@
         if (who.must_change_password || PAGE_ROLES.includes(who.user.role)) enter(who);
         else showLogin("当前账户不能使用本页，请用有权限的账户登录");
       } catch (e) {
-        showLogin(e.status === 401 ? "" : e.message);
+        // session_ended: an admin deactivated the account or reset its password (the reason)
+        showLogin(e.status === 401 && e.code !== "session_ended" ? "" : e.message);
       }
     })();
   };
