@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hall import audit_log
 from hall.audit import GENESIS, row_hash, verify_rows
 from tests.conftest import ROOT, HallServer
 
@@ -235,3 +236,36 @@ def test_the_chain_status_names_a_row_edited_with_the_sqlite3_shell(
     assert status["guarded"] is False  # and the missing trigger is told too
     # the same verdict as the command line
     assert "第3条" in verify(hall_server.db).stderr
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["u1", "u2", None]),
+                          st.sampled_from(["call", "login"]), st.booleans()), max_size=40),
+       st.integers(0, 5), st.integers(0, 5), st.sampled_from([None, "u1", "u2"]),
+       st.sampled_from([None, "call", "login"]), st.sampled_from([None, True, False]),
+       st.integers(1, 7))
+def test_pages_are_exactly_the_filtered_log(
+        rows: list[tuple[int, str | None, str, bool]], first: int, span: int,
+        user: str | None, action: str | None, success: bool | None, limit: int) -> None:
+    """Every page together is the log filtered by hand, newest first, whatever the filters
+    and even when the clock stepped back between rows (days out of id order)."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE audit (id INTEGER PRIMARY KEY, time TEXT, user TEXT, "
+                 "action TEXT, target TEXT, source TEXT, success INTEGER, detail TEXT, "
+                 "hash TEXT)")
+    conn.execute("CREATE INDEX audit_time ON audit (time)")
+    for i, (day, who, what, ok) in enumerate(rows, start=1):
+        conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL, NULL)",
+                     (i, f"2026-03-0{day + 1}T09:00:00.000+08:00", who, what, int(ok)))
+    days = (date(2026, 3, 1 + first), date(2026, 3, 1 + first + span))
+    f = audit_log.AuditFilter(days[0], days[1], user, action, success)
+    expected = [i for i, (day, who, what, ok) in enumerate(rows, start=1)
+                if first <= day <= first + span and (user is None or who == user)
+                and (action is None or what == action) and (success is None or ok == success)]
+    got, before = [], None
+    while True:
+        page, before = audit_log.page(conn, f, before, limit)
+        assert len(page) <= limit
+        got += [r["id"] for r in page]
+        if before is None:
+            break
+    assert got == sorted(expected, reverse=True)
