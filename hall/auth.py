@@ -69,7 +69,6 @@ class Session:
 
 def check_username(username: object) -> None:
     if not isinstance(username, str) or not username or len(username) > 64 or \
-            not username.isascii() or \
             not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise errors.invalid("用户名只能包含字母、数字和 _ - .，不超过64个字符", "invalid_username",
                              "username")

@@ -56,7 +56,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
 ]
 NO_STORE = (b"cache-control", b"no-store")
-PRIVATE_PREFIXES = ("/api/manage", "/manage", "/api/me", "/api/login", "/api/windows")
+PRIVATE_PREFIXES = ("/api/manage", "/manage", "/api/me", "/api/login", "/api/windows",
+                    "/api/password")
 
 # input that can only come from a malformed or hostile request (issue 9.4)
 BAD_INPUT_ERRORS = (RecursionError, UnicodeError, OverflowError)

@@ -19,7 +19,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hall import passwords
 from hall.api import MANAGER_ROLES
 from hall.auth import ADMIN_ROLES, AUDIT_ROLES, COOKIE, ROLE_NAMES, ROLES
 from hall.cases import (
@@ -129,7 +128,6 @@ async def manage_complaint(request: Request) -> Response:
 async def manage_accounts(request: Request) -> Response:
     return _manage_page(request, "manage_accounts.html", "账号管理", "/manage/accounts", {
         "role_list": [{"role": r, "name": ROLE_NAMES[r]} for r in ROLES],
-        "min_length": passwords.MIN_LENGTH,
     })
 
 

@@ -231,7 +231,7 @@ def test_refusals_are_chinese_and_audited(hall_server: HallServer) -> None:
     assert weak["field"] == "password"
     for body, code, field in (
             ({"username": "sun", "role": "boss"}, "invalid_role", "role"),
-            ({"username": "孙", "role": "clerk"}, "invalid_username", "username"),
+            ({"username": "sun li", "role": "clerk"}, "invalid_username", "username"),
             ({"username": "sun", "role": "clerk", "staff_no": "12"}, "invalid_pin", "pin"),
             ({"username": "sun", "role": "clerk", "staff_no": "ab", "pin": "1234"},
              "invalid_staff_no", "staff_no"),

@@ -178,7 +178,7 @@ def _walk(server: HallServer) -> Collector:
     # accounts and the audit log (issue 10.3, 10.6)
     server.add_user("root", "admin")
     root = server.login("root", None)
-    for body in ({}, {"username": "x"}, {"username": "新人", "role": "clerk"},
+    for body in ({}, {"username": "x"}, {"username": "新 人", "role": "clerk"},
                  {"username": "sun", "role": "king"},
                  {"username": "sun", "role": "clerk", "password": "short"},
                  {"username": "sun", "role": "clerk", "password": "sun-2026-abc"},
