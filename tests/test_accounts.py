@@ -143,6 +143,7 @@ def test_reset_ends_the_session_and_the_temporary_password_must_be_changed(
     r = root.patch("/api/manage/users/clerk2", json={"reset_password": True})
     assert r.status_code == 200, r.text
     temporary = r.json()["temporary_password"]
+    assert r.headers["cache-control"] == "no-store"  # shown once: no browser keeps it
     assert r.json()["user"]["must_change"] is True
     error = chinese(clerk.post("/api/windows/2/call"), 401, "session_ended")
     assert "重置" in error["message"]
