@@ -59,6 +59,7 @@ E_TRANSFER = "E06"  # TRANSFER: no such window, or this window
 E_LOGIN = "E07"  # LOGIN: unknown staff number or wrong PIN
 E_LOCKED = "E08"  # LOGIN: account locked after repeated wrong PINs or passwords
 E_IN_USE = "E10"  # LOGIN: another clerk is at this window, or it needs a manager
+E_CHANGE_PASSWORD = "E11"  # LOGIN: an admin set the password; change it on a PC first
 E_OTHER = "E09"  # anything else (see the audit log and the server log)
 
 ERROR_CODES: dict[str, str] = {
@@ -74,6 +75,7 @@ ERROR_CODES: dict[str, str] = {
     "window_in_use": E_IN_USE,
     "needs_manager": E_IN_USE,
     "forbidden": E_IN_USE,
+    "password_change_required": E_CHANGE_PASSWORD,
 }
 PAUSE_REASON = "暂停服务"
 CHANNEL = "serial_evaluator"

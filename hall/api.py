@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hall import errors
-from hall.auth import COOKIE, Auth, Session
+from hall.auth import CHANGE_FIRST, COOKIE, Auth, Session
 from hall.csv_export import Exporter
 from hall.guard import client_of, kiosk_of, take_ticket
 from hall.service import Actor, HallService
@@ -134,14 +134,18 @@ def ok(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
 
-async def session_of(request: Request) -> Session:
+async def session_of(request: Request, password_change: bool = False) -> Session:
+    """The caller's session. One whose password must be changed first (hall/auth.py) gets
+    403 `password_change_required` except on the routes that pass `password_change`."""
     cookie = request.cookies.get(COOKIE)
-    session = await _auth(request).session(cookie)
+    session = await _auth(request).session(cookie, pending=True)
     if session is None:
         reason = await _auth(request).ended_reason(cookie)
         if reason is not None:  # pushed out by a manager, or logged out on another device
             raise errors.unauthenticated(reason, "session_ended")
         raise errors.unauthenticated()
+    if session.must_change and not password_change:
+        raise errors.forbidden(CHANGE_FIRST, "password_change_required")
     return session
 
 
@@ -265,14 +269,13 @@ async def login(request: Request) -> Response:
     body = await read_json(request)
     session, cookie = await _auth(request).login(
         body.get("username"), body.get("password"), body.get("window"), client_of(request))
-    response = ok({"user": {"username": session.username, "role": session.role},
-                   "window": session.window})
+    response = ok(_me(session))
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/")
     return response
 
 
 async def logout(request: Request) -> Response:
-    session = await session_of(request)
+    session = await session_of(request, password_change=True)
     await _auth(request).logout(session, client_of(request))
     response = ok({"ok": True})
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
@@ -280,9 +283,13 @@ async def logout(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    session = await session_of(request)
-    return ok({"user": {"username": session.username, "role": session.role},
-               "window": session.window})
+    return ok(_me(await session_of(request, password_change=True)))
+
+
+def _me(session: Session) -> dict[str, Any]:
+    """Who is logged in; `must_change_password`: the pages show only the change form."""
+    return {"user": {"username": session.username, "role": session.role},
+            "window": session.window, "must_change_password": session.must_change}
 
 
 async def reader_of(request: Request, number: int) -> Session:
@@ -392,12 +399,6 @@ async def manage_events(request: Request) -> Response:
     return as_list(request, "events", await _service(request).recent_events(limit))
 
 
-async def manage_audit(request: Request) -> Response:
-    await manager_of(request, ("auditor", "admin"))
-    limit = _int_param(request, "limit", 200, 1, 10000)
-    return as_list(request, "audit", await _service(request).audit_log(limit))
-
-
 async def manage_stats(request: Request) -> Response:
     await manager_of(request)
     service = _service(request)
@@ -407,9 +408,6 @@ async def manage_stats(request: Request) -> Response:
     return as_list(request, "stats", await service.stats(first, last, by, per))
 
 
-async def manage_users(request: Request) -> Response:
-    await manager_of(request, ("admin", "manager"))
-    return as_list(request, "users", await _auth(request).users())
 
 
 async def manage_server(request: Request) -> Response:
@@ -489,12 +487,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/windows", manage_windows, methods=["GET"]),
         Route("/api/manage/windows/{n:int}", manage_window, methods=["PATCH"]),
         Route("/api/manage/events", manage_events, methods=["GET"]),
-        Route("/api/manage/audit", manage_audit, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),
         Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
         Route("/api/manage/stats", manage_stats, methods=["GET"]),
         Route("/api/manage/server", manage_server, methods=["GET"]),
-        Route("/api/manage/users", manage_users, methods=["GET"]),
         Route("/api/manage/priority", manage_priority, methods=["GET"]),
         Route("/api/manage/open-days", manage_open_days, methods=["GET", "POST"]),
         Route("/api/manage/deadlines", manage_deadlines, methods=["GET"]),

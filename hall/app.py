@@ -30,8 +30,10 @@ from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
 from hall import (
+    accounts_api,
     alarms_api,
     api,
+    audit_api,
     booking_api,
     errors,
     feedback_api,
@@ -105,6 +107,8 @@ def build_app(config: HallConfig, db_path: str | Path,
         *alarms_api.routes(),
         *booking_api.routes(),
         *real_name_api.routes(),
+        *accounts_api.routes(),
+        *audit_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -197,5 +201,7 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("差评整改 rectifications", f"{base}/manage/rectifications"),
         ("办不成事 complaints", f"{base}/manage/complaints"),
         ("告警 alarms", f"{base}/manage/alarms"),
+        ("账号管理 accounts", f"{base}/manage/accounts"),
+        ("审计日志 audit log", f"{base}/manage/audit"),
         ("API snapshot", f"{base}/api/hall"),
     ]

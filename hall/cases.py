@@ -264,14 +264,20 @@ class CaseDesk(Desk):
                     raise errors.conflict(
                         f"这张号票的办不成事反映正在处理中（受理编号 {open_case['reference']}），"
                         "无需重复提交", "complaint_open")
-            return self._open_complaint(
-                tx, source="qr_page" if ticket is not None else "public",
+            source = "qr_page" if ticket is not None else "public"
+            opened = self._open_complaint(
+                tx, source=source,
                 description=description or "",
                 service=service or (ticket["service"] if ticket is not None else None),
                 window=window or (ticket["window"] if ticket is not None else None),
                 ticket_id=ticket["id"] if ticket is not None else None,
                 clerk=ticket["clerk"] if ticket is not None else None,
                 contact=contact, category=None, face_to_face=False, ts=ts, user=None)
+            # the citizen's report in the audit log (issue 10.6): the case, never its contact
+            # or text (both sealed in the case itself)
+            audit(tx, Actor(None, source), "complaint.open", f"complaint:{opened['id']}",
+                  True, None)
+            return opened
 
         return await self._write(op, now)
 

@@ -86,6 +86,7 @@ HEADERS = {
     "cancelled": "取消数", "check_ins": "签到数", "no_shows": "未到数",
     "late_walk_ins": "迟到转现场号数", "booked_tickets": "预约号数", "walk_in_tickets": "现场号数",
     "phone_tickets": "手机取号数", "no_show_rate": "爽约率", "booked_share": "预约号占比",
+    "locked": "已锁定", "must_change": "须修改密码", "last_login_at": "最近登录",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio", "key", "details"}
@@ -117,6 +118,13 @@ ACTIONS.update({"force_logout": "强制下线", "window.assign": "指派窗口",
                 "appointment.change": "改约", "appointment.check_in": "预约签到",
                 "appointment.phone_ticket": "手机取号", "appointment.no_show": "预约未到",
                 "appointment.reveal": "查看预约人信息", "ticket.late": "我会晚到"})
+# accounts, devices, the citizen's own ratings and reports, and the log itself (issue 10)
+ACTIONS.update({"user.role": "变更角色", "user.activate": "启用账户", "user.deactivate": "停用账户",
+                "user.unlock": "解除锁定", "user.reset_password": "重置密码",
+                "user.change": "修改账户", "password.change": "修改密码",
+                "device.add": "登记设备", "device.remove": "注销设备", "device.enrol": "设备登记",
+                "ticket.issue": "工作人员代取号", "rating": "群众评价",
+                "complaint.open": "群众反映办不成事", "audit.export": "导出审计日志"})
 DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
            "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
            "on_time": "按时", "late": "超期", **ROLE_NAMES, **ALARM_KINDS,
@@ -124,7 +132,17 @@ DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "
            "slot_full": "时段已约满", "person_barred": "爽约限制期内",
            "person_day_limit": "超过每日次数", "person_week_limit": "超过每周次数",
            "person_month_limit": "超过每月次数", "day_closed": "当天不可预约",
-           "slot_closed": "时段已截止"}
+           "slot_closed": "时段已截止",
+           "must_change": "须修改密码",
+           "password_change_required": "须先修改密码", "weak_password": "密码不符合规则",
+           "password_required": "未填写密码", "same_password": "新旧密码相同",
+           "bad_password": "当前密码错误", "last_admin": "最后一个系统管理员",
+           "unknown_user": "用户不存在", "user_exists": "用户名已存在",
+           "staff_no_exists": "工号已被使用", "invalid_role": "角色不对",
+           "invalid_user_change": "修改内容不对", "invalid_user": "填写内容不对",
+           "invalid_username": "用户名不对", "invalid_staff_no": "工号不对",
+           "invalid_pin": "呼叫器密码不对", "invalid_active": "启用状态不对",
+           "window_in_use": "窗口已被占用", "needs_manager": "需管理员指派"}
 EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started": "开始办理",
           "ticket.finished": "办结", "ticket.skipped": "过号", "ticket.transferred": "转移",
           "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
@@ -149,7 +167,8 @@ _TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "c
                  "ticket": "号票 {}", "missed": "过期 {} 张", "staff_no": "工号 {}",
                  "previous": "接替 {}", "caller": "呼叫器 {}", "alarm": "告警 {}",
                  "appointment": "预约 {}",
-                 "places": "后移 {} 位"}
+                 "places": "后移 {} 位", "cleared": "清除锁定记录 {} 条",
+                 "rating": "评价 {}"}
 _TARGET = re.compile(rf"^({'|'.join(_TARGET_NAMES)}):(.*)$")
 _EPOCH_COLUMNS = {"created_at", "locked_until"}
 _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1
@@ -175,7 +194,7 @@ class Exporter:
             "classification": CLASSIFICATIONS, "view": VIEWS,
             "outcome": outcomes, "outcomes": outcomes, "outcome_rates": outcomes,
             "priority": priorities, "priority_by_reason": priorities, "health": HEALTH,
-            "action": ACTIONS, "detail": DETAILS,
+            "action": ACTIONS, "detail": {**DETAILS, **priorities},
             "type": EVENTS, "queue": queues, "queues": queues, "service": services,
             "success": SUCCESS, "indicators": INDICATORS, "name": {"voice": "语音播报"},
             "order": ORDER_NAMES,
@@ -249,6 +268,8 @@ class Exporter:
             return "密码错误"
         if key == "detail" and "," in value:  # several facts: each one named
             return "，".join(self.text(key, part) for part in value.split(","))
+        if key == "detail" and "→" in value:  # a change: each side named (manager→admin)
+            return "→".join(self.text(key, part) for part in value.split("→"))
         return value
 
     def mapping(self, key: str, value: dict[str, Any]) -> str:

@@ -25,6 +25,9 @@ FIELD_LABELS = {
     "assignee": "承办人", "measures": "整改措施", "name": "名称", "queues": "队列",
     "closed": "停止服务", "open_until_empty": "延时服务", "force_logout": "强制下线",
     "id_number": "身份证号码", "phone": "手机号码", "start": "预约时段", "code": "签到码",
+    "staff_no": "工号", "pin": "呼叫器密码", "old": "当前密码", "new": "新密码",
+    "active": "启用状态", "unlock": "解除锁定", "reset_password": "重置密码",
+    "user": "操作人", "action": "操作", "success": "结果", "before": "翻页位置",
 }
 
 

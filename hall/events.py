@@ -24,7 +24,7 @@ RATING_TYPES = frozenset({"rating.recorded", "alarm.bad_rating"})
 # manager's note: the managers' too.
 ALARM_TYPES = frozenset({"alarm.raised", "alarm.cleared", "alarm.acked"})
 MANAGER_ONLY = frozenset({*RATING_TYPES, *ALARM_TYPES, "rectification.updated",
-                          "alarm.complaint", "complaint.updated"})
+                          "alarm.complaint", "complaint.updated", "user.changed"})
 
 
 def public_message(event: Event) -> str | None:

@@ -57,7 +57,8 @@ SECURITY_HEADERS = [
 ]
 NO_STORE = (b"cache-control", b"no-store")
 PRIVATE_PREFIXES = ("/api/manage", "/manage", "/api/me", "/api/login", "/api/windows",
-                    "/a/", "/api/appointments", "/api/phone-tickets")  # a person's booking
+                    "/a/", "/api/appointments", "/api/phone-tickets",
+                    "/api/password")  # a person's booking
 
 # input that can only come from a malformed or hostile request (issue 9.4)
 BAD_INPUT_ERRORS = (RecursionError, UnicodeError, OverflowError)

@@ -15,6 +15,7 @@ from typing import Any
 from hall import errors
 from hall.desk import CONTACT_MAX, Desk, int_field, text_field
 from hall.model import State
+from hall.service import Actor, audit
 from hall.store import Tx
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -115,6 +116,10 @@ class RatingDesk(Desk):
              channel, mode, ts, ticket["finished_at"]))
         rating_id = int(cur.lastrowid or 0)
         window = ticket["window"]
+        # the citizen's own act, in the audit log (issue 10.6): which rating, where and by
+        # which channel; not how (the level is in the ratings, read by managers)
+        audit(tx, Actor(None, channel), "rating", f"rating:{rating_id}", True,
+              f"window:{window}" if window is not None else None)
         data = {"number": ticket["number"], "window": window,
                 "window_name": self._window_name(window), "level": inp.level,
                 "level_name": LEVELS[inp.level]}

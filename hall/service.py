@@ -436,6 +436,9 @@ class HallService:
                                 "VALUES (?, ?, ?)",
                                 (f"{idempotency_key}|{idempotency_body}", ticket_id, ts))
             row = tx.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+            if granted_by is not None:  # a staff member issued it for a citizen: audited
+                audit(tx, Actor(granted_by, None), "ticket.issue", f"ticket:{ticket_id}", True,
+                      priority)
             view = self._ticket_view(tx.conn, row, ts, position=ahead[0] if ahead else 0)
             tx.emit("ticket.issued", {
                 "number": number, "queue": queue.id, "service": service.id,

@@ -415,6 +415,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ticket_people_proxy ON ticket_people (proxy_lookup, day)
         WHERE proxy_lookup IS NOT NULL;
     """,
+    # 12: accounts and the audit page (issue 10.3, 10.6: hall/accounts.py, hall/audit_log.py):
+    # a password someone else set must be changed at the next login; when each user last
+    # logged in and changed their password; the audit log searched by user, action and day
+    # (paged by id, newest first)
+    """
+    ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN last_login_at REAL;
+    ALTER TABLE users ADD COLUMN password_changed_at REAL;
+    CREATE INDEX audit_user ON audit (user, id);
+    CREATE INDEX audit_action ON audit (action, id);
+    CREATE INDEX audit_time ON audit (time);
+    """,
 ]
 
 

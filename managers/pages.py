@@ -3,8 +3,10 @@ and (issue 10) reports, staffing, accounts, alarms and the audit log.
 
 Like the clerk's pad these are shells around the JSON API under /api/manage/: the handlers hand
 each page only the configuration's names (queues, windows, the step names of hall.cases), so a
-label on a page never drifts from what the core calls it. Who may open what is the API's job; a
-page without a manager's session shows only its login form.
+label on a page never drifts from what the core calls it. The API checks every call; the pages
+check the role too (`PAGE_ROLES`): a page without a session shows only its login form, a session
+of another role gets a 403 page (an auditor sees the audit log and nothing else; the accounts
+page is the admin's), and the navigation shows each role only its own pages.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hall.alarms import KIND_NAMES, STATUS_NAMES
+from hall.api import MANAGER_ROLES
+from hall.auth import ADMIN_ROLES, AUDIT_ROLES, COOKIE, ROLE_NAMES, ROLES
 from hall.cases import (
     CLASSIFICATIONS,
     COMPLAINT_CLASSES,
@@ -29,6 +33,7 @@ from hall.cases import (
     VIEWS,
 )
 from hall.config import HallConfig
+from hall.csv_export import ACTIONS
 from hall.ratings import INDICATORS, LEVELS, RATING_CHANNELS, RATING_MODES
 from hall.staffing import ORDER_NAMES
 from hall.web import hall_config, templates
@@ -39,7 +44,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
               ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
               ("/manage/staffing", "窗口调度"), ("/manage/alarms", "告警"),
-              ("/manage/real-name", "实名取号"))
+              ("/manage/real-name", "实名取号"), ("/manage/accounts", "账号管理"),
+              ("/manage/audit", "审计日志"))
+# Who may open a page (and see it in the navigation); any other page is for MANAGER_ROLES.
+PAGE_ROLES: dict[str, tuple[str, ...]] = {"/manage/accounts": ADMIN_ROLES,
+                                          "/manage/audit": AUDIT_ROLES}
+
+
+def page_roles(path: str) -> tuple[str, ...]:
+    return PAGE_ROLES.get(path, MANAGER_ROLES)
 
 
 def _manage_page(request: Request, template: str, title: str, current: str,
@@ -51,11 +64,15 @@ def _manage_page(request: Request, template: str, title: str, current: str,
         "hall_name": config.hall.name,
         "page_title": title,
         "nav": MANAGE_NAV,
+        "nav_roles": {href: " ".join(page_roles(href)) for href, _ in MANAGE_NAV},
         "nav_current": current,
         "windows": config.windows,
         "page_config": {
             "queues": {q.id: q.name for q in config.queues},
             "windows": {str(w.number): w.name for w in config.windows},
+            "roles": list(page_roles(current)),
+            "role_names": ROLE_NAMES,
+            "managers": list(MANAGER_ROLES),
             **(extra or {}),
         },
     })
@@ -131,8 +148,47 @@ async def manage_real_name(request: Request) -> Response:
     return _manage_page(request, "manage_real_name.html", "实名取号", "/manage/real-name")
 
 
+async def manage_accounts(request: Request) -> Response:
+    return _manage_page(request, "manage_accounts.html", "账号管理", "/manage/accounts", {
+        "role_list": [{"role": r, "name": ROLE_NAMES[r]} for r in ROLES],
+    })
+
+
+async def manage_audit(request: Request) -> Response:
+    return _manage_page(request, "manage_audit.html", "审计日志", "/manage/audit", {
+        "actions": [{"action": k, "name": v} for k, v in ACTIONS.items()],
+    })
+
+
+def guarded(route: BaseRoute) -> BaseRoute:
+    """A manager page refused (403) to a logged-in person whose role may not open it."""
+    if not isinstance(route, Route) or not route.path.startswith("/manage"):
+        return route
+    endpoint = route.endpoint
+    roles = page_roles(route.path)
+
+    async def guard(request: Request) -> Response:
+        session = await request.app.state.auth.session(request.cookies.get(COOKIE),
+                                                       pending=True)
+        if session is not None and session.role not in roles:
+            return _forbidden(request, session.role)
+        return await endpoint(request)
+
+    return Route(route.path, guard, methods=route.methods, name=route.name)
+
+
+def _forbidden(request: Request, role: str) -> Response:
+    """The page a role may not open: says so, and links to what this role may open."""
+    allowed = [(href, label) for href, label in MANAGE_NAV if role in page_roles(href)]
+    config = hall_config(request)
+    return templates.TemplateResponse(request, "manage_forbidden.html", {
+        "theme": "light", "hall_name": config.hall.name,
+        "role_name": ROLE_NAMES.get(role, role), "allowed": allowed,
+        "page_config": {}}, status_code=403)
+
+
 def routes() -> list[BaseRoute]:
-    return [
+    return [guarded(route) for route in [
         Route("/manage", manage, methods=["GET"], name="manage"),
         Route("/manage/ratings", manage_ratings, methods=["GET"], name="manage_ratings"),
         Route("/manage/rectifications", manage_rectifications, methods=["GET"],
@@ -146,5 +202,7 @@ def routes() -> list[BaseRoute]:
         Route("/manage/staffing", manage_staffing, methods=["GET"], name="manage_staffing"),
         Route("/manage/alarms", manage_alarms, methods=["GET"], name="manage_alarms"),
         Route("/manage/real-name", manage_real_name, methods=["GET"], name="manage_real_name"),
+        Route("/manage/accounts", manage_accounts, methods=["GET"], name="manage_accounts"),
+        Route("/manage/audit", manage_audit, methods=["GET"], name="manage_audit"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
-    ]
+    ]]

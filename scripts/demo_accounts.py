@@ -6,14 +6,15 @@ var/demo-accounts.txt (0600) for the person trying the demo; a real hall makes i
 from __future__ import annotations
 
 import argparse
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+from hall.passwords import temporary  # random, and keeping the password rules
+
 ACCOUNTS = [("clerk1", "clerk"), ("clerk2", "clerk"), ("clerk3", "clerk"),
             ("clerk5", "clerk"), ("clerk12", "clerk"), ("manager", "manager"),
-            ("auditor", "auditor")]
+            ("admin", "admin"), ("auditor", "auditor")]
 TABLETS = (1, 2, 3)  # /evaluate/N asks for its 登记码 once (issue 9.1)
 
 
@@ -27,7 +28,7 @@ def main() -> int:
         return 0
     lines = []
     for name, role in ACCOUNTS:
-        password = secrets.token_urlsafe(9)
+        password = temporary()
         subprocess.run([sys.executable, "-m", "hall", "user", "add", name, "--role", role,
                         "--db", args.db, "--password-stdin"], input=password + "\n",
                        text=True, check=True, capture_output=True)

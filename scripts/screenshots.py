@@ -31,7 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  # as a hall runs its screens (docs/pages.md): sound without a first click
                  "--autoplay-policy=no-user-gesture-required"]
 SIZES = {"tv": (1920, 1080), "tablet": (1280, 800), "phone": (390, 844)}
-PASSWORD = "password123"
+PASSWORD = "Tulip-7741-q"
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-PASSWORD = "password123"
+PASSWORD = "Tulip-7741-q"
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,7 @@ class ClockedServer:
         self._clients.append(client)
         return client
 
-    def add_user(self, username: str, role: str, password: str = "password123") -> None:
+    def add_user(self, username: str, role: str, password: str = "Tulip-7741-q") -> None:
         """Through the server's own Auth, not `hall user add`: the command line opens the
         database with the real clock, and its start-up would close the test's "today" as a
         past day."""
@@ -99,7 +99,7 @@ class ClockedServer:
     def login(self, username: str, window: int | None, role: str = "clerk") -> httpx.Client:
         self.add_user(username, role)
         client = self.client()
-        r = client.post("/api/login", json={"username": username, "password": "password123",
+        r = client.post("/api/login", json={"username": username, "password": "Tulip-7741-q",
                                              "window": window})
         assert r.status_code == 200, r.text
         return client

@@ -95,7 +95,7 @@ class HallServer:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def add_user(self, username: str, role: str, password: str = "password123",
+    def add_user(self, username: str, role: str, password: str = "Tulip-7741-q",
                  staff_no: str | None = None, pin: str | None = None) -> None:
         """`staff_no` and `pin`: the clerk can log in on a hardware caller pad too."""
         pad = ["--staff-no", staff_no] if staff_no else []
@@ -125,7 +125,7 @@ class HallServer:
         client.post("/api/devices/enrol", json={"code": code}).raise_for_status()
         return client
 
-    def login(self, username: str, window: int | None, password: str = "password123"
+    def login(self, username: str, window: int | None, password: str = "Tulip-7741-q"
               ) -> httpx.Client:
         """A client holding the session cookie of `username` at `window`."""
         client = httpx.Client(base_url=self.url, timeout=10)
@@ -140,7 +140,7 @@ class HallServer:
         name = f"clerk{window}"
         self.ensure_user(name, "clerk")
         r = httpx.post(self.url + "/api/login", json={
-            "username": name, "password": "password123", "window": window}, timeout=10)
+            "username": name, "password": "Tulip-7741-q", "window": window}, timeout=10)
         if r.status_code == 403 and r.json()["error"]["code"] == "needs_manager":
             self.ensure_user("lead", "manager")
             lead = self.login("lead", None)

@@ -91,10 +91,10 @@ def _walk(server: HallServer) -> Collector:
 
     # clerks: auth and roles
     for body in ({}, {"username": "x"}, {"username": "clerk1", "password": "wrong-pass"},
-                 {"username": "clerk1", "password": "password123"},
-                 {"username": "clerk1", "password": "password123", "window": "one"},
-                 {"username": "clerk1", "password": "password123", "window": 99},
-                 {"username": "audit", "password": "password123", "window": 1}):
+                 {"username": "clerk1", "password": "Tulip-7741-q"},
+                 {"username": "clerk1", "password": "Tulip-7741-q", "window": "one"},
+                 {"username": "clerk1", "password": "Tulip-7741-q", "window": 99},
+                 {"username": "audit", "password": "Tulip-7741-q", "window": 1}):
         c.expect(anon.post("/api/login", json=body), f"login {body}")
     c.expect(anon.post("/api/windows/1/call"), "call without login")
     c.expect(anon.get("/api/me"), "me without login")
@@ -191,6 +191,37 @@ def _walk(server: HallServer) -> Collector:
     for body in ({}, {"department": "月球局"}, {"department": "税务局", "chief": "yes"}):
         c.expect(boss.post(case + "/assign", json=body), f"assign {body}")
     c.expect(boss.post(case + "/follow_up", json={"view": "happy"}), "follow up too early")
+
+    # accounts and the audit log (issue 10.3, 10.6)
+    server.add_user("root", "admin")
+    root = server.login("root", None)
+    for body in ({}, {"username": "x"}, {"username": "新 人", "role": "clerk"},
+                 {"username": "sun", "role": "king"},
+                 {"username": "sun", "role": "clerk", "password": "short"},
+                 {"username": "sun", "role": "clerk", "password": "sun-2026-abc"},
+                 {"username": "sun", "role": "clerk", "password": "Password123"},
+                 {"username": "sun", "role": "clerk", "staff_no": "1"},
+                 {"username": "sun", "role": "clerk", "staff_no": "x", "pin": "1234"},
+                 {"username": "sun", "role": "clerk", "staff_no": "7", "pin": "12"},
+                 {"username": "boss", "role": "clerk"}, {"username": "sun", "x": 1}):
+        c.expect(root.post("/api/manage/users", json=body), f"add user {body}")
+    for body in ({}, {"active": "no"}, {"role": "king"}, {"unlock": False},
+                 {"reset_password": 1}, {"password": "x"}):
+        c.expect(root.patch("/api/manage/users/boss", json=body), f"change user {body}")
+    c.expect(root.patch("/api/manage/users/root", json={"active": False}), "last admin")
+    c.expect(root.patch("/api/manage/users/root", json={"role": "clerk"}), "last admin role")
+    c.expect(boss.post("/api/manage/users", json={"username": "sun"}), "manager adds")
+    c.expect(boss.patch("/api/manage/users/clerk1", json={"unlock": True}), "manager unlocks")
+    c.expect(auditor.get("/api/manage/users"), "auditor lists users")
+    for body in ({}, {"old": "x"}, {"old": "x", "new": "short"}, {"x": 1},
+                 {"old": "wrong-password", "new": "Better-pass-1"},
+                 {"old": "Tulip-7741-q", "new": "Tulip-7741-q"}):
+        c.expect(clerk.post("/api/password", json=body), f"change password {body}")
+    c.expect(anon.post("/api/password", json={"old": "x", "new": "y"}), "password anonymous")
+    for query in ("success=maybe", "from=soon", "before=x", "from=2026-05-02&to=2026-05-01",
+                  "user=" + "u" * 200):
+        c.expect(auditor.get(f"/api/manage/audit?{query}"), f"audit {query}")
+    c.expect(boss.get("/api/manage/audit/chain"), "manager on the chain check")
     return c
 
 

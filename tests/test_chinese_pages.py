@@ -224,3 +224,77 @@ def test_forms_refuse_in_chinese_never_with_the_browsers_bubble(hall_server: Hal
     expect(manager.locator("#fig-period")).to_contain_text("2026年1月5日")
     assert "from=2026-01-05" in manager.url
     assert manager.evaluate("window.__invalid") == 0
+
+
+def test_accounts_audit_and_password_pages_speak_chinese(hall_server: HallServer,
+                                                         new_page: Any) -> None:
+    """Issue 10.3 and 10.6: the admin's, the auditor's and the change-password pages."""
+    server = hall_server
+    for name, role in (("root", "admin"), ("audit", "auditor"), ("clerk1", "clerk")):
+        server.add_user(name, role, PASSWORD)
+    allowed = ["root", "audit", "clerk1", "newbie"]
+    seen: list[str] = []
+
+    def check_here(page: Page, where: str) -> None:
+        ALLOWED.extend(allowed)
+        try:
+            check(page, where, seen)
+        finally:
+            del ALLOWED[-len(allowed):]
+
+    admin = new_page(1920, 1080)
+    admin.goto(server.url + "/manage/accounts")
+    admin.fill("#l-user", "root")
+    admin.fill("#l-pass", PASSWORD)
+    admin.click("#l-submit")
+    expect(admin.locator('#users tr[data-user="clerk1"]')).to_be_visible()
+    check_here(admin, "accounts")
+    admin.evaluate(LISTEN)
+    admin.click("#a-submit")  # empty: the page's own words, never the browser's bubble
+    expect(admin.locator("#a-user-problem")).to_have_text("请填写用户名")
+    admin.fill("#a-user", "newbie")
+    admin.select_option("#a-role", "clerk")
+    admin.fill("#a-staff", "12")
+    admin.click("#a-submit")
+    expect(admin.locator("#a-pin-problem")).to_have_text("填写工号时请同时填写呼叫器密码")
+    assert admin.evaluate("window.__invalid") == 0
+    check_here(admin, "accounts refused")
+    admin.fill("#a-staff", "")
+    admin.click("#a-submit")
+    expect(admin.locator("#temp")).to_be_visible()
+    temporary = admin.locator("#temp-word").inner_text().strip()
+    allowed.append(temporary)
+    check_here(admin, "accounts temporary password")
+    admin.locator('#users tr[data-user="clerk1"]').get_by_role("button", name="停用 clerk1").click()
+    check_here(admin, "accounts confirm")
+
+    pad = new_page(1280, 800)
+    login_counter(pad, server.url, "newbie", 2, temporary)
+    expect(pad.locator("#pw")).to_be_visible()
+    pad.evaluate(LISTEN)
+    pad.click("#pw-submit")
+    expect(pad.locator("#pw-old-problem")).to_have_text("请填写当前密码")
+    pad.fill("#pw-old", temporary)
+    pad.fill("#pw-new", "short")
+    pad.click("#pw-submit")
+    expect(pad.locator("#pw-new-problem")).to_have_text("密码至少 10 位")
+    assert pad.evaluate("window.__invalid") == 0
+    check_here(pad, "counter change password")
+
+    auditor = new_page(1920, 1080)
+    auditor.goto(server.url + "/manage/audit")
+    auditor.fill("#l-user", "audit")
+    auditor.fill("#l-pass", PASSWORD)
+    auditor.click("#l-submit")
+    expect(auditor.locator("#chain")).to_contain_text("完整")
+    expect(auditor.locator("#rows tr").first).to_be_visible()
+    allowed.append(auditor.locator("#chain-head").inner_text())  # a hash, to be noted down
+    check_here(auditor, "audit log")
+    auditor.fill("#f-from", "2026/13/40")
+    auditor.click("#f-submit")
+    expect(auditor.locator("#f-from-problem")).to_have_text("日期应为 年月日，如 2026年1月31日")
+    check_here(auditor, "audit log refused date")
+    auditor.goto(server.url + "/manage")
+    expect(auditor.locator("#nf-title")).to_be_visible()
+    check_here(auditor, "forbidden")
+    assert len(seen) == 8

@@ -82,7 +82,7 @@ def test_clerk_logs_in_on_the_pad_shares_the_window_with_the_web_and_logs_out(
         f"{server.url}/api/tickets/{ticket['token']}").json()["state"] == "done")
     # a different clerk is refused, on the web and on the pad
     assert_error(httpx.post(server.url + "/api/login", json={
-        "username": "li", "password": "password123", "window": 2}), 409, "window_in_use")
+        "username": "li", "password": "Tulip-7741-q", "window": 2}), 409, "window_in_use")
     pads.login(2, "2001", "2222")
     assert wait_for(lambda: pad.errors[-1:] == ["E10"]), pad
     assert clerk_at(server, 2) == "wang"
@@ -126,7 +126,7 @@ def test_wrong_pins_lock_the_account_on_that_pad_only(
     time.sleep(0.2)
     assert pad.status == [] and clerk_at(server, 3) is None
     web = httpx.post(server.url + "/api/login", json={
-        "username": "zhou", "password": "password123", "window": 3})
+        "username": "zhou", "password": "Tulip-7741-q", "window": 3})
     assert web.status_code == 200, web.text
 
 
@@ -137,3 +137,32 @@ def test_user_add_refuses_a_bad_pin(tmp_path: Path) -> None:
     server.add_user("ma", "clerk", staff_no="5005", pin="1234")
     with pytest.raises(RuntimeError, match="工号 5005 已被使用"):
         server.add_user("niu", "clerk", staff_no="5005", pin="1234")
+
+
+def test_a_reset_password_must_be_changed_on_a_pc_before_the_pad_logs_in(
+        rig: tuple[HallServer, PadBusSim]) -> None:
+    """The pad's PIN does not get round a password an admin reset (issue 10.3): E11, until the
+    clerk has logged in on a PC and chosen a new password."""
+    server, pads = rig
+    pad = pads.pads[3]
+    freed = manager(server).patch("/api/manage/windows/3", json={"force_logout": True})
+    assert freed.status_code == 200, freed.text  # (an earlier test's clerk may be there)
+    server.add_user("qin", "clerk", staff_no="4004", pin="8642")
+    server.ensure_user("root", "admin")
+    reset = server.login("root", None).patch("/api/manage/users/qin",
+                                             json={"reset_password": True})
+    assert reset.status_code == 200, reset.text
+    errors_before = len(pad.errors)
+    pads.login(3, "4004", "8642")
+    assert wait_for(lambda: pad.errors[errors_before:] == ["E11"]), pad
+    assert clerk_at(server, 3) is None
+    web = server.login("qin", 3, reset.json()["temporary_password"])  # the PC at window 3
+    assert web.post("/api/password", json={"old": reset.json()["temporary_password"],
+                                           "new": "Chestnut-55a"}).status_code == 200
+    time.sleep(1.6)  # past the pad's debounce of the same key
+    pads.login(3, "4004", "8642")
+    assert wait_for(lambda: pad.status[-1:] == ["OK"]), pad
+    assert clerk_at(server, 3) == "qin"
+    refused = [r for r in audit(server) if r["user"] == "qin" and r["action"] == "login"
+               and not r["success"]]
+    assert refused[0]["detail"] == "password_change_required"

@@ -490,7 +490,7 @@ def test_a_manager_sees_masked_people_and_reveals_one_with_a_reason(rig: Rig,
     page = new_page(1920, 1080)
     page.goto(rig.url + "/manage/real-name")
     page.fill("#l-user", "boss")
-    page.fill("#l-pass", "password123")
+    page.fill("#l-pass", "Tulip-7741-q")
     page.click("#l-submit")
     row = page.locator(f'#people tr[data-ticket="{ticket["id"]}"]')
     expect(row).to_contain_text("何*东")

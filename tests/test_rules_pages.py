@@ -44,7 +44,7 @@ def test_the_managers_alarm_strip_warns_about_the_calendar(hall_server: HallServ
     page = new_page(1920, 1080)
     page.goto(hall_server.url + "/manage")
     page.fill("#l-user", "boss")
-    page.fill("#l-pass", "password123")
+    page.fill("#l-pass", "Tulip-7741-q")
     page.click("#l-submit")
     expect(page.locator("#view")).to_be_visible()
     warning = coverage_warning(load_config(DEMO_CONFIG).workdays, datetime.now(TZ).date())

@@ -202,8 +202,8 @@ def test_login_lockout_cookie_and_audit(hall_server: HallServer) -> None:
         "username": "wang", "password": "wrong-password", "window": 1}), 423, "locked")
     # locked: even the right password is refused now
     assert_error(httpx.post(url + "/api/login", json={
-        "username": "wang", "password": "password123", "window": 1}), 423, "locked")
-    r = httpx.post(url + "/api/login", json={"username": "boss", "password": "password123"})
+        "username": "wang", "password": "Tulip-7741-q", "window": 1}), 423, "locked")
+    r = httpx.post(url + "/api/login", json={"username": "boss", "password": "Tulip-7741-q"})
     assert r.status_code == 200
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -231,7 +231,7 @@ def test_a_second_clerk_takes_the_window_over_only_after_the_first_leaves(
     first = hall_server.clerk(1)
     hall_server.add_user("zhao", "clerk")
     assert_error(httpx.post(hall_server.url + "/api/login", json={
-        "username": "zhao", "password": "password123", "window": 1}), 409, "window_in_use")
+        "username": "zhao", "password": "Tulip-7741-q", "window": 1}), 409, "window_in_use")
     assert first.post("/api/logout").status_code == 200
     second = hall_server.login("zhao", 1)
     assert_error(first.post("/api/windows/1/pause", json={"reason": "x"}), 401)

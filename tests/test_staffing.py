@@ -223,7 +223,7 @@ def test_closing_a_window_for_the_day(hall_server: HallServer) -> None:
     ended = w7.post("/api/windows/7/call", json={})
     assert ended.status_code == 401 and "停止服务" in ended.json()["error"]["message"]
     again = httpx.post(hall_server.url + "/api/login", json={
-        "username": "clerk7", "password": "password123", "window": 7})
+        "username": "clerk7", "password": "Tulip-7741-q", "window": 7})
     assert_error(again, 409, "window_closed")
     # the ticket sent to window 11 is still waiting there
     w11 = hall_server.clerk(11)

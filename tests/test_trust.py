@@ -455,9 +455,9 @@ def test_the_street_cannot_lock_the_manager_out_nor_learn_names(hall_server: Hal
     assert [r.status_code for r in answers] == [401] * 4 + [423] * 3
     chinese(answers[0], 401, "bad_credentials")
     chinese(answers[4], 423, "locked")
-    chinese(_login(street, "manager", "password123"), 423, "locked")  # X is locked out
+    chinese(_login(street, "manager", "Tulip-7741-q"), 423, "locked")  # X is locked out
     office = from_address(server, "127.0.0.1")
-    assert _login(office, "manager", "password123").status_code == 200  # Y is not
+    assert _login(office, "manager", "Tulip-7741-q").status_code == 200  # Y is not
 
     # a name that does not exist is answered exactly like a real one
     def story(address: str, name: str) -> list[tuple[int, str]]:
@@ -493,7 +493,7 @@ async def test_the_lock_grows_with_each_further_failure(tmp_path: Path) -> None:
     service = await HallService.open(load_config(DEMO_CONFIG), tmp_path / "hall.db", clock)
     auth = Auth(service)
     try:
-        await auth.add_user("boss", "manager", "password123")
+        await auth.add_user("boss", "manager", "Tulip-7741-q")
         minutes = []
         for _ in range(4):
             with pytest.raises(errors.HallError) as caught:
@@ -506,7 +506,7 @@ async def test_the_lock_grows_with_each_further_failure(tmp_path: Path) -> None:
             minutes.append(int(re.search(r"(\d+) 分钟", caught.value.message).group(1)))
             clock.now += timedelta(seconds=lockout.lock_seconds(5 + len(minutes) - 1) + 1)
         assert minutes == [1, 2, 4, 8]
-        session, _ = await auth.login("boss", "password123", None, "192.0.2.1")
+        session, _ = await auth.login("boss", "Tulip-7741-q", None, "192.0.2.1")
         assert session.role == "manager"  # the right password after the lock: failures forgotten
         with pytest.raises(errors.HallError) as caught:
             await auth.login("boss", "wrong-one", None, "192.0.2.1")

@@ -43,7 +43,7 @@ def audit_rows(server: HallServer) -> list[dict[str, Any]]:
 
 def login(server: HallServer, username: str, window: int | None) -> httpx.Response:
     return httpx.post(server.url + "/api/login", json={
-        "username": username, "password": "password123", "window": window})
+        "username": username, "password": "Tulip-7741-q", "window": window})
 
 
 def chinese_only(message: str) -> bool:

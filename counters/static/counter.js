@@ -12,6 +12,9 @@
  * would accept its step (the table POSSIBLE mirrors hall.model.LEGAL_FROM and the paused/busy
  * checks of hall.service), the help line says what to do next in that state, and the suggested
  * next step (class "primary") is drawn unlike the keyboard focus, which may be anywhere.
+ *
+ * A clerk whose password an admin set (a new account, a reset) sees only the change-password
+ * form (password.js) after logging in; the server opens the window once it is changed.
  */
 (function () {
   "use strict";
@@ -88,12 +91,28 @@
   function showLogin(text) {
     win = null;
     detail = null;
+    HallPassword.close();
     $("pad").hidden = true;
     $("logout").hidden = true;
     $("who").textContent = "";
     $("login").hidden = false;
     Hall.say($("login-msg"), text || "", "info");
     $("l-user").focus();
+  }
+
+  /** The password an admin set must be replaced before the window opens. */
+  function showChange(me) {
+    win = null;
+    $("login").hidden = true;
+    $("pad").hidden = true;
+    $("logout").hidden = false;
+    $("who").textContent = me.user.username;
+    HallPassword.open({
+      username: me.user.username,
+      forced: true,
+      onDone: showPad,
+      onLoggedOut: (e) => showLogin(e.message),
+    });
   }
 
   function showPad(me) {
@@ -129,7 +148,8 @@
       const me = await Hall.api("POST", "/api/login", body);
       $("l-pass").value = "";
       Hall.say($("login-msg"), "");
-      showPad(me);
+      if (me.must_change_password) showChange(me);
+      else showPad(me);
     } catch (err) {
       Hall.say($("login-msg"), err.message, "error");
     } finally {
@@ -447,7 +467,8 @@
   (async function init() {
     try {
       const me = await Hall.api("GET", "/api/me");
-      if (me.window) showPad(me);
+      if (me.must_change_password && me.window) showChange(me);
+      else if (me.window) showPad(me);
       else showLogin("当前账户未绑定窗口，请选择窗口重新登录");
     } catch (e) {
       showLogin(e.status === 401 && e.code !== "session_ended" ? "" : e.message);

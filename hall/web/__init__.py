@@ -13,6 +13,7 @@ framework.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from starlette.exceptions import HTTPException
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from hall import passwords
 from hall.config import HallConfig, Window
 
 HERE = Path(__file__).resolve().parent
@@ -42,14 +44,17 @@ def _environment() -> jinja2.Environment:
                               lstrip_blocks=True)
 
 
-def _hall_context(request: Request) -> dict[str, object]:
+def _hall_context(request: Request) -> dict[str, Any]:
     """What every page needs whatever its handler: the hall's time zone. base.html puts it in
     the page config, and hall.js formats every clock and time in it (Intl.DateTimeFormat with
     timeZone), so a TV or tablet whose own clock zone is wrong (a screen left on UTC) still
-    shows hall time. One context processor instead of a key in each handler's page_config."""
+    shows hall time. One context processor instead of a key in each handler's page_config.
+    Also the password rules, for the change-password form (password_change.html) of every
+    page people log in on."""
     config = hall_config(request)
     # booking_on: the kiosk offers 预约签到 only where [booking] is configured
-    return {"hall_timezone": config.hall.timezone, "booking_on": config.booking.enabled}
+    return {"hall_timezone": config.hall.timezone, "booking_on": config.booking.enabled,
+            "password_rules": passwords.RULES, "password_min": passwords.MIN_LENGTH}
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[_hall_context])

@@ -10,13 +10,23 @@
  * event of its own) shows at once from the event, then the list is read again. Each alarm has
  * a 确认 button: a dialog takes an optional note (HallManage.ack, also used by /manage/alarms).
  *
+ * Roles (issue 10.3): the page config names the roles that may open this page (`roles`) and
+ * those that run the hall (`managers`); the navigation shows each role its own pages only. An
+ * auditor who logs in anywhere is taken to the audit log; another role that may not open this
+ * page reloads it and gets the server's 403 page. The alarm strip and the live channel are for
+ * managers (an auditor's page has neither). A session whose password an admin set sees only the
+ * change-password form (password.js) until it is changed; anyone may change theirs (修改密码).
+ *
  * Pages call HallManage.start({ready(me), onEvent(ev), onSnapshot(data, seq), onOpen()}).
  */
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
   const M = {};
-  const ROLES = { manager: "管理人员", admin: "系统管理员" };
+  const ROLE_NAMES = Hall.config.role_names || {};
+  const PAGE_ROLES = Hall.config.roles || ["manager", "admin"];
+  const MANAGERS = Hall.config.managers || ["manager", "admin"];
+  let me = null;
   const FRESH_MS = 120000; // how long a live alarm stays highlighted
   let page = {};
   let live = null;
@@ -104,9 +114,11 @@
     return base + (qs ? "?" + qs : "");
   };
 
-  /** A refusal: back to the login form for 401/403, else the server's message on top. */
+  /** A refusal: back to the login form for 401/403 (to the change-password form when the
+   * password must be changed first), else the server's message on top. */
   M.fail = function (e) {
-    if (e.status === 401 || e.status === 403) showLogin(e.message);
+    if (e.code === "password_change_required") showChange(true);
+    else if (e.status === 401 || e.status === 403) showLogin(e.message);
     else Hall.say($("m-msg"), e.message, "error");
   };
   M.say = (text, kind) => Hall.say($("m-msg"), text, kind);
@@ -115,26 +127,68 @@
   function showLogin(text) {
     $("view").hidden = true;
     $("logout").hidden = true;
+    $("pw-open").hidden = true;
     $("mnav").hidden = true;
+    HallPassword.close();
     $("login").hidden = false;
     Hall.say($("login-msg"), text || "", "info");
     $("l-user").focus();
   }
 
-  async function showView(me) {
+  /** The change-password form alone; `forced`: nothing else is open until it is done. */
+  function showChange(forced) {
+    $("login").hidden = true;
+    $("view").hidden = forced;
+    $("mnav").hidden = forced;
+    $("pw-open").hidden = true;
+    $("logout").hidden = false;
+    HallPassword.open({
+      username: me && me.user.username,
+      forced,
+      onDone: function (after) {
+        if (forced) enter(after);
+        else {
+          $("pw-open").hidden = false;
+          M.say("密码已修改", "ok");
+        }
+      },
+      onCancel: () => ($("pw-open").hidden = false),
+      onLoggedOut: (e) => showLogin(e.message),
+    });
+  }
+
+  /** After login or on load: the form, the page, or where this role belongs. */
+  function enter(who) {
+    me = who;
+    const role = who.user.role;
+    $("who").textContent = who.user.username + "（" + (ROLE_NAMES[role] || role) + "）";
+    if (who.must_change_password) showChange(true);
+    else if (PAGE_ROLES.includes(role)) showView(who);
+    else if (role === "auditor") location.assign("/manage/audit");
+    else location.reload(); // the server answers the page this role may not open: 403
+  }
+
+  async function showView(who) {
+    const manager = MANAGERS.includes(who.user.role);
     $("login").hidden = true;
     $("view").hidden = false;
     $("logout").hidden = false;
+    $("pw-open").hidden = false;
     $("mnav").hidden = false;
-    $("who").textContent = me.user.username + "（" + (ROLES[me.user.role] || me.user.role) + "）";
-    loadAlarms();
-    if (!alarmPoll) alarmPoll = setInterval(loadAlarms, 60000); // deadlines pass without events
+    for (const li of $("mnav").querySelectorAll("li[data-roles]")) {
+      li.hidden = !li.dataset.roles.split(" ").includes(who.user.role);
+    }
+    $("alarms").hidden = !manager;
+    if (manager) {
+      loadAlarms();
+      if (!alarmPoll) alarmPoll = setInterval(loadAlarms, 60000); // deadlines pass without events
+    }
     try {
-      if (page.ready) await page.ready(me);
+      if (page.ready) await page.ready(who);
     } catch (e) {
       M.fail(e);
     }
-    if (!live) {
+    if (manager && !live) {
       live = Hall.live({
         path: "/ws/manage", // ratings and alarms are private: the managers' channel has them
         onSnapshot: (d, seq) => page.onSnapshot && page.onSnapshot(d, seq),
@@ -297,14 +351,10 @@
       e.preventDefault();
       $("l-submit").disabled = true;
       try {
-        const me = await Hall.api("POST", "/api/login", { username: $("l-user").value.trim(),
+        const who = await Hall.api("POST", "/api/login", { username: $("l-user").value.trim(),
           password: $("l-pass").value, window: null });
         $("l-pass").value = "";
-        if (!ROLES[me.user.role]) {
-          Hall.say($("login-msg"), "需要管理人员或系统管理员账户", "error");
-          return;
-        }
-        showView(me);
+        enter(who);
       } catch (err) {
         Hall.say($("login-msg"), err.message, "error");
       } finally {
@@ -315,13 +365,15 @@
       try { await Hall.api("POST", "/api/logout", {}); } catch (e) { /* gone already */ }
       showLogin("已退出登录");
     });
+    $("pw-open").addEventListener("click", () => showChange(false));
     (async function init() {
       try {
-        const me = await Hall.api("GET", "/api/me");
-        if (ROLES[me.user.role]) showView(me);
-        else showLogin("当前账户不是管理员，请用管理账户登录");
+        const who = await Hall.api("GET", "/api/me");
+        if (who.must_change_password || PAGE_ROLES.includes(who.user.role)) enter(who);
+        else showLogin("当前账户不能使用本页，请用有权限的账户登录");
       } catch (e) {
-        showLogin(e.status === 401 ? "" : e.message);
+        // session_ended: an admin deactivated the account or reset its password (the reason)
+        showLogin(e.status === 401 && e.code !== "session_ended" ? "" : e.message);
       }
     })();
   };
