@@ -105,7 +105,7 @@ def _booking(url: str) -> str:
                       timeout=10).json()["slots"]
     r = httpx.post(url + "/api/appointments", timeout=10, json={
         "service": "hukou-move", "start": next(s["start"] for s in slots if s["free"]),
-        "name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"})
+        "name": "李小四", "id_number": "320102198005060117", "phone": "13800138000"})
     assert r.status_code == 201, r.text
     return r.json()["token"]
 
