@@ -22,6 +22,7 @@ import counters.pages
 import displays.booking_pages
 import displays.pages
 import displays.voice
+import hall.plan_api
 import hall.web
 import managers.pages
 from counters.keypad_adapter import CounterPads
@@ -92,6 +93,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         *staffing_api.routes(),
         *alarms_api.routes(),
         *booking_api.routes(),
+        *hall.plan_api.routes(),  # 明日排班建议 (hall/planner.py)
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),

@@ -25,6 +25,7 @@ FIELD_LABELS = {
     "assignee": "承办人", "measures": "整改措施", "name": "名称", "queues": "队列",
     "closed": "停止服务", "open_until_empty": "延时服务", "force_logout": "强制下线",
     "id_number": "身份证号码", "phone": "手机号码", "start": "预约时段", "code": "签到码",
+    "target_p90": "等候目标", "weeks": "历史周数",
 }
 
 
