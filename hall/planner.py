@@ -11,16 +11,18 @@ The question, made precise (docs/simulator.md says how to read the answer):
   (their wait so far, for they waited at least that long). This depends on the windows of
   hours up to h only, never on later ones — which is what makes hour-by-hour search sound.
 * The answer is the lexicographically smallest plan, over whole days, whose every hour is
-  within target: the fewest windows at the first hour, then the fewest at the second given
-  the first, and so on (a morning kept short of windows may need more later; the plan
-  staffs each hour as lightly as the target allows, as a manager drawing a rota does).
+  within target: the fewest windows at the first hour that still let every later hour be
+  within target, then the fewest at the second given the first, and so on (a morning kept
+  short of windows may need more later; the plan staffs each hour as lightly as the target
+  allows, as a manager drawing a rota does).
 * Waits come from `replications` simulated days (seed, seed+1, …), pooled: the same
   citizens for every plan compared (common random numbers; hall.sim_model), so adding a
   window never makes the figures worse by chance.
 
 `search` is the pure part: hour by hour, it starts at the window count Erlang C suggests and
-steps down while the hour stays within target, or up until it is (a test checks it against
-`brute_force` over every plan of a small case). `Evaluator` answers it with the simulator,
+steps down while the hour stays within target, or up until it is, and goes back an hour when
+the line left over cannot be cleared within target (a test checks it against `brute_force`
+over every plan of a small case). `Evaluator` answers it with the simulator,
 carrying each replication's simulated day forward one hour at a time (a copy of the state at
 the end of the hour before, so no hour is played twice for the same prefix).
 """
@@ -51,28 +53,57 @@ class Search:
 
 
 def search(hours: int, feasible: Feasible, start: Callable[[int], int], most: int,
-           least: Sequence[int] | None = None) -> Search:
-    """Pure: for hour i = 0, 1, …, the fewest windows c in least[i]..most with
-    `feasible(plan[:i] + [c], i)`, starting from `start(i)`. An hour no count up to `most`
-    brings within target gets `most`, marked not met."""
+           least: Sequence[int] | None = None, budget: int = 5000) -> Search:
+    """Pure: the lexicographically smallest plan (windows per hour, each in least[i]..most)
+    whose every hour is feasible — hour by hour, depth first: at hour i the fewest windows
+    that make it feasible given the hours before (found from `start(i)`, stepping down while
+    still feasible, up until it is: more windows never make an hour worse), then on to the
+    next hour; when no count brings a later hour within target (the hours before left too
+    long a line), back to the hour before with one window more. `feasible(prefix, i)` is
+    asked about hour i = len(prefix) - 1 only. When no plan is feasible (or `budget`
+    questions did not find one), the hour-by-hour plan with the unmet hours marked."""
     floor = list(least) if least is not None else [0] * hours
+    asked = 0
+
+    def ok(prefix: list[int]) -> bool:
+        nonlocal asked
+        asked += 1
+        return feasible(prefix, len(prefix) - 1)
+
+    def fewest(plan: list[int]) -> int | None:
+        i = len(plan)
+        c = min(max(start(i), floor[i]), most)
+        if ok([*plan, c]):
+            while c > floor[i] and ok([*plan, c - 1]):
+                c -= 1
+            return c
+        while c < most:
+            c += 1
+            if ok([*plan, c]):
+                return c
+        return None
+
+    def deeper(plan: list[int]) -> list[int] | None:
+        if len(plan) == hours:
+            return plan
+        c = fewest(plan)
+        while c is not None and c <= most and asked < budget:
+            if ok([*plan, c]):
+                found = deeper([*plan, c])
+                if found is not None:
+                    return found
+            c += 1
+        return None
+
+    found = deeper([])
+    if found is not None:
+        return Search(found, [True] * hours)
     plan: list[int] = []
     met: list[bool] = []
-    for i in range(hours):
-        c = min(max(start(i), floor[i]), most)
-        if feasible([*plan, c], i):
-            while c > floor[i] and feasible([*plan, c - 1], i):
-                c -= 1
-            ok = True
-        else:
-            ok = False
-            while c < most:
-                c += 1
-                if feasible([*plan, c], i):
-                    ok = True
-                    break
-        plan.append(c)
-        met.append(ok)
+    for _ in range(hours):  # nothing meets every hour: as few as each hour allows
+        c = fewest(plan)
+        met.append(c is not None)
+        plan.append(most if c is None else c)
     return Search(plan, met)
 
 
@@ -155,8 +186,7 @@ def _start(model: QueueModel, target_minutes: float) -> Callable[[int], int]:
 
 
 class Evaluator:
-    """`feasible(prefix, i)` with the simulator, for `search`: prefixes must grow the way
-    search grows them (each hour's first call extends the plan chosen so far)."""
+    """`feasible(prefix, i)` with the simulator, for `search`."""
 
     def __init__(self, model: QueueModel, target_minutes: float, replications: int,
                  seed: int, day: date) -> None:
@@ -180,26 +210,32 @@ class Evaluator:
     def metric(self, prefix: Sequence[int]) -> float | None:
         """P90 (seconds) of the waits hour len(prefix)-1 holds, under `prefix`."""
         key = tuple(prefix)
-        if key in self.metrics:
-            return self.metrics[key]
+        if key not in self.metrics:
+            self._state(key)
+        return self.metrics[key]
+
+    def _state(self, key: tuple[int, ...]) -> list[Engine]:
+        """Each replication's day at the end of hour len(key)-1 under `key`: the day before
+        it played on by one hour. Only the days along the last plan asked about are kept
+        (the search asks next about that plan's prefixes or their one-hour extensions); any
+        other is played again from the nearest one kept."""
+        if key in self._states:
+            return self._states[key]
+        before = self._state(key[:-1])
         i = len(key) - 1
-        base = self._states.get(key[:-1])
-        if base is None:
-            raise ValueError("prefixes must extend the plan searched so far")
         start, end = self.model.bounds[i]
         numbers = frozenset(range(1, key[-1] + 1))
         engines, waits = [], []
-        for original in base:
+        for original in before:
             engine = original.fork()
             engine.staff(start, numbers)
             engine.run(until=end)
             waits += hour_waits(engine, start, end)
             engines.append(engine)
         self.metrics[key] = p90_seconds(waits)
+        self._states = {k: v for k, v in self._states.items() if key[:len(k)] == k}
         self._states[key] = engines
-        for other in [k for k in self._states if len(k) < i]:  # hours already decided
-            del self._states[other]
-        return self.metrics[key]
+        return engines
 
     def feasible(self, prefix: Sequence[int], i: int) -> bool:
         value = self.metric(prefix)

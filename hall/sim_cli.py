@@ -38,7 +38,8 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--days", type=int, default=None, help="working days to play")
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--start", type=date.fromisoformat, default=None,
-                     help="first day YYYY-MM-DD (default: the next working day)")
+                     help="first day YYYY-MM-DD (default: the last working days before "
+                     "today; the plan: the next working day)")
     sim.add_argument("--exact", action="store_true",
                      help="every step as a server transaction (events, audit; slower)")
     sim.add_argument("--json", action="store_true", help="one JSON object on stdout")

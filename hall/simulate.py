@@ -1,7 +1,8 @@
 """`python -m hall simulate`: play hall days on the real core and report what citizens lived.
 
-One run: the working days from `start` (the next working day, or the day after the last one
-already simulated in `--db`), each day drawn from the profile (hall.sim_model), played by the
+One run: the working days from `start` (by default the last working days before today, so
+that the reports show them as closed days; in a `--db` that holds simulated days already, the
+working days after its last one), each day drawn from the profile (hall.sim_model), played by the
 event loop (hall.sim_engine) on the hall's core (hall.sim_halls), written to a SQLite file with
 the hall's own schema, and closed and rolled up at midnight as the server does (so `hall serve
 --db FILE` shows the simulated days in its reports). Without `--db` the file is a temporary one.
@@ -13,6 +14,7 @@ tickets the simulator did not make.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -81,6 +83,15 @@ def working_days(config: HallConfig, first: date, count: int) -> list[date]:
     return out
 
 
+def days_before(config: HallConfig, today: date, count: int) -> list[date]:
+    out, day = [], today - timedelta(days=1)
+    while len(out) < count:
+        if config.workdays.is_working_day(day):
+            out.append(day)
+        day -= timedelta(days=1)
+    return out[::-1]
+
+
 def check_database(path: Path) -> date | None:
     """Refuse a hall's database; for a simulation's own, the last day it holds."""
     if not path.exists() or path.stat().st_size == 0:
@@ -96,12 +107,14 @@ def check_database(path: Path) -> date | None:
         marked = "meta" in tables and conn.execute(
             "SELECT 1 FROM meta WHERE key = ?", (SIM_MARK,)).fetchone() is not None
         last = conn.execute("SELECT MAX(day) FROM tickets").fetchone()[0]
+        used = last is not None or ("users" in tables and conn.execute(
+            "SELECT 1 FROM users LIMIT 1").fetchone() is not None)
     except sqlite3.Error as exc:
         raise NotASimulation(f"无法读取数据库文件 {path}：{exc}") from None
     finally:
         conn.close()
-    if last is not None and not marked:
-        raise NotASimulation(f"{path} 是大厅的业务数据库（有真实号票），模拟不会写入它；"
+    if used and not marked:  # a hall's: it has tickets, or accounts made for it
+        raise NotASimulation(f"{path} 是大厅的业务数据库（有号票或账户），模拟不会写入它；"
                              "请用 --db 指定一个新的文件，或不指定（使用临时文件）")
     return date.fromisoformat(last) if last else None
 
@@ -110,24 +123,23 @@ def run(config: HallConfig, profile: Profile, options: Options) -> Result:
     """Play the days; the database stays behind only when `options.db` names it."""
     with tempfile.TemporaryDirectory(prefix="hall-sim-") as tmp:
         path = options.db or Path(tmp) / "sim.db"
-        last = check_database(path)
         try:
             lock = lock_database(path)
         except DatabaseInUse as exc:
             raise NotASimulation(f"数据库文件 {path} 正被大厅服务进程 (pid {exc.pid}) 使用，"
                                  "模拟不会写入它") from None
         try:
-            return _run(config, profile, options, path, last)
+            return _run(config, profile, options, path, check_database(path))
         finally:
-            import os
             os.close(lock)
 
 
 def _run(config: HallConfig, profile: Profile, options: Options, path: Path,
          last: date | None) -> Result:
-    first = options.start or ((last + timedelta(days=1)) if last else
-                              datetime.now(config.hall.tz).date() + timedelta(days=1))
-    days = working_days(config, first, options.days)
+    if options.start or last:
+        days = working_days(config, options.start or last + timedelta(days=1), options.days)
+    else:  # the last working days before today: closed days, which the reports show
+        days = days_before(config, datetime.now(config.hall.tz).date(), options.days)
     store = SimStore.open(path)
     clock = DayClock(days[0], config.hall.tz)
     clock.at(1000)
