@@ -55,7 +55,7 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--live", action="store_true",
                      help="drive a running hall server over HTTP in real time (a demo)")
     sim.add_argument("--url", default="http://127.0.0.1:8000")
-    sim.add_argument("--every", type=float, default=6.0,
+    sim.add_argument("--every", type=float, default=10.0,
                      help="live: seconds between tickets on average")
     sim.add_argument("--accounts", default="var/demo-accounts.txt",
                      help="live: the demo accounts sheet (scripts/demo_accounts.py)")
@@ -63,7 +63,7 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                      help="live: stop after this many seconds (default: until the server stops)")
     sim.add_argument("--server-pid", type=int, default=None,
                      help="live: stop when this process (the server) ends")
-    sim.add_argument("--pace", type=float, default=20.0, help="live: handling this many "
+    sim.add_argument("--pace", type=float, default=30.0, help="live: handling this many "
                      "times quicker than the configured minutes")
     sim.add_argument("--windows", default=None, help="live: the windows to staff, e.g. "
                      "2,3,5 (default: every demo clerk's window but 1)")
@@ -153,7 +153,7 @@ def _plan(config: HallConfig, profile: Profile, args: argparse.Namespace, seed: 
     bar = ProgressBar(label="排班计算")
     try:
         plans = plan_hall(config, profile, args.target_p90, max(1, args.replications), seed,
-                          day, progress=lambda share: bar(share, 0))
+                          day, progress=bar)
     finally:
         bar.done()
     data = as_json(plans, args.target_p90, day=day.isoformat(), seed=seed,

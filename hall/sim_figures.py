@@ -59,11 +59,25 @@ def wait_p90(minutes: dict[int, int]) -> int | None:
 
 def summarise(config: HallConfig, days: Sequence[DayRecord]) -> dict[str, Any]:
     """Per queue and in total, over every simulated day."""
-    order = [q.id for q in config.queues]
-    accs = {q: _Acc() for q in order}
-    hists: dict[str, dict[int, int]] = {q: {} for q in order}
-    total, total_hist = _Acc(), {}
+    tally = Tally(config)
     for record in days:
+        tally.add(record)
+    return tally.result()
+
+
+class Tally:
+    """The figures, counted one day at a time: a long run keeps no citizen of a day gone."""
+
+    def __init__(self, config: HallConfig) -> None:
+        self.config = config
+        self.order = [q.id for q in config.queues]
+        self.accs = {q: _Acc() for q in self.order}
+        self.hists: dict[str, dict[int, int]] = {q: {} for q in self.order}
+        self.total, self.total_hist = _Acc(), {}
+        self.windows: dict[int, dict[str, Any]] = {}
+
+    def add(self, record: DayRecord) -> None:
+        accs, hists, total, total_hist = self.accs, self.hists, self.total, self.total_hist
         for q, n in record.longest.items():
             if q in accs:
                 accs[q].longest = max(accs[q].longest, n)
@@ -78,7 +92,7 @@ def summarise(config: HallConfig, days: Sequence[DayRecord]) -> dict[str, Any]:
                 acc.refused += 1
                 total.refused += 1
                 continue
-            threshold = _threshold(config, queue) * 60
+            threshold = _threshold(self.config, queue) * 60
             for a in (acc, total):
                 a.tickets += 1
                 a.served += c.phase == "done"
@@ -99,23 +113,28 @@ def summarise(config: HallConfig, days: Sequence[DayRecord]) -> dict[str, Any]:
             if late:
                 acc.over += 1
                 total.over += 1
-    windows = _windows(config, days)
-    queues = []
-    for q in order:
-        serving = [w for w in windows if q in w["queues"]]
-        queues.append({"queue": q, "name": config.queue(q).name,
-                       **_figures(accs[q], hists[q]),
-                       "threshold_minutes": _threshold(config, q),
-                       "utilisation": _share(sum(w["busy_s"] for w in serving),
-                                             sum(w["available_s"] for w in serving))})
-    return {
-        **_figures(total, total_hist),
-        "utilisation": _share(sum(w["busy_s"] for w in windows),
-                              sum(w["available_s"] for w in windows)),
-        "queues": queues,
-        "windows": [{k: v for k, v in w.items() if k not in ("busy_s", "available_s")}
-                    for w in windows],
-    }
+        _add_windows(self.config, self.windows, record)
+
+    def result(self) -> dict[str, Any]:
+        windows = [self.windows[n] for n in sorted(self.windows)]
+        for row in windows:
+            row["utilisation"] = _share(row["busy_s"], row["available_s"])
+        queues = []
+        for q in self.order:
+            serving = [w for w in windows if q in w["queues"]]
+            queues.append({"queue": q, "name": self.config.queue(q).name,
+                           **_figures(self.accs[q], self.hists[q]),
+                           "threshold_minutes": _threshold(self.config, q),
+                           "utilisation": _share(sum(w["busy_s"] for w in serving),
+                                                 sum(w["available_s"] for w in serving))})
+        return {
+            **_figures(self.total, self.total_hist),
+            "utilisation": _share(sum(w["busy_s"] for w in windows),
+                                  sum(w["available_s"] for w in windows)),
+            "queues": queues,
+            "windows": [{k: v for k, v in w.items() if k not in ("busy_s", "available_s")}
+                        for w in windows],
+        }
 
 
 def _figures(acc: _Acc, hist: dict[int, int]) -> dict[str, Any]:
@@ -136,20 +155,16 @@ def _share(part: float, whole: float) -> float | None:
     return round(part / whole, 3) if whole > 0 else None
 
 
-def _windows(config: HallConfig, days: Sequence[DayRecord]) -> list[dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    for record in days:
-        for w in record.windows:
-            row = out.setdefault(w.number, {
-                "window": w.number, "name": config.window(w.number).name
-                if config.has_window(w.number) else f"{w.number}号窗口",
-                "queues": list(w.queues), "calls": 0, "served": 0, "open_hours": 0.0,
-                "busy_s": 0.0, "available_s": 0.0})
-            row["calls"] += w.calls
-            row["served"] += w.served
-            row["open_hours"] = round(row["open_hours"] + w.open_total / 3_600_000, 2)
-            row["busy_s"] += w.busy_total / 1000
-            row["available_s"] += (w.open_total - w.paused_total) / 1000
-    for row in out.values():
-        row["utilisation"] = _share(row["busy_s"], row["available_s"])
-    return [out[n] for n in sorted(out)]
+def _add_windows(config: HallConfig, out: dict[int, dict[str, Any]],
+                 record: DayRecord) -> None:
+    for w in record.windows:
+        row = out.setdefault(w.number, {
+            "window": w.number, "name": config.window(w.number).name
+            if config.has_window(w.number) else f"{w.number}号窗口",
+            "queues": list(w.queues), "calls": 0, "served": 0, "open_hours": 0.0,
+            "busy_s": 0.0, "available_s": 0.0})
+        row["calls"] += w.calls
+        row["served"] += w.served
+        row["open_hours"] = round(row["open_hours"] + w.open_total / 3_600_000, 2)
+        row["busy_s"] += w.busy_total / 1000
+        row["available_s"] += (w.open_total - w.paused_total) / 1000

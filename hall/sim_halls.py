@@ -2,7 +2,7 @@
 
 `ServiceHall` (`--exact`) is the hall itself: every step is a `HallService` function — one
 transaction with its rows, its event and its audit row — on a `SimStore`, on a virtual clock.
-About 800 tickets a second of wall time on a 2-core machine: each ticket is four or more
+About 1,300 tickets a second of wall time on a 2-core machine: each ticket is four or more
 transactions of 15-25 statements each.
 
 `FastHall` (the default) keeps the day's tickets in memory and decides every step with the

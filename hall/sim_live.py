@@ -38,7 +38,7 @@ from hall.sim_model import profile_from_config
 
 GONE_SECONDS = 15.0
 START_SECONDS = 120.0  # how long to wait for the server to come up
-PACE = 20.0  # the demo's handling is this many times quicker than the configured minutes
+PACE = 30.0  # the demo's handling is this many times quicker than the configured minutes
 LEVELS = ((5, 0.6), (4, 0.25), (3, 0.08), (2, 0.05), (1, 0.02))
 COMPLAINTS = ("材料清单与窗口要求不一致，跑了两趟", "系统故障，今天办不了，希望早点修好",
               "需要的证明在外地开不到，能否容缺受理", "窗口说不属于本事项受理范围，不知道该去哪里")

@@ -21,7 +21,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,7 +31,7 @@ from hall.datefmt import day_text
 from hall.events import Bus
 from hall.service import HallService
 from hall.sim_engine import Engine, Staffing
-from hall.sim_figures import DayRecord, summarise
+from hall.sim_figures import DayRecord, Tally
 from hall.sim_halls import DayClock, FastHall, ServiceHall, write_day
 from hall.sim_model import MINUTE_MS, Profile, draw_day, ms_of
 from hall.sim_store import SIM_MARK, SimStore, run_sync
@@ -50,19 +50,20 @@ class Options:
     start: date | None = None
     db: Path | None = None
     progress: Callable[[float, int], None] | None = None  # (share done, tickets so far)
+    keep_days: bool = False  # keep every citizen of every day in Result.records
     staffing: Callable[[date], Staffing] | None = None  # default: every window all day
 
 
 @dataclass
 class Result:
     days: list[date]
-    records: list[DayRecord]
+    records: list[DayRecord]  # with Options.keep_days
+    figures: dict[str, Any]  # hall.sim_figures, over every day
     wall_seconds: float
     db: Path | None
     mode: str
     tickets: int = 0
     events: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def default_staffing(config: HallConfig) -> Staffing:
@@ -145,6 +146,7 @@ def _run(config: HallConfig, profile: Profile, options: Options, path: Path,
     clock.at(1000)
     service = HallService(config, store, Bus(config.hall.ws_client_queue), clock)
     records: list[DayRecord] = []
+    tally = Tally(config)
     tickets = events = 0
     began = time.perf_counter()
     try:
@@ -173,11 +175,16 @@ def _run(config: HallConfig, profile: Profile, options: Options, path: Path,
                 write_day(service, hall)
             store.commit()
             tickets += sum(1 for c in citizens if c.issued_ms is not None)
+            if options.progress is not None:  # a small day has fewer events than a tick
+                options.progress((index + 1) / len(days), tickets)
             events += engine.events
             midnight_us = clock._midnight_us
-            records.append(DayRecord(day, citizens, engine.windows, dict(engine.longest),
-                                     engine.longest_hall, engine.closed_ms,
-                                     lambda ms, m=midnight_us: (m + ms * 1000) / 1_000_000))
+            record = DayRecord(day, citizens, engine.windows, dict(engine.longest),
+                               engine.longest_hall, engine.closed_ms,
+                               lambda ms, m=midnight_us: (m + ms * 1000) / 1_000_000)
+            tally.add(record)
+            if options.keep_days:
+                records.append(record)
         clock.set_day(days[-1] + timedelta(days=1))
         clock.at(1000)
         run_sync(service.close_stale_days())  # the last day closed and rolled up too
@@ -185,8 +192,8 @@ def _run(config: HallConfig, profile: Profile, options: Options, path: Path,
     finally:
         run_sync(store.close())
     wall = time.perf_counter() - began
-    return Result(days, records, wall, options.db, "exact" if options.exact else "fast",
-                  tickets, events)
+    return Result(days, records, tally.result(), wall, options.db,
+                  "exact" if options.exact else "fast", tickets, events)
 
 
 def _progress(report: Callable[[float, int], None], engine: Engine, index: int, days: int,
@@ -203,7 +210,7 @@ def _progress(report: Callable[[float, int], None], engine: Engine, index: int, 
 
 
 def report(config: HallConfig, result: Result, seed: int, profile: Profile) -> dict[str, Any]:
-    figures = summarise(config, result.records)
+    figures = result.figures
     speed = result.tickets / result.wall_seconds if result.wall_seconds > 0 else None
     return {
         "hall": config.hall.name, "mode": result.mode, "seed": seed,
@@ -278,15 +285,16 @@ class ProgressBar:
         self.shown = False
         self.last = 0.0
 
-    def __call__(self, share: float, tickets: int) -> None:
+    def __call__(self, share: float, tickets: int | None = None) -> None:
         now = time.perf_counter()
         if not self.stream.isatty() or now - self.began < 1.0 or now - self.last < 0.1:
             return
         self.last = now
         filled = int(share * 30)
-        speed = tickets / (now - self.began)
+        counts = "" if tickets is None else \
+            f"  {tickets:,} 张  每秒 {tickets / (now - self.began):,.0f} 张"
         self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
-                          f"{share * 100:3.0f}%  {tickets:,} 张  每秒 {speed:,.0f} 张 ")
+                          f"{share * 100:3.0f}%{counts} ")
         self.stream.flush()
         self.shown = True
 

@@ -210,7 +210,7 @@ def test_a_long_mmc_run_comes_within_5_percent_of_erlang_c() -> None:
     a day are left out (every day starts with an empty hall, the formula is the steady state)."""
     config = parse_config(tomllib.loads(single_queue(2, 60, 1)))
     result = run(config, profile_from_config(config),
-                 Options(days=80, seed=1, start=date(2027, 3, 1)))
+                 Options(days=80, seed=1, start=date(2027, 3, 1), keep_days=True))
     waits = [(c.first_called_ms - c.issued_ms) / 60_000 for r in result.records
              for c in r.citizens
              if c.first_called_ms is not None and 3_600_000 <= c.arrive_ms < 23 * 3_600_000]
@@ -308,3 +308,33 @@ def test_the_profile_is_learned_from_history(tmp_path: Path) -> None:
     assert simulate("--db", str(future), "--start", "2099-03-02").returncode == 0
     empty = simulate("--from-history", str(future))
     assert empty.returncode == 1 and "无法从历史学习" in empty.stderr
+
+
+def test_a_long_run_shows_a_progress_bar_on_a_terminal_only() -> None:
+    """Runs longer than a second draw a bar on stderr when it is a terminal (a pty here),
+    and write nothing there when it is not (a pipe: scripts and logs stay clean)."""
+    import os
+    import pty
+
+    main, other = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "hall", "simulate", "--days", "60",
+                             "--start", MONDAY.isoformat()], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=other, text=True)
+    os.close(other)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the other end closed: the run is over
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(main)
+    assert proc.returncode == 0
+    bar = seen.decode("utf-8", "replace")
+    assert "模拟 [" in bar and "%" in bar and "张" in bar
+    assert "合计" in out  # the report itself is on stdout
+    piped = simulate("--days", "60", "--start", MONDAY.isoformat())
+    assert piped.returncode == 0 and piped.stderr == ""
