@@ -83,8 +83,10 @@ async def manage_plan(request: Request) -> Response:
     today = now.date()
     offset = int(now.utcoffset().total_seconds()) if now.utcoffset() else 0
     config = service.config
-    cache: dict[tuple[Any, ...], asyncio.Future[dict[str, Any]]] = \
-        request.app.state.__dict__.setdefault("plans", {})
+    cache: dict[tuple[Any, ...], asyncio.Future[dict[str, Any]]] | None = getattr(
+        request.app.state, "plans", None)
+    if cache is None:
+        cache = request.app.state.plans = {}
     key = (today, target, weeks)
     if key not in cache or (cache[key].done() and cache[key].exception() is not None):
         try:
@@ -98,7 +100,12 @@ async def manage_plan(request: Request) -> Response:
             _worker(), compute, config, learned.profile, target, day)
 
         async def answer() -> dict[str, Any]:
-            plans = await future
+            global _pool
+            try:
+                plans = await future
+            except concurrent.futures.process.BrokenProcessPool:
+                _pool = None  # the worker died (killed, out of memory): a new one next time
+                raise
             return as_json(plans, target, day=day.isoformat(), weeks=weeks,
                            history_days=learned.days, history_from=learned.first.isoformat(),
                            history_to=learned.last.isoformat(), replications=REPLICATIONS,

@@ -237,6 +237,10 @@ class Evaluator:
         self._states[key] = engines
         return engines
 
+    def days(self) -> list[Engine]:
+        """Each replication's day before its first hour (the planner's own, to play on)."""
+        return self._states[()]
+
     def feasible(self, prefix: Sequence[int], i: int) -> bool:
         value = self.metric(prefix)
         return value is None or value <= self.target
@@ -257,13 +261,11 @@ def hour_waits(engine: Engine, start: int, end: int) -> list[float]:
     return out
 
 
-def full_day_metrics(model: QueueModel, plan: Sequence[int], target_minutes: float,
-                     replications: int, seed: int, day: date) -> list[float | None]:
+def full_day_metrics(model: QueueModel, plan: Sequence[int], replications: int, seed: int,
+                     day: date) -> list[float | None]:
     """Every hour's metric for a whole plan, each replication played through the day once
     (no copies): what `brute_force` checks plans with."""
-    del target_minutes
-    evaluator = Evaluator(model, 0, replications, seed, day)
-    engines = evaluator._states[()]
+    engines = Evaluator(model, 0, replications, seed, day).days()
     out = []
     for i, c in enumerate(plan):
         start, end = model.bounds[i]

@@ -175,14 +175,13 @@ def plan_text(data: dict[str, object]) -> str:
            f"，每种方案模拟 {data['replications']} 天", ""]
     headers = ["时段", *(q["name"] for q in queues), "合计"]
     rows = []
-    for i, total in enumerate(totals):
+    for total in totals:
         row: list[object] = [total["hour"]]
         for q in queues:
             h = next((x for x in q["hours"] if x["hour"] == total["hour"]), None)
             row.append("" if h is None else f"{h['windows']}{'' if h['target_met'] else '*'}")
         row.append(total["windows"])
         rows.append(row)
-        del i
     out += table(headers, rows)
     out.append("")
     out.append("每格为该队列在该时段建议开放的窗口数（按专窗计算：一个窗口同时办理两个队列时，"

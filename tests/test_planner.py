@@ -102,7 +102,7 @@ def test_the_planner_answers_as_brute_force_over_simulated_days() -> None:
 
     def within(plan: Sequence[int]) -> list[bool]:
         return [m is None or m <= target * 60
-                for m in full_day_metrics(model, plan, target, reps, 1, day)]
+                for m in full_day_metrics(model, plan, reps, 1, day)]
 
     best = brute_force(3, 4, within, least(model))
     assert best is not None
@@ -111,7 +111,7 @@ def test_the_planner_answers_as_brute_force_over_simulated_days() -> None:
     assert all(h.met for h in planned.hours)
     # and the copies the search played on give each hour what a whole day gives it
     evaluator = Evaluator(model, target, reps, 1, day)
-    whole = full_day_metrics(model, best, target, reps, 1, day)
+    whole = full_day_metrics(model, best, reps, 1, day)
     assert [evaluator.metric(best[:i + 1]) for i in range(3)] == whole
 
 
