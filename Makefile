@@ -4,6 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
+DEMO    ?= 1
 
 .PHONY: run test bench screenshots clean
 
@@ -14,10 +15,17 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The demo hall lives: `hall simulate --live` takes tickets and works windows 2, 3, 5 and 12
+# over HTTP (docs/simulator.md) and stops with the server (it watches the server's pid: the
+# shell's, which `exec` hands on). `make run DEMO=0` serves the demo hall quiet.
 run: $(STAMP)
 	bash scripts/system-deps.sh run
 	$(PY) scripts/demo_accounts.py --db var/hall.db
-	$(PY) -m hall serve --config config.toml --db var/hall.db --host $(HOST) --port $(PORT) --no-hours
+	if [ "$(DEMO)" != "0" ]; then \
+	  $(PY) -m hall simulate --live --config config.toml --url http://$(HOST):$(PORT) \
+	    --accounts var/demo-accounts.txt --server-pid $$$$ & \
+	fi; \
+	exec $(PY) -m hall serve --config config.toml --db var/hall.db --host $(HOST) --port $(PORT) --no-hours
 
 test: $(STAMP)
 	bash scripts/system-deps.sh test
@@ -25,6 +33,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
+	$(PY) bench/simulate.py
 	$(PY) bench/run.py
 
 screenshots: $(STAMP)

@@ -39,6 +39,7 @@ from hall import (
     feedback_api,
     guard,
     perimeter,
+    plan_api,
     real_name_api,
     staffing_api,
 )
@@ -109,6 +110,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         *real_name_api.routes(),
         *accounts_api.routes(),
         *audit_api.routes(),
+        *plan_api.routes(),  # 明日排班建议 (hall/planner.py)
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),

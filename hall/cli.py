@@ -321,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "first row edited or removed")
     verify.add_argument("--db", default="var/hall.db")
     verify.set_defaults(fn=cmd_audit_verify)
+    from hall.sim_cli import add_arguments as simulate_arguments
+
+    simulate_arguments(sub.add_parser("simulate", help="simulate hall days, plan windows, "
+                                      "or drive a demo hall live (docs/simulator.md)"))
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

@@ -21,6 +21,7 @@ from hall.booking_config import Booking, parse_booking
 from hall.datefmt import day_text
 from hall.limits import parse_networks
 from hall.person_limits import PersonRules
+from hall.sim_config import Simulate, parse_simulate
 from hall.workdays import (
     Official,
     add_working_days,
@@ -333,6 +334,7 @@ class HallConfig:
     priority_reasons: tuple[PriorityReason, ...] = DEFAULT_PRIORITY_REASONS
     booking: Booking = field(default_factory=Booking)
     real_name: RealName = field(default_factory=RealName)
+    simulate: Simulate = field(default_factory=Simulate)  # [simulate] (hall/sim_config.py)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def queue(self, queue_id: str) -> Queue:
@@ -474,19 +476,22 @@ def parse_config(raw: dict[str, Any]) -> HallConfig:
         (queues_by_id[queue_of[sid]].open or hall.open, queues_by_id[queue_of[sid]].close
          or hall.close) if queue_of.get(sid) in queues_by_id else None))
     real_name = _parse_real_name(c, raw, queues, priority_reasons)
+    simulate = parse_simulate(c, raw, set(queue_of), lambda sid: (
+        (queues_by_id[queue_of[sid]].open or hall.open, queues_by_id[queue_of[sid]].close
+         or hall.close) if queue_of.get(sid) in queues_by_id else None))
     if not complaints.departments:  # a hall that lists none hands cases to its queues' owners
         complaints = replace(complaints, departments=tuple(dict.fromkeys(q.name for q in queues)))
     c.unknown_keys(raw, {"hall", "sla", "queues", "services", "windows", "voice", "devices",
                          "workdays", "ratings", "complaints", "limits",
                          "priority_reasons", "booking",
-                         "real_name"}, "")
+                         "real_name", "simulate"}, "")
     if c.problems:
         raise ConfigError(c.problems)
     return HallConfig(hall=hall, sla=sla, queues=tuple(queues), services=tuple(services),
                       windows=tuple(windows), voice=voice, devices=tuple(devices),
                       ratings=ratings, workdays=workdays, complaints=complaints,
                       limits=limits, priority_reasons=priority_reasons, booking=booking,
-                      real_name=real_name, raw=raw)
+                      real_name=real_name, simulate=simulate, raw=raw)
 
 
 def _parse_sla(c: _Checker, t: dict[str, Any]) -> Sla:

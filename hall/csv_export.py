@@ -87,6 +87,9 @@ HEADERS = {
     "late_walk_ins": "迟到转现场号数", "booked_tickets": "预约号数", "walk_in_tickets": "现场号数",
     "phone_tickets": "手机取号数", "no_show_rate": "爽约率", "booked_share": "预约号占比",
     "locked": "已锁定", "must_change": "须修改密码", "last_login_at": "最近登录",
+    # 明日排班建议 (hall/plan_api.py)
+    "windows_needed": "建议开窗数", "expected_tickets": "预计取号数",
+    "p90_wait_minutes": "预计90%等候(分钟)", "target_met": "达到目标",
 }
 # what people never need in a spreadsheet (raw numbers behind another column, page hints)
 HIDDEN = {"since_ts", "actions", "timeline", "overdue_steps", "token", "audio", "key", "details"}

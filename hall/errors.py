@@ -28,6 +28,7 @@ FIELD_LABELS = {
     "staff_no": "工号", "pin": "呼叫器密码", "old": "当前密码", "new": "新密码",
     "active": "启用状态", "unlock": "解除锁定", "reset_password": "重置密码",
     "user": "操作人", "action": "操作", "success": "结果", "before": "翻页位置",
+    "target_p90": "等候目标", "weeks": "历史周数",
 }
 
 

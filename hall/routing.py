@@ -96,3 +96,13 @@ def choose_next(
         if in_queue:
             return oldest(in_queue)
     return oldest(mine)
+
+
+def requeue_order(ahead: Sequence[float], behind: int, now: float) -> float:
+    """Where a 过号 ticket goes back in line (`order_at`): just behind the `behind`-th ticket
+    waiting in its queue, or at the end of the line when fewer wait. `ahead`: the order of
+    the first `behind` tickets waiting, oldest first (hall.service and the simulator's hall
+    both place it here)."""
+    if len(ahead) == behind and ahead:
+        return ahead[-1] + 1e-3
+    return max([now, *(order + 1e-3 for order in ahead)])

@@ -57,7 +57,7 @@ from hall.model import (
     WindowState,
 )
 from hall.numbering import format_number, hall_day, parse_number
-from hall.routing import WindowRule, callable_now, choose_next
+from hall.routing import WindowRule, callable_now, choose_next, requeue_order
 from hall.staffing import Overrides, effective
 from hall.store import Event, Store, Tx
 
@@ -806,10 +806,7 @@ class HallService:
                     "SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? "
                     "AND queue = ? ORDER BY order_at, id LIMIT ?",
                     (day, ticket["queue"], policy.requeue_after))
-                if len(behind) == policy.requeue_after:  # just behind the N-th in line
-                    order_at = behind[-1][0] + 1e-3
-                else:  # fewer than N waiting: the end of the line
-                    order_at = max([ts, *(r[0] + 1e-3 for r in behind)])
+                order_at = requeue_order([r[0] for r in behind], policy.requeue_after, ts)
                 tx.conn.execute(
                     "UPDATE tickets SET state = 'waiting', order_at = ?, skips = skips + 1, "
                     "window = NULL WHERE id = ?", (order_at, ticket["id"]))

@@ -16,6 +16,7 @@ ACCOUNTS = [("clerk1", "clerk"), ("clerk2", "clerk"), ("clerk3", "clerk"),
             ("clerk5", "clerk"), ("clerk12", "clerk"), ("manager", "manager"),
             ("admin", "admin"), ("auditor", "auditor")]
 TABLETS = (1, 2, 3)  # /evaluate/N asks for its 登记码 once (issue 9.1)
+KIOSK = "kiosk-1"  # enrolled: the kiosk's ticket limits, not one address's (issue 9.2)
 
 
 def main() -> int:
@@ -39,6 +40,11 @@ def main() -> int:
                                 "--kind", "tablet", "--window", str(n), "--db", args.db],
                                text=True, check=True, capture_output=True)
         lines.append(f"/evaluate/{n}  {added.stdout.strip().splitlines()[-1]}")
+    # the kiosk the live demo takes tickets at (hall simulate --live reads this line)
+    added = subprocess.run([sys.executable, "-m", "hall", "device", "add", KIOSK,
+                            "--kind", "kiosk", "--db", args.db],
+                           text=True, check=True, capture_output=True)
+    lines.append(f"kiosk {KIOSK} {added.stdout.strip().splitlines()[-1]}")
     sheet.parent.mkdir(parents=True, exist_ok=True)
     sheet.touch(mode=0o600)
     sheet.write_text("demo accounts (user role password):\n" + "\n".join(lines) + "\n",
