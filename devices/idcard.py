@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from devices.tasks import LineThread
 from devices.transport import Line
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
@@ -216,8 +216,8 @@ class IdCardReader:
         self._missed = 0
         self._present = False  # a card was read and has not left the reader since
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._worker = LineThread(f"idcard:{name}", self._run, self._line, 3)
+        self._stop = self._worker.stopping
 
     def health(self) -> str:
         if self._line.error:
@@ -229,18 +229,10 @@ class IdCardReader:
     def start(self) -> None:
         """Start polling; must be called from the running event loop."""
         self._loop = asyncio.get_running_loop()
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"idcard:{self.name}",
-                                            daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     async def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        self._stop.set()
-        if thread is not None:
-            await asyncio.to_thread(thread.join, 3)
-        await asyncio.to_thread(self._line.close)
+        await self._worker.stop()
 
     # -- blocking: the polling thread (and tests) ----------------------------------------
 

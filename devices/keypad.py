@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from devices.tasks import LineThread
 from devices.transport import Frame, Line, encode_frame
 
 CMD_ACK = 0x06
@@ -207,8 +208,8 @@ class KeypadBus:
         self.duplicates = DuplicateFilter(clock=clock)
         self._line = Line(url, baudrate)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._worker = LineThread(f"keypad:{name}", self._reader, self._line, 2)
+        self._stop = self._worker.stopping
         self._acks: dict[tuple[int, int], threading.Event] = {}
         self._acks_lock = threading.Lock()
         self._send_lock = asyncio.Lock()
@@ -230,18 +231,10 @@ class KeypadBus:
         # Open now (a quick syscall) rather than in the thread: pyserial flushes the input
         # buffer on open, which would eat a press made in between.
         self._line.open()
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._reader, name=f"keypad:{self.name}",
-                                            daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     async def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        self._stop.set()
-        if thread is not None:
-            await asyncio.to_thread(thread.join, 2)
-        await asyncio.to_thread(self._line.close)
+        await self._worker.stop()
 
     async def show(self, address: int, digits3: str, waiting: int) -> bool:
         """Push the current ticket's last 3 digits and the waiting count to one pad."""
