@@ -388,15 +388,6 @@ async def manage_audit(request: Request) -> Response:
     return as_list(request, "audit", await _service(request).audit_log(limit))
 
 
-async def manage_stats(request: Request) -> Response:
-    await manager_of(request)
-    service = _service(request)
-    first, last = _day_range(request)
-    by = request.query_params.get("by", "queue")
-    per = request.query_params.get("per")
-    return as_list(request, "stats", await service.stats(first, last, by, per))
-
-
 async def manage_alarms(request: Request) -> Response:
     """The hall's live alarms and the 差评 / 办不成事 cases waiting for a manager."""
     await manager_of(request)
@@ -423,7 +414,7 @@ async def manage_close_day(request: Request) -> Response:
     return ok({"missed": missed})
 
 
-def _day_range(request: Request) -> tuple[str, str]:
+def day_range(request: Request) -> tuple[str, str]:
     today = _service(request).clock().date().isoformat()
     first_day, last_day = query_date(request, "from"), query_date(request, "to")
     first = first_day.isoformat() if first_day else today
@@ -436,7 +427,7 @@ def _day_range(request: Request) -> tuple[str, str]:
 async def manage_priority(request: Request) -> Response:
     """Priority tickets with their reason and who granted it."""
     await manager_of(request)
-    first, last = _day_range(request)
+    first, last = day_range(request)
     return as_list(request, "priority", await _service(request).priority_tickets(first, last))
 
 
@@ -489,7 +480,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/audit", manage_audit, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),
         Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
-        Route("/api/manage/stats", manage_stats, methods=["GET"]),
         Route("/api/manage/alarms", manage_alarms, methods=["GET"]),
         Route("/api/manage/server", manage_server, methods=["GET"]),
         Route("/api/manage/users", manage_users, methods=["GET"]),

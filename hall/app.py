@@ -27,7 +27,7 @@ from counters.keypad_adapter import CounterPads
 from displays.led_adapter import LedWindowScreens
 from displays.printer_adapter import KioskPrinters
 from displays.voice import VoiceScheduler
-from hall import api, errors, feedback_api, guard, perimeter
+from hall import api, errors, feedback_api, guard, perimeter, reports_api
 from hall.auth import Auth
 from hall.config import HallConfig
 from hall.credentials import Credentials
@@ -78,6 +78,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         WebSocketRoute("/ws", websocket_endpoint),
         WebSocketRoute("/ws/manage", manage_endpoint),
         *feedback_api.routes(),
+        *reports_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),

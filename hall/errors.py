@@ -23,6 +23,7 @@ FIELD_LABELS = {
     "status": "状态", "by": "统计方式", "offset": "起始位置", "needs_help": "是否需要帮办",
     "date": "日期", "order": "顺序", "daily_cap": "每日上限", "text": "内容",
     "assignee": "承办人", "measures": "整改措施", "name": "名称", "queues": "队列",
+    "per": "统计周期",
 }
 
 

@@ -846,7 +846,8 @@ class HallService:
             tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
                             (ts - timedelta(days=2).total_seconds(),))
             offset = now.utcoffset()
-            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
+            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0,
+                                 {w.number: w.queues for w in self.config.windows})
             if cur.rowcount:  # screens drop yesterday's counts and current numbers
                 tx.emit("hall.closed", {
                     "missed": cur.rowcount, "window": None, "window_state": None,

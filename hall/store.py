@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from hall import audit, errors, stats
+from hall import audit, errors, productivity, stats
 
 T = TypeVar("T")
 
@@ -316,6 +316,14 @@ MIGRATIONS: list[str] = [
         last_at REAL NOT NULL,
         PRIMARY KEY (username, source)
     ) WITHOUT ROWID;
+    """,
+    # reports (issue 10.1, 10.5): the clerks' productivity rolled up per day from the event log
+    # (hall/productivity.py); held now counts tickets ever held. The roll-ups are emptied, and
+    # the next start rebuilds every closed day with both (hall.stats.roll_up_closed).
+    productivity.MIGRATION + """
+    DELETE FROM figures_daily;
+    DELETE FROM figures_hist;
+    DELETE FROM figures_days;
     """,
 ]
 

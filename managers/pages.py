@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hall import report_charts
 from hall.cases import (
     CLASSIFICATIONS,
     COMPLAINT_CLASSES,
@@ -35,7 +36,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # The manager pages, in the order of their navigation bar.
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
-              ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"))
+              ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
+              ("/manage/reports", "统计报表"))
 
 
 def _manage_page(request: Request, template: str, title: str, current: str,
@@ -67,6 +69,13 @@ async def manage_ratings(request: Request) -> Response:
         "channels": RATING_CHANNELS,
         "modes": RATING_MODES,
         "indicators": [{"key": k, "name": v} for k, v in INDICATORS.items()],
+    })
+
+
+async def manage_reports(request: Request) -> Response:
+    """统计报表 (issue 10.1, 10.5): the figures, charts and productivity of hall.reports_api."""
+    return _manage_page(request, "manage_reports.html", "统计报表", "/manage/reports", {
+        "charts": [{"key": k, "name": v} for k, v in report_charts.NAMES.items()],
     })
 
 
@@ -120,5 +129,6 @@ def routes() -> list[BaseRoute]:
               name="manage_complaints"),
         Route("/manage/complaints/{id:int}", manage_complaint, methods=["GET"],
               name="manage_complaint"),
+        Route("/manage/reports", manage_reports, methods=["GET"], name="manage_reports"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]

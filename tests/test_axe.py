@@ -248,6 +248,14 @@ def manage_complaint_case(page: Page, h: Hall) -> None:
     _manager(page, h, f"/manage/complaints/{h.ids['complaint']}", "#steps form")
 
 
+def manage_reports(page: Page, h: Hall) -> None:
+    _manager(page, h, "/manage/reports", "#work-body tr")
+    for key in ("arrivals", "waits", "windows", "trend"):  # every chart and its data table
+        expect(page.locator(f"#chart-{key} .chart-svg[data-state=ready] svg")).to_be_visible()
+        page.locator(f"#chart-{key} summary").click()
+        expect(page.locator(f"#chart-{key} .chart-table > *")).to_be_visible()
+
+
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "kiosk": (kiosk, (1280, 800)),
     "kiosk-ticket": (kiosk_ticket, (1280, 800)),
@@ -275,6 +283,8 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-complaints": (manage_complaints, (1920, 1080)),
     "manage-rectification-case": (manage_rectification_case, (1920, 1080)),
     "manage-complaint-case": (manage_complaint_case, (1920, 1080)),
+    "manage-reports": (manage_reports, (1920, 1080)),
+    "manage-reports-narrow": (manage_reports, (390, 844)),
 }
 
 AXE = Axe()

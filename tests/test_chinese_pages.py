@@ -155,7 +155,7 @@ def test_every_page_state_speaks_chinese(hall_server: HallServer, new_page: Any)
     assert rated.status_code == 201
     ALLOWED.append(rated.json()["reference"])
     for path in ("/manage/ratings", "/manage/rectifications", "/manage/complaints",
-                 f"/manage/complaints/{rated.json()['id']}"):
+                 f"/manage/complaints/{rated.json()['id']}", "/manage/reports"):
         manager.goto(server.url + path)
         expect(manager.locator("#l-user")).to_be_hidden()
         check(manager, path, seen)
