@@ -165,5 +165,6 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("好差评 ratings", f"{base}/manage/ratings"),
         ("差评整改 rectifications", f"{base}/manage/rectifications"),
         ("办不成事 complaints", f"{base}/manage/complaints"),
+        ("统计报表 reports", f"{base}/manage/reports"),
         ("API snapshot", f"{base}/api/hall"),
     ]

@@ -31,8 +31,14 @@ Definitions (docs/reports.md says the same for managers):
 * **Pauses**: each 暂停服务 with its reason (count, attributed to the hour it began) and its
   minutes until the window resumed or closed (cut at whole hours like every other span).
 * **Served per hour**: tickets finished (any outcome) per hour of logged-in time.
-* A span belongs to the clerk of the latest successful clerk action in the audit log at that
-  window (a login, a call, a pause…), so a shift change mid-day splits the window's day.
+* A span belongs to the clerk who made the window's latest event: the user of the audit row
+  the same transaction wrote (same window, same instant: a login, a call, a pause…), carried
+  on until the next such event; so a shift change mid-day splits the window's day.
+
+How the query stays cheap (a day of a big hall is some 15,000 events): windows serving the same
+queues share one count of people waiting, and only the moments it turns from nobody to somebody
+or back join each window's timeline; the log is entered by primary key (`first_at`), never
+scanned; and every CTE read twice is materialized once.
 """
 
 from __future__ import annotations
@@ -65,43 +71,64 @@ MIGRATION = f"""
 _TIMELINE = """
 WITH RECURSIVE
 hours(h) AS (SELECT 1 UNION ALL SELECT h + 1 FROM hours WHERE h < 23),
-ev AS (SELECT seq, {ts} AS ts, type, data FROM events WHERE seq >= :lo AND seq < :hi),
-wp AS (
-    SELECT seq, ts, type, w, st, reason,
-           LAG(type) OVER (PARTITION BY w ORDER BY seq) AS prev_type,
-           LAG(ts) OVER (PARTITION BY w ORDER BY seq) AS prev_ts
-    FROM (SELECT seq, ts, type, json_extract(data, '$.window') AS w,
-                 json_extract(data, '$.window_state.state') AS st,
-                 json_extract(data, '$.reason') AS reason FROM ev)
-    WHERE st IS NOT NULL AND typeof(w) = 'integer'
+ev AS MATERIALIZED (SELECT seq, {ts} AS ts, type, data FROM events
+                    WHERE seq >= :lo AND seq < :hi),
+au AS MATERIALIZED (
+    SELECT w, ts, substr(MAX(printf('%012d|', id) || user), 14) AS user FROM (
+        SELECT id, {ts} AS ts, CAST(substr(target, 8) AS INTEGER) AS w,
+               COALESCE(user, '') AS user
+        FROM audit WHERE id >= :alo AND id < :ahi AND success = 1
+          AND target LIKE 'window:%' AND action IN ({actions}))
+    GROUP BY w, ts
 ),
-span AS (SELECT w, MIN(ts) AS first, COALESCE(:now, MAX(ts)) AS last FROM wp GROUP BY w),
-wq(w, q) AS ({pairs}),
+-- the window's state after each of its events, and who acted: the audit row the same
+-- transaction wrote (same window, same instant)
+wp AS MATERIALIZED (
+    SELECT seq, ts, type, w, st, reason, clerk,
+           MAX(CASE WHEN type = 'ticket.called' THEN ts END)
+               OVER (PARTITION BY w ORDER BY seq ROWS UNBOUNDED PRECEDING) AS called_ts
+    FROM (SELECT x.*, au.user AS clerk
+          FROM (SELECT seq, ts, type, json_extract(data, '$.window') AS w,
+                       json_extract(data, '$.window_state.state') AS st,
+                       json_extract(data, '$.reason') AS reason FROM ev) AS x
+          LEFT JOIN au ON au.w = x.w AND au.ts = x.ts
+          WHERE st IS NOT NULL AND typeof(x.w) = 'integer')
+),
+span AS MATERIALIZED (SELECT w, MIN(ts) AS first, COALESCE(:now, MAX(ts)) AS last
+                      FROM wp GROUP BY w),
+ws(w, k) AS ({windows}),
+kq(k, q) AS ({sets}),
 qd AS (
     SELECT seq, ts, q, n - COALESCE(LAG(n) OVER (PARTITION BY q ORDER BY seq), 0) AS d
     FROM (SELECT ev.seq, ev.ts, json_extract(j.value, '$.id') AS q,
                  json_extract(j.value, '$.waiting') AS n
           FROM ev, json_each(ev.data, '$.queues') AS j)
 ),
-au AS (
-    SELECT id, {ts} AS ts, CAST(substr(target, 8) AS INTEGER) AS w, COALESCE(user, '') AS user
-    FROM audit WHERE id >= :alo AND id < :ahi AND success = 1 AND target LIKE 'window:%'
-      AND action IN ({actions})
+-- per set of queues windows serve: how many wait in them after each change ...
+kw AS (
+    SELECT k, seq, ts, qd.q AS q,
+           SUM(d) OVER (PARTITION BY k ORDER BY seq, qd.q ROWS UNBOUNDED PRECEDING) AS n
+    FROM qd JOIN kq ON kq.q = qd.q
+),
+-- ... and only the moments that turns from nobody to somebody (+1) or back (-1)
+kx AS MATERIALIZED (
+    SELECT k, seq, ts, d FROM (
+        SELECT k, seq, ts, (n > 0) - COALESCE(LAG(n > 0) OVER (PARTITION BY k ORDER BY seq, q),
+                                              0) AS d
+        FROM kw) WHERE d <> 0
 ),
 pts AS (
     SELECT w, ts, seq, printf('%012d|', seq) || st AS s,
            CASE WHEN type = 'window.paused' THEN printf('%012d|', seq) || COALESCE(reason, '')
-           END AS p, NULL AS a, 0 AS d, type = 'ticket.finished' AS served,
-           type = 'window.paused' AS pauses,
-           CASE WHEN type = 'ticket.started' AND prev_type = 'ticket.called'
-                THEN ts - prev_ts END AS walk
+           END AS p,
+           CASE WHEN clerk IS NOT NULL THEN printf('%012d|', seq) || clerk END AS a,
+           0 AS d, type = 'ticket.finished' AS served,
+           type = 'window.paused' AND st = 'paused' AS pauses,
+           CASE WHEN type = 'ticket.started' THEN ts - called_ts END AS walk
     FROM wp
     UNION ALL
-    SELECT wq.w, qd.ts, qd.seq, NULL, NULL, NULL, qd.d, 0, 0, NULL
-    FROM qd JOIN wq ON wq.q = qd.q JOIN span ON span.w = wq.w
-    UNION ALL
-    SELECT au.w, au.ts, NULL, NULL, NULL, printf('%012d|', au.id) || au.user, 0, 0, 0, NULL
-    FROM au JOIN span ON span.w = au.w
+    SELECT ws.w, kx.ts, kx.seq, NULL, NULL, NULL, kx.d, 0, 0, NULL
+    FROM kx JOIN ws ON ws.k = kx.k JOIN span ON span.w = ws.w
     UNION ALL
     SELECT w, :start + h * 3600, NULL, NULL, NULL, NULL, 0, 0, 0, NULL FROM span, hours
     WHERE :start + h * 3600 > first AND :start + h * 3600 < last
@@ -110,9 +137,11 @@ pts AS (
 ),
 tl AS (
     SELECT w, ts, served, pauses, walk, MAX(s) OVER run AS s, MAX(p) OVER run AS p,
-           MAX(a) OVER run AS a, SUM(d) OVER run AS waiting, LEAD(ts) OVER run AS next
+           MAX(a) OVER run AS a, SUM(d) OVER run AS waiting, LEAD(ts) OVER next AS next
     FROM pts
-    WINDOW run AS (PARTITION BY w ORDER BY ts, seq ROWS UNBOUNDED PRECEDING)
+    -- LEAD in a window of its own: sharing the framed one makes SQLite redo the frame per row
+    WINDOW run AS (PARTITION BY w ORDER BY ts, seq ROWS UNBOUNDED PRECEDING),
+           next AS (PARTITION BY w ORDER BY ts, seq)
 ),
 iv AS (
     SELECT tl.w, substr(tl.a, 14) AS clerk,
@@ -137,25 +166,38 @@ HAVING open_s > 0 OR served > 0 OR pauses > 0
 """
 
 
+def _values(rows: Sequence[tuple[Any, Any]], name: str, params: dict[str, Any]) -> str:
+    """A two-column VALUES table of config data (not input), as named parameters."""
+    if not rows:
+        return "SELECT NULL, NULL WHERE 0"
+    for i, (a, b) in enumerate(rows):
+        params[f"{name}a{i}"], params[f"{name}b{i}"] = a, b
+    return "VALUES " + ", ".join(f"(:{name}a{i}, :{name}b{i})" for i in range(len(rows)))
+
+
 def _timeline(window_queues: Mapping[int, Sequence[str]]) -> tuple[str, dict[str, Any]]:
-    """The day's query and the parameters of its window → queue table (config, not input)."""
-    pairs = [(w, q) for w, qs in window_queues.items() for q in qs]
-    values = ("VALUES " + ", ".join(f"(:w{i}, :q{i})" for i in range(len(pairs))) if pairs
-              else "SELECT NULL, NULL WHERE 0")
-    actions = ", ".join(f"'{a}'" for a in CLERK_ACTIONS)
+    """The day's query and its parameters. Windows serving the same queues share one count
+    of people waiting (most halls have a few such sets and many windows)."""
+    sets: dict[tuple[str, ...], int] = {}
+    windows = [(w, sets.setdefault(tuple(sorted(set(qs))), len(sets)))
+               for w, qs in window_queues.items() if qs]
     params: dict[str, Any] = {}
-    for i, (w, q) in enumerate(pairs):
-        params[f"w{i}"], params[f"q{i}"] = w, q
-    return _TIMELINE.format(ts=TS, pairs=values, actions=actions), params
+    sql = _TIMELINE.format(
+        ts=TS, actions=", ".join(f"'{a}'" for a in CLERK_ACTIONS),
+        windows=_values(windows, "w", params),
+        sets=_values([(k, q) for qs, k in sets.items() for q in qs], "k", params))
+    return sql, params
 
 
 def first_at(conn: sqlite3.Connection, table: str, key: str, ts: float) -> int:
     """The first `key` of `table` (events by seq, audit by id) whose time is at or after `ts`:
     a binary search, since both logs are appended in time order (a scan of a year's events
     for one day costs seconds; this costs some twenty primary-key lookups)."""
-    lo, hi = conn.execute(f"SELECT MIN({key}), MAX({key}) + 1 FROM {table}").fetchone()
+    # two queries: SQLite answers a lone MIN or MAX from the index, both together by a scan
+    lo = conn.execute(f"SELECT MIN({key}) FROM {table}").fetchone()[0]
     if lo is None:
         return 0
+    hi = conn.execute(f"SELECT MAX({key}) FROM {table}").fetchone()[0] + 1
     while lo < hi:
         mid = (lo + hi) // 2
         row = conn.execute(f"SELECT {key}, {TS} FROM {table} WHERE {key} >= ? "

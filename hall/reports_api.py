@@ -19,6 +19,9 @@ today. `by` and `per` are checked against fixed lists before any SQL is built fr
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -93,15 +96,31 @@ async def manage_stats(request: Request) -> Response:
     return _answer(request, "stats", rows, stats_columns(by, per or "all"), by)
 
 
+@dataclass(frozen=True)
+class Moment:
+    """What a report takes as today and now (the figures of today are read live)."""
+
+    today: str
+    now: float
+    offset: int
+
+    @classmethod
+    def of(cls, service: HallService) -> Moment:
+        now = service.clock()
+        offset = now.utcoffset()
+        return cls(now.astimezone(service.tz).date().isoformat(), now.timestamp(),
+                   int(offset.total_seconds()) if offset else 0)
+
+
+def window_queues(service: HallService) -> dict[int, tuple[str, ...]]:
+    return {w.number: tuple(w.queues) for w in service.config.windows}
+
+
 async def work(service: HallService, first: str, last: str, by: str, per: str
                ) -> list[dict[str, Any]]:
-    now = service.clock()
-    offset = now.utcoffset()
-    today = now.astimezone(service.tz).date().isoformat()
-    queues = {w.number: w.queues for w in service.config.windows}
+    at, queues = Moment.of(service), window_queues(service)
     return await service.store.read(lambda conn: productivity.work_figures(
-        conn, first, last, by, per, int(offset.total_seconds()) if offset else 0, today,
-        now.timestamp(), queues))
+        conn, first, last, by, per, at.offset, at.today, at.now, queues))
 
 
 async def manage_productivity(request: Request) -> Response:
@@ -115,24 +134,25 @@ async def manage_productivity(request: Request) -> Response:
     return _answer(request, "productivity", rows, work_columns(by, per), by)
 
 
-async def chart(service: HallService, name: str, first: str, last: str) -> charts.Chart:
-    """The figures a chart needs, read and shaped (hall.report_charts)."""
+def build_chart(conn: sqlite3.Connection, name: str, first: str, last: str, at: Moment,
+                queues: Mapping[int, Sequence[str]], window_name: Callable[[int], str]
+                ) -> charts.Chart:
+    """The figures a chart needs, read in one transaction and shaped (hall.report_charts)."""
     if name == "arrivals":
-        return report_charts.arrivals(await service.stats(first, last, "hall", "hour"),
-                                      await work(service, first, last, "hall", "hour"),
-                                      first, last)
+        return report_charts.arrivals(
+            stats.counts(conn, first, last, "hall", "hour", at.offset, at.today),
+            productivity.work_figures(conn, first, last, "hall", "hour", at.offset, at.today,
+                                      at.now, queues), first, last)
     if name == "waits":
-        now = service.clock()
-        offset = now.utcoffset()
-        today = now.astimezone(service.tz).date().isoformat()
-        hist = await service.store.read(lambda conn: stats.histogram(
-            conn, first, last, "wait", int(offset.total_seconds()) if offset else 0, today))
-        return report_charts.waits(hist, first, last)
+        return report_charts.waits(
+            stats.histogram(conn, first, last, "wait", at.offset, at.today), first, last)
     if name == "windows":
-        name_of = namer(service)
-        return report_charts.windows(await service.stats(first, last, "window", "all"),
-                                     lambda n: name_of("window", n), first, last)
-    return report_charts.trend(await service.stats(first, last, "hall", "day"), first, last)
+        return report_charts.windows(
+            stats.counts(conn, first, last, "window", "all", at.offset, at.today),
+            window_name, first, last)
+    return report_charts.trend(
+        stats.counts(conn, first, last, "hall", "day", at.offset, at.today),
+        first, last)
 
 
 async def manage_chart(request: Request) -> Response:
@@ -141,8 +161,11 @@ async def manage_chart(request: Request) -> Response:
     if name not in CHARTS:
         raise errors.not_found("没有这个图表", "unknown_chart")
     first, last = day_range(request)
-    svg = CHARTS[name](await chart(_service(request), name, first, last))
-    return Response(svg, media_type="image/svg+xml; charset=utf-8")
+    service = _service(request)
+    at, queues, name_of = Moment.of(service), window_queues(service), namer(service)
+    chart = await service.store.read(lambda conn: build_chart(
+        conn, name, first, last, at, queues, lambda n: name_of("window", n)))
+    return Response(CHARTS[name](chart), media_type="image/svg+xml; charset=utf-8")
 
 
 def routes() -> list[BaseRoute]:

@@ -217,6 +217,34 @@ def ticket_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per
                 item[0][0] is None, item[0][0] if item[0][0] is not None else 0, item[0][1]))]
 
 
+def counts(conn: sqlite3.Connection, first: str, last: str, by: str, per: str,
+           offset_seconds: int, today: str, fields: tuple[str, ...] = ("issued", "served")
+           ) -> list[dict[str, Any]]:
+    """Only the count columns `fields` (of COUNTS) per (group, period): what a chart needs,
+    without the percentiles, ratings and priority reasons of `ticket_figures` (a year's
+    histograms per window are millions of rows)."""
+    if not set(fields) <= set(COUNTS):
+        raise ValueError(fields)
+    key, period = BY[by], _PERIOD_SQL[per]
+    closed_last = min(last, (date.fromisoformat(today) - timedelta(days=1)).isoformat())
+    acc: dict[tuple[Any, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
+    if first <= closed_last:
+        for r in conn.execute(
+                f"SELECT key, {period} AS p, " + ", ".join(f"SUM({f}) AS {f}" for f in fields)
+                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY key, p",
+                (by, first, closed_last)):
+            for f in fields:
+                acc[(r["key"], r["p"])][f] += r[f] or 0
+    if first <= today <= last:
+        params = {"day": today, "offset": offset_seconds,
+                  **_event_range(conn, today, offset_seconds)}
+        for r in conn.execute(_SELECT_DAILY.format(key=key), params):
+            for f in fields:
+                acc[(r["key"], period_of(per, today, r["hour"]))][f] += r[f] or 0
+    return [{by: k, "period": p, **values} for (k, p), values in sorted(acc.items(), key=lambda
+            item: (item[0][0] is None, item[0][0] if item[0][0] is not None else 0, item[0][1]))]
+
+
 # what a rating or a complaint is grouped by, per `by` (columns of the subqueries below)
 _FEEDBACK_KEYS = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
                   "clerk": "clerk", "priority": "priority"}
