@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -38,6 +39,8 @@ from hall.service import HallService
 CHARTS = {"arrivals": charts.bar_chart, "waits": charts.bar_chart, "windows": charts.bar_chart,
           "trend": charts.line_chart}
 WORK_BY = {"window": "窗口", "clerk": "人员", "hall": "全厅"}
+# the trend chart draws every day of its range: three years is some 1,100 points
+CHART_DAYS = 3 * 366
 
 
 def _service(request: Request) -> HallService:
@@ -161,6 +164,9 @@ async def manage_chart(request: Request) -> Response:
     if name not in CHARTS:
         raise errors.not_found("没有这个图表", "unknown_chart")
     first, last = day_range(request)
+    if date.fromisoformat(last) - date.fromisoformat(first) >= timedelta(days=CHART_DAYS):
+        raise errors.bad_request(f"图表最多显示 {CHART_DAYS // 366} 年，请缩小日期范围",
+                                 "range_too_long", "from")
     service = _service(request)
     at, queues, name_of = Moment.of(service), window_queues(service), namer(service)
     chart = await service.store.read(lambda conn: build_chart(

@@ -157,6 +157,8 @@ def _walk(server: HallServer) -> Collector:
         c.expect(boss.get(f"/api/manage/productivity?{query}"), f"productivity {query}")
     c.expect(boss.get("/api/manage/charts/pie.svg"), "unknown chart")
     c.expect(boss.get("/api/manage/charts/trend.svg?from=soon"), "chart date")
+    c.expect(boss.get("/api/manage/charts/trend.svg?from=1970-01-01&to=2999-12-31"),
+             "chart over centuries")
     c.expect(clerk.get("/api/manage/charts/trend.svg"), "clerk on a chart")
     c.expect(boss.get("/api/manage/priority?from=x"), "priority date")
     c.expect(boss.get("/api/manage/priority?from=2026-05-02&to=2026-05-01"), "priority to<from")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,13 @@ def test_the_day_rolled_up_by_a_real_server(played, tmp_path: Path) -> None:
         assert (m["period"], m["issued"], m["wait_avg_minutes"], m["wait_p90_minutes"],
                 m["handling_avg_minutes"], m["ratings"], m["bad_ratings"]) == (
             "2026-03", 3, 12.3, 30, 14.0, 2, 1)
-        assert httpx.get(server.url + "/api/manage/productivity").status_code == 401
+        svg = boss.get(f"/api/manage/charts/windows.svg?{QUERY}")
+        assert svg.headers["content-type"].startswith("image/svg+xml")
+        root = ET.fromstring(svg.text)
+        assert [(m.get("data-label"), m.get("data-value")) for m in root.iter()
+                if m.get("class") == "mark"] == [("3号窗口", "2"), ("6号窗口", "1")]
+        for path in ("/api/manage/productivity", "/api/manage/charts/trend.svg"):
+            assert httpx.get(server.url + path).status_code == 401
     finally:
         server.stop()
 
