@@ -3,7 +3,8 @@ log they leave, their ratings and complaints, in a real SQLite file with the hal
 then every grouping and period the reports page asks for, the clerks' productivity and the four
 charts, timed.
 
-    python bench/report_year.py [--tickets 1000000] [--runs 5] [--windows 12]
+    python bench/report_year.py [--tickets 1000000] [--runs 5] [--windows 12] [--db FILE]
+                                [--http]
 
 The hall: 4 queues with `--windows` windows each, a clerk per window logged in from 08:45 until
 the queue is empty, each window taking its queue's longest-waiting ticket as soon as it is
@@ -280,11 +281,67 @@ def prepare(path: Path, args: argparse.Namespace, queues: dict[int, tuple[str]])
     return days
 
 
+def http(path: Path, first: str, last: str, runs: int) -> None:
+    """The same through `hall serve` on the year's file: the answers a browser gets (JSON with
+    its table, CSV, SVG). The server closes the last day at start, so all of it is rolled up."""
+    import socket
+    import subprocess
+
+    import httpx
+
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([sys.executable, "-m", "hall", "user", "add", "bench-boss", "--role",
+                    "manager", "--db", str(path), "--password-stdin"], cwd=root,
+                   input="bench-password-1\n", text=True, capture_output=True, check=False)
+    t0 = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "hall", "serve", "--db", str(path),
+                               "--port", str(port), "--no-hours"], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        client = httpx.Client(base_url=url, timeout=120)
+        while True:
+            try:
+                if client.get("/api/hall").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        print(f"over HTTP (hall serve started in {time.perf_counter() - t0:.1f} s):")
+        client.post("/api/login", json={"username": "bench-boss",
+                                        "password": "bench-password-1"}).raise_for_status()
+        year = f"from={first}&to={last}"
+        paths = [f"/api/manage/stats?{year}&by=hall&per=day",
+                 f"/api/manage/stats?{year}&by=window&per=month",
+                 f"/api/manage/stats?{year}&by=window&per=month&format=csv",
+                 f"/api/manage/productivity?{year}&by=window&per=day",
+                 f"/api/manage/productivity?{year}&by=clerk&per=month&format=csv",
+                 *(f"/api/manage/charts/{name}.svg?{year}"
+                   for name in ("arrivals", "waits", "windows", "trend"))]
+        for target in paths:
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                r = client.get(target)
+                times.append(time.perf_counter() - t)
+                r.raise_for_status()
+            print(f"  GET {target.replace(year, 'year'):62} {len(r.content) // 1024:5} KiB  "
+                  f"median {statistics.median(times):.3f} s  (min {min(times):.3f}, "
+                  f"max {max(times):.3f})")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--windows", type=int, default=12, help="windows per queue")
+    parser.add_argument("--http", action="store_true", help="also time the routes through "
+                        "`hall serve` (closes the last day: the file's today becomes history)")
     parser.add_argument("--db", type=Path, help="keep the year in this file; an existing one "
                         "is reused as it is (the writing and roll-up are not timed again)")
     args = parser.parse_args()
@@ -343,6 +400,9 @@ def main() -> None:
             print(f"  {label} {size:>11}  median {median:.3f} s  "
                   f"(min {min(times):.3f}, max {max(times):.3f})")
         print(f"slowest single report (median): {worst:.2f} s — target < 2 s")
+        reader.close()
+        if args.http:
+            http(path, first, today, args.runs)
 
 
 if __name__ == "__main__":

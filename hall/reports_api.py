@@ -14,7 +14,8 @@ the charts, for managers.
   accessibility tree. Each chart is one read of the roll-ups, under a tenth of a second.
 
 Dates: `from`/`to` are hall days (年月日 on the page, ISO here), both included; without them,
-today. `by` and `per` are checked against fixed lists before any SQL is built from them.
+today. `by` and `per` are checked against fixed lists before any SQL is built from them. A chart
+covers at most three years (the trend draws every day): a longer range is refused, in Chinese.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from hall import charts, errors, productivity, report_charts, stats
 from hall.api import day_range, manager_of
 from hall.model import PRIORITIES
 from hall.periods import PERIODS
-from hall.report_tables import Column, csv_text, stats_columns, table, work_columns
+from hall.report_tables import Column, Namer, csv_text, stats_columns, table, work_columns
 from hall.service import HallService
 
 CHARTS = {"arrivals": charts.bar_chart, "waits": charts.bar_chart, "windows": charts.bar_chart,
@@ -47,7 +48,7 @@ def _service(request: Request) -> HallService:
     return request.app.state.service
 
 
-def namer(service: HallService) -> Any:
+def namer(service: HallService) -> Namer:
     """(by, key) → the name of a queue, service, window, clerk or priority reason."""
     config = service.config
     queues = {q.id: q.name for q in config.queues}
@@ -81,8 +82,10 @@ def _answer(request: Request, name: str, rows: list[dict[str, Any]], columns: li
             by: str) -> Response:
     cells = table(rows, columns, by, namer(_service(request)))
     if request.query_params.get("format") == "csv":
+        first, last = day_range(request)
         return Response(csv_text(columns, cells), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="{name}_{first}_{last}.csv"'})
     return JSONResponse({name: rows, "columns": [{"key": c.key, "name": c.name} for c in columns],
                          "table": cells})
 

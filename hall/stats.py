@@ -47,9 +47,8 @@ from typing import Any
 
 from hall import productivity
 from hall.periods import PERIOD_SQL as _PERIOD_SQL
-from hall.periods import PERIODS, period_of
-
-__all__ = ["PERIODS", "period_of", "ticket_figures", "roll_up", "roll_up_closed", "histogram"]
+from hall.periods import PERIODS as PERIODS  # the periods, where hall.service checks `per`
+from hall.periods import period_of
 
 BY = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
       "clerk": "clerk", "priority": "priority"}
