@@ -399,15 +399,6 @@ async def manage_events(request: Request) -> Response:
     return as_list(request, "events", await _service(request).recent_events(limit))
 
 
-async def manage_stats(request: Request) -> Response:
-    await manager_of(request)
-    service = _service(request)
-    first, last = _day_range(request)
-    by = request.query_params.get("by", "queue")
-    per = request.query_params.get("per")
-    return as_list(request, "stats", await service.stats(first, last, by, per))
-
-
 
 
 async def manage_server(request: Request) -> Response:
@@ -424,7 +415,7 @@ async def manage_close_day(request: Request) -> Response:
     return ok({"missed": missed})
 
 
-def _day_range(request: Request) -> tuple[str, str]:
+def day_range(request: Request) -> tuple[str, str]:
     today = _service(request).clock().date().isoformat()
     first_day, last_day = query_date(request, "from"), query_date(request, "to")
     first = first_day.isoformat() if first_day else today
@@ -437,7 +428,7 @@ def _day_range(request: Request) -> tuple[str, str]:
 async def manage_priority(request: Request) -> Response:
     """Priority tickets with their reason and who granted it."""
     await manager_of(request)
-    first, last = _day_range(request)
+    first, last = day_range(request)
     return as_list(request, "priority", await _service(request).priority_tickets(first, last))
 
 
@@ -489,7 +480,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/manage/events", manage_events, methods=["GET"]),
         Route("/api/manage/devices", manage_devices, methods=["GET"]),
         Route("/api/manage/close-day", manage_close_day, methods=["POST"]),
-        Route("/api/manage/stats", manage_stats, methods=["GET"]),
         Route("/api/manage/server", manage_server, methods=["GET"]),
         Route("/api/manage/priority", manage_priority, methods=["GET"]),
         Route("/api/manage/open-days", manage_open_days, methods=["GET", "POST"]),

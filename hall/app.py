@@ -41,6 +41,7 @@ from hall import (
     perimeter,
     plan_api,
     real_name_api,
+    reports_api,
     staffing_api,
 )
 from hall.alarm_desk import AlarmDesk
@@ -111,6 +112,7 @@ def build_app(config: HallConfig, db_path: str | Path,
         *accounts_api.routes(),
         *audit_api.routes(),
         *plan_api.routes(),  # 明日排班建议 (hall/planner.py)
+        *reports_api.routes(),
         *guard.routes(),
         *hall.web.routes(),
         *displays.pages.routes(),
@@ -205,5 +207,6 @@ def page_urls(base: str, config: HallConfig) -> list[tuple[str, str]]:
         ("告警 alarms", f"{base}/manage/alarms"),
         ("账号管理 accounts", f"{base}/manage/accounts"),
         ("审计日志 audit log", f"{base}/manage/audit"),
+        ("统计报表 reports", f"{base}/manage/reports"),
         ("API snapshot", f"{base}/api/hall"),
     ]

@@ -29,6 +29,7 @@ FIELD_LABELS = {
     "active": "启用状态", "unlock": "解除锁定", "reset_password": "重置密码",
     "user": "操作人", "action": "操作", "success": "结果", "before": "翻页位置",
     "target_p90": "等候目标", "weeks": "历史周数",
+    "per": "统计周期",
 }
 
 

@@ -977,7 +977,8 @@ class HallService:
             tx.conn.execute("DELETE FROM idempotency WHERE created_at < ?",
                             (ts - timedelta(days=2).total_seconds(),))
             offset = now.utcoffset()
-            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0)
+            stats.roll_up_closed(tx.conn, day, int(offset.total_seconds()) if offset else 0,
+                                 {w.number: w.queues for w in self.config.windows})
             # yesterday's temporary windows end, windows closed for yesterday reopen
             ended = staffing_rows.end_days_before(tx.conn, day)
             config = self.use_staffing(tx)

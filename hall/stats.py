@@ -12,7 +12,17 @@ closed hall day is rolled up once, when the day is closed, into two small tables
   (grouping `hour`, key = the hour).
 
 A report sums roll-ups for closed days and adds today's figures straight from the tickets
-(a day's worth is small). Days closed before roll-ups existed are rolled up on the first start.
+(a day's worth is small). Days closed before roll-ups existed are rolled up on the first start;
+a migration that changes what a roll-up holds empties them, and the next start rebuilds them.
+The clerks' productivity is rolled up beside them, from the event log (hall.productivity).
+
+Ratings and 办不成事 complaints join each report line (count, average level, 差评, 差评率;
+complaints) by the same grouping and period. They are summed straight from their tables, not
+rolled up: a rating may come days after service (the phone page) and an upheld 申诉 takes one
+out of every figure later (`hall.ratings.COUNTED`), so a roll-up would go stale. A rating
+counts on the day of the ticket it rates (the day it judges), in the hour that ticket was
+issued; a complaint on the day and hour it was received. By queue and 优先 a complaint is
+placed by its ticket; one without a ticket (the 办不成事 window, the QR page) has no queue.
 
 Groupings (`by`): hall, queue, service, window, clerk, priority (reason). Periods (`per`):
 all, hour (of the day, over the whole range: when do people come), day, week (from Monday)
@@ -20,7 +30,10 @@ and month. Hours are the
 hall's: China keeps one UTC offset all year, so the offset places every ticket.
 
 Definitions (domain.md, Dashboards): wait = issue → first call; handling = start → finish of a
-served ticket; walk = call → start.
+served ticket; walk = call → start. 过号 (`no_show`) counts tickets that ended missed at the
+window; one re-queued after a 过号 and served later counts as served. Held (挂起) counts
+tickets held at least once that day, from the `ticket.held` events (at the day's close a held
+ticket still waiting becomes `missed`, so its state alone would forget it).
 """
 
 from __future__ import annotations
@@ -28,12 +41,17 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from hall import productivity
+from hall.periods import PERIOD_SQL as _PERIOD_SQL
+from hall.periods import PERIODS as PERIODS  # the periods, where hall.service checks `per`
+from hall.periods import period_of
+
 BY = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
       "clerk": "clerk", "priority": "priority"}
-PERIODS = ("all", "hour", "day", "week", "month")
 OUTCOMES = ("done", "accepted", "accepted_missing", "rejected", "failed")
 COUNTS = ("issued", "served", "no_show", "missed", "transferred", "held", "priority", "granted",
           *(f"o_{o}" for o in OUTCOMES))
@@ -66,7 +84,8 @@ _SELECT_DAILY = (
     "SELECT {key} AS key, " + HOUR + " AS hour, COUNT(*) AS issued, "
     "SUM(state = 'done') AS served, SUM(state = 'no_show') AS no_show, "
     "SUM(state = 'missed') AS missed, SUM(transfers > 0) AS transferred, "
-    "SUM(state = 'held') AS held, SUM(priority IS NOT NULL) AS priority, "
+    "SUM(number IN (SELECT json_extract(data, '$.number') FROM events WHERE seq >= :lo "
+    "AND seq < :hi AND type = 'ticket.held')) AS held, SUM(priority IS NOT NULL) AS priority, "
     "SUM(priority_by IS NOT NULL) AS granted, "
     + ", ".join(f"SUM(outcome IS '{o}') AS o_{o}" for o in OUTCOMES) + ", "
     "TOTAL(first_called_at - issued_at) AS wait_sum, COUNT(first_called_at) AS wait_n, "
@@ -83,9 +102,17 @@ def _select_hist(key: str, kind: str) -> str:
             f"COUNT(*) AS n FROM tickets WHERE day = :day AND {cond} GROUP BY key, minute")
 
 
-def roll_up(conn: sqlite3.Connection, day: str, offset_seconds: int) -> None:
-    """Write one closed day's roll-ups (inside the caller's transaction)."""
-    params = {"day": day, "offset": offset_seconds}
+def _event_range(conn: sqlite3.Connection, day: str, offset_seconds: int) -> dict[str, int]:
+    start = productivity.day_start(day, offset_seconds)
+    return {"lo": productivity.first_at(conn, "events", "seq", start),
+            "hi": productivity.first_at(conn, "events", "seq", start + 86400)}
+
+
+def roll_up(conn: sqlite3.Connection, day: str, offset_seconds: int,
+            window_queues: Mapping[int, Sequence[str]] | None = None) -> None:
+    """Write one closed day's roll-ups (inside the caller's transaction). `window_queues`:
+    the queues each window serves (config.toml), for the productivity roll-up."""
+    params = {"day": day, "offset": offset_seconds, **_event_range(conn, day, offset_seconds)}
     columns = ", ".join(("key", "hour", *COUNTS, *SUMS))
     for dim, key in BY.items():
         conn.execute(f"INSERT INTO figures_daily (day, dim, {columns}) "
@@ -99,35 +126,19 @@ def roll_up(conn: sqlite3.Connection, day: str, offset_seconds: int) -> None:
         conn.execute("INSERT INTO figures_hist (day, dim, key, kind, minute, n) "
                      "SELECT :day, 'hour', key, kind, minute, n FROM "
                      f"({_select_hist(HOUR_LABEL, kind)})", params)
+    productivity.roll_up(conn, day, offset_seconds, window_queues or {})
     conn.execute("INSERT INTO figures_days (day) VALUES (?)", (day,))
 
 
-def roll_up_closed(conn: sqlite3.Connection, today: str, offset_seconds: int) -> int:
+def roll_up_closed(conn: sqlite3.Connection, today: str, offset_seconds: int,
+                   window_queues: Mapping[int, Sequence[str]] | None = None) -> int:
     """Roll up every day before `today` that has tickets and no roll-up yet; how many."""
     days = [r[0] for r in conn.execute(
         "SELECT DISTINCT day FROM tickets WHERE day < ? AND day NOT IN "
         "(SELECT day FROM figures_days) ORDER BY day", (today,))]
     for day in days:
-        roll_up(conn, day, offset_seconds)
+        roll_up(conn, day, offset_seconds, window_queues)
     return len(days)
-
-
-def period_of(per: str, day: str, hour: int | None = None) -> str:
-    """Pure: the period a day (and hour) falls in."""
-    if per == "all":
-        return "全部"
-    if per == "hour":
-        return f"{hour:02d}"
-    if per == "week":
-        d = date.fromisoformat(day)
-        return (d - timedelta(days=d.weekday())).isoformat()
-    if per == "month":
-        return day[:7]
-    return day
-
-
-_PERIOD_SQL = {"all": "'全部'", "day": "day", "week": "date(day, 'weekday 0', '-6 days')",
-               "month": "substr(day, 1, 7)", "hour": "printf('%02d', hour)"}
 
 
 def percentile_from_histogram(hist: dict[int, int], p: float) -> int | None:
@@ -175,7 +186,8 @@ def ticket_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per
                     (hist_dim, first, closed_last)):
                 hists[(r["k"], r["p"])][r["kind"]][r["minute"]] += r["n"]
     if first <= today <= last:
-        params = {"day": today, "offset": offset_seconds}
+        params = {"day": today, "offset": offset_seconds,
+                  **_event_range(conn, today, offset_seconds)}
         for r in conn.execute(_SELECT_DAILY.format(key=key), params):
             acc = sums[(r["key"], period_of(per, today, r["hour"]))]
             for c in fields:
@@ -195,9 +207,113 @@ def ticket_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per
             "GROUP BY k, p, priority",
             {"first": first, "last": last, "offset": offset_seconds}):
         reasons[(r["k"], r["p"])][r["priority"]] = r["n"]
-    return [_row(by, k, p, acc, hists.get((k, p)), reasons.get((k, p), {}))
-            for (k, p), acc in sorted(
-        sums.items(), key=lambda item: (item[0][0] is None, str(item[0][0]), item[0][1]))]
+    feedback = feedback_sums(conn, first, last, by, per, offset_seconds)
+    for k_p in feedback.keys() - sums.keys():  # ratings or complaints and no ticket: a line
+        sums[k_p] = defaultdict(float)
+    return [{**_row(by, k, p, acc, hists.get((k, p)), reasons.get((k, p), {})),
+             **_feedback_row(feedback.get((k, p), {}))}
+            for (k, p), acc in sorted(sums.items(), key=lambda item: (
+                item[0][0] is None, item[0][0] if item[0][0] is not None else 0, item[0][1]))]
+
+
+def counts(conn: sqlite3.Connection, first: str, last: str, by: str, per: str,
+           offset_seconds: int, today: str, fields: tuple[str, ...] = ("issued", "served")
+           ) -> list[dict[str, Any]]:
+    """Only the count columns `fields` (of COUNTS) per (group, period): what a chart needs,
+    without the percentiles, ratings and priority reasons of `ticket_figures` (a year's
+    histograms per window are millions of rows)."""
+    if not set(fields) <= set(COUNTS):
+        raise ValueError(fields)
+    key, period = BY[by], _PERIOD_SQL[per]
+    closed_last = min(last, (date.fromisoformat(today) - timedelta(days=1)).isoformat())
+    acc: dict[tuple[Any, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
+    if first <= closed_last:
+        for r in conn.execute(
+                f"SELECT key, {period} AS p, " + ", ".join(f"SUM({f}) AS {f}" for f in fields)
+                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY key, p",
+                (by, first, closed_last)):
+            for f in fields:
+                acc[(r["key"], r["p"])][f] += r[f] or 0
+    if first <= today <= last:
+        params = {"day": today, "offset": offset_seconds,
+                  **_event_range(conn, today, offset_seconds)}
+        for r in conn.execute(_SELECT_DAILY.format(key=key), params):
+            for f in fields:
+                acc[(r["key"], period_of(per, today, r["hour"]))][f] += r[f] or 0
+    return [{by: k, "period": p, **values} for (k, p), values in sorted(acc.items(), key=lambda
+            item: (item[0][0] is None, item[0][0] if item[0][0] is not None else 0, item[0][1]))]
+
+
+# what a rating or a complaint is grouped by, per `by` (columns of the subqueries below)
+_FEEDBACK_KEYS = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
+                  "clerk": "clerk", "priority": "priority"}
+
+
+def feedback_sums(conn: sqlite3.Connection, first: str, last: str, by: str, per: str,
+                  offset_seconds: int) -> dict[tuple[Any, str], dict[str, float]]:
+    """Counted ratings (count, sum of levels, 差评) and complaints per (group, period) of hall
+    days first..last, summed in SQL (see the module's docstring for the days they count on)."""
+    # imported here: hall.ratings stands on hall.service, which imports this module
+    from hall.ratings import BAD_LEVELS, COUNTED
+
+    key, period = _FEEDBACK_KEYS[by], _PERIOD_SQL[per]
+    params = {"first": first, "last": last, "offset": offset_seconds}
+    # the ticket is looked up only for what the rating does not carry (its priority, its hour)
+    ticket = by == "priority" or per == "hour"
+    bad = ", ".join(str(level) for level in sorted(BAD_LEVELS))
+    out: dict[tuple[Any, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    rating_sql = (
+        f"SELECT {key} AS k, {period} AS p, COUNT(*) AS n, TOTAL(level) AS levels, "
+        f"SUM(level IN ({bad})) AS bad FROM (SELECT r.day, r.level, r.queue, r.service, "
+        "r.window, r.clerk, "
+        + ("t.priority, CAST(strftime('%H', t.issued_at + :offset, 'unixepoch') AS INT) AS hour"
+           if ticket else "NULL AS priority, NULL AS hour")
+        + " FROM (SELECT * FROM ratings WHERE day BETWEEN :first AND :last AND "
+        + f"{COUNTED}) r"
+        + (" LEFT JOIN tickets t ON t.id = r.ticket_id" if ticket else "")
+        + ") GROUP BY k, p")
+    for r in conn.execute(rating_sql, params):
+        acc = out[(r["k"], r["p"])]
+        acc["ratings"] += r["n"]
+        acc["levels"] += r["levels"]
+        acc["bad"] += r["bad"]
+    complaint_sql = (
+        f"SELECT {key} AS k, {period} AS p, COUNT(*) AS n FROM (SELECT c.day, t.queue, "
+        "c.service, c.window, c.clerk, t.priority, "
+        "CAST(strftime('%H', c.opened_at + :offset, 'unixepoch') AS INT) AS hour "
+        "FROM complaints c LEFT JOIN tickets t ON t.id = c.ticket_id "
+        "WHERE c.day BETWEEN :first AND :last) GROUP BY k, p")
+    for r in conn.execute(complaint_sql, params):
+        out[(r["k"], r["p"])]["complaints"] += r["n"]
+    return out
+
+
+def _feedback_row(acc: Mapping[str, float]) -> dict[str, Any]:
+    n = int(acc.get("ratings", 0))
+    bad = int(acc.get("bad", 0))
+    return {"ratings": n, "rating_avg": round(acc["levels"] / n, 2) if n else None,
+            "bad_ratings": bad, "bad_rate": round(bad / n, 3) if n else None,
+            "complaints": int(acc.get("complaints", 0))}
+
+
+def histogram(conn: sqlite3.Connection, first: str, last: str, kind: str,
+              offset_seconds: int, today: str) -> dict[int, int]:
+    """The whole hall's tickets per whole minute of wait (or handling) over hall days
+    first..last: the roll-ups' histograms for closed days, today's from the tickets."""
+    closed_last = min(last, (date.fromisoformat(today) - timedelta(days=1)).isoformat())
+    out: dict[int, int] = defaultdict(int)
+    if first <= closed_last:
+        for minute, n in conn.execute(
+                "SELECT minute, SUM(n) FROM figures_hist WHERE dim = 'hall' AND kind = ? "
+                "AND day BETWEEN ? AND ? GROUP BY minute", (kind, first, closed_last)):
+            out[minute] += n
+    if first <= today <= last:
+        expr, cond = KINDS[kind]
+        for minute, n in conn.execute(
+                f"SELECT CAST(({expr}) / 60 AS INT) AS minute, COUNT(*) FROM tickets "
+                f"WHERE day = ? AND {cond} GROUP BY minute", (today,)):
+            out[minute] += n
+    return dict(out)
 
 
 def _row(by: str, key: Any, period: str, acc: dict[str, float],
@@ -215,6 +331,8 @@ def _row(by: str, key: Any, period: str, acc: dict[str, float],
         "priority_tickets": int(acc["priority"]),
         "priority_share": round(acc["priority"] / issued, 3) if issued else None,
         "priority_by_reason": reasons,
+        "priority_share_by_reason": {k: round(n / issued, 3) if issued else None
+                                     for k, n in reasons.items()},
         # who vouched for a priority reason: staff, or the citizen at the kiosk (self-declared)
         "granted_by_staff": int(acc["granted"]),
         "outcomes": {o: int(acc[f"o_{o}"]) for o in OUTCOMES},

@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from hall import audit, errors, stats
+from hall import audit, errors, productivity, stats
 
 T = TypeVar("T")
 
@@ -426,6 +426,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_user ON audit (user, id);
     CREATE INDEX audit_action ON audit (action, id);
     CREATE INDEX audit_time ON audit (time);
+    """,
+    # 13: reports (issue 10.1, 10.5): the clerks' productivity rolled up per day from the event log
+    # (hall/productivity.py); held now counts tickets ever held. The roll-ups are emptied, and
+    # the next start rebuilds every closed day with both (hall.stats.roll_up_closed).
+    productivity.MIGRATION + """
+    DELETE FROM figures_daily;
+    DELETE FROM figures_hist;
+    DELETE FROM figures_days;
     """,
 ]
 

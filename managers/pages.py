@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hall import report_charts
 from hall.alarms import KIND_NAMES, STATUS_NAMES
 from hall.api import MANAGER_ROLES
 from hall.auth import ADMIN_ROLES, AUDIT_ROLES, COOKIE, ROLE_NAMES, ROLES
@@ -44,7 +45,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 MANAGE_NAV = (("/manage", "实时"), ("/manage/ratings", "好差评"),
               ("/manage/rectifications", "差评整改"), ("/manage/complaints", "办不成事"),
               ("/manage/staffing", "窗口调度"), ("/manage/alarms", "告警"),
-              ("/manage/real-name", "实名取号"), ("/manage/accounts", "账号管理"),
+              ("/manage/real-name", "实名取号"), ("/manage/reports", "统计报表"),
+              ("/manage/accounts", "账号管理"),
               ("/manage/audit", "审计日志"))
 # Who may open a page (and see it in the navigation); any other page is for MANAGER_ROLES.
 PAGE_ROLES: dict[str, tuple[str, ...]] = {"/manage/accounts": ADMIN_ROLES,
@@ -88,6 +90,13 @@ async def manage_ratings(request: Request) -> Response:
         "channels": RATING_CHANNELS,
         "modes": RATING_MODES,
         "indicators": [{"key": k, "name": v} for k, v in INDICATORS.items()],
+    })
+
+
+async def manage_reports(request: Request) -> Response:
+    """统计报表 (issue 10.1, 10.5): the figures, charts and productivity of hall.reports_api."""
+    return _manage_page(request, "manage_reports.html", "统计报表", "/manage/reports", {
+        "charts": [{"key": k, "name": v} for k, v in report_charts.NAMES.items()],
     })
 
 
@@ -204,5 +213,6 @@ def routes() -> list[BaseRoute]:
         Route("/manage/real-name", manage_real_name, methods=["GET"], name="manage_real_name"),
         Route("/manage/accounts", manage_accounts, methods=["GET"], name="manage_accounts"),
         Route("/manage/audit", manage_audit, methods=["GET"], name="manage_audit"),
+        Route("/manage/reports", manage_reports, methods=["GET"], name="manage_reports"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]]

@@ -408,6 +408,12 @@ def counter_change_password(page: Page, h: Hall) -> None:
     counter_login(page, h)
     _login(page, "newbie", 6, NEW_PASSWORD)
     expect(page.locator("#pw")).to_be_visible()
+def manage_reports(page: Page, h: Hall) -> None:
+    _manager(page, h, "/manage/reports", "#work-body tr")
+    for key in ("arrivals", "waits", "windows", "trend"):  # every chart and its data table
+        expect(page.locator(f"#chart-{key} .chart-svg[data-state=ready] svg")).to_be_visible()
+        page.locator(f"#chart-{key} summary").click()
+        expect(page.locator(f"#chart-{key} .chart-table > *")).to_be_visible()
 
 
 STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
@@ -456,6 +462,8 @@ STATES: dict[str, tuple[Callable[[Page, Hall], None], tuple[int, int]]] = {
     "manage-forbidden": (manage_forbidden, (1280, 800)),
     "manage-change-password": (manage_change_password, (1280, 800)),
     "counter-change-password": (counter_change_password, (1280, 800)),
+    "manage-reports": (manage_reports, (1920, 1080)),
+    "manage-reports-narrow": (manage_reports, (390, 844)),
 }
 
 AXE = Axe()

@@ -163,6 +163,13 @@ def _walk(server: HallServer) -> Collector:
         c.expect(boss.post("/api/manage/open-days", json=body), f"open day {body}")
     c.expect(boss.post("/api/manage/deadlines/999/complete"), "unknown application")
     c.expect(boss.get("/api/manage/stats?per=decade"), "stats period")
+    for query in ("by=queue", "per=decade", "from=2026-05-02&to=2026-05-01", "to=never"):
+        c.expect(boss.get(f"/api/manage/productivity?{query}"), f"productivity {query}")
+    c.expect(boss.get("/api/manage/charts/pie.svg"), "unknown chart")
+    c.expect(boss.get("/api/manage/charts/trend.svg?from=soon"), "chart date")
+    c.expect(boss.get("/api/manage/charts/trend.svg?from=1970-01-01&to=2999-12-31"),
+             "chart over centuries")
+    c.expect(clerk.get("/api/manage/charts/trend.svg"), "clerk on a chart")
     c.expect(boss.get("/api/manage/priority?from=x"), "priority date")
     c.expect(boss.get("/api/manage/priority?from=2026-05-02&to=2026-05-01"), "priority to<from")
     c.expect(anon.post("/api/devices/enrol", json={"code": "nope"}), "enrol wrong code")

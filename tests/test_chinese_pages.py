@@ -156,7 +156,8 @@ def test_every_page_state_speaks_chinese(hall_server: HallServer, new_page: Any)
     ALLOWED.append(rated.json()["reference"])
     for path in ("/manage/ratings", "/manage/rectifications", "/manage/complaints",
                  "/manage/staffing",
-                 f"/manage/complaints/{rated.json()['id']}", "/manage/alarms"):
+                 f"/manage/complaints/{rated.json()['id']}", "/manage/alarms",
+                 "/manage/reports"):
         manager.goto(server.url + path)
         expect(manager.locator("#l-user")).to_be_hidden()
         check(manager, path, seen)

@@ -55,7 +55,9 @@ def test_every_manager_csv_is_chinese(hall_server: HallServer) -> None:
               "complaints", "priority", "open-days",
               *(f"stats?by={by}" for by in ("queue", "service", "window", "clerk", "day", "hour",
                                             "priority")),
-              *(f"stats?by=window&per={per}" for per in ("hour", "day", "week", "month"))]
+              *(f"stats?by=window&per={per}" for per in ("hour", "day", "week", "month")),
+              *(f"productivity?by={by}&per={per}" for by, per in (
+                  ("window", "all"), ("clerk", "hour"), ("hall", "day")))]
     checked = 0
     for route in [*routes, "audit"]:
         who = adm if route == "audit" else boss

@@ -34,7 +34,8 @@ CASE_ACTIONS = ["assign", "callback", "classify", "fix", "feedback", "review", "
                 "reveal"]
 MANAGE_LISTS = ["stats", "ratings", "figures", "complaints", "rectifications", "events", "audit",
                 "windows", "alarms", "devices", "users", "server", "priority", "open-days",
-                "deadlines", "real-name"]
+                "deadlines", "real-name", "productivity",
+                "charts/arrivals.svg", "charts/waits.svg", "charts/windows.svg", "charts/trend.svg"]
 QUERY_KEYS = ["from", "to", "window", "level", "status", "channel", "by", "per", "limit",
               "open", "format", "queue", "date", "service", "history", "kind"]
 

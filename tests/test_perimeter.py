@@ -161,7 +161,8 @@ def test_each_fuzz_case_that_gave_500_is_a_4xx(hall_server: HallServer) -> None:
     assert_error(r, r.status_code)
     # dates and numbers in manager queries
     for path in ("/api/manage/ratings", "/api/manage/figures", "/api/manage/complaints",
-                 "/api/manage/rectifications", "/api/manage/stats"):
+                 "/api/manage/rectifications", "/api/manage/stats", "/api/manage/productivity",
+                 "/api/manage/charts/trend.svg"):
         for params in ({"to": "9999-12-31"}, {"from": "0001-01-01", "to": "9999-12-31"},
                        {"from": "garbage"}, {"to": "2026-02-30"}, {"from": "\x00"},
                        {"window": "99999999999999999999"}, {"level": "1" * 30}):

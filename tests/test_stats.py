@@ -128,6 +128,12 @@ def test_roll_ups_give_what_the_tickets_give(rows: list, by: str, per: str) -> N
             for r in a + b:
                 r.pop("wait_p90_minutes"), r.pop("handling_p90_minutes")
         assert a == b
+    # the charts' counts are the figures' counts, from the roll-ups as from the tickets
+    for day, figures in zip(("2026-11-28", "2026-11-29", "2026-11-30"), rolled, strict=True):
+        expected = [{by: r[by], "period": r["period"], "issued": r["issued"],
+                     "served": r["served"]} for r in figures]
+        assert stats.counts(conn, day, day, by, per, OFFSET, "2026-12-01") == expected
+        assert stats.counts(conn, day, day, by, per, OFFSET, day) == expected
 
 
 def test_percentile_from_histogram_is_nearest_rank() -> None:
