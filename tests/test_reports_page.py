@@ -133,3 +133,31 @@ def test_grouping_and_period_are_chosen_on_the_page(server: HallServer, new_page
     page.fill("#f-to", "三月")
     page.click("#f-submit")
     expect(page.locator("#f-to-problem")).to_contain_text("年月日")
+
+
+def test_the_plan_for_the_next_working_day_is_asked_for_on_the_page(
+        server: HallServer, new_page: Any) -> None:
+    """明日排班建议: a target the page cannot take is refused beside its field; history that
+    holds no ticket is explained; a year's history gives a rota of windows per queue and hour,
+    its last row the hour's total."""
+    page = new_page(1600, 1000)
+    _open(page, server, f"from={DAY}&to={DAY}")
+    page.fill("#pl-target", "0")
+    page.click("#pl-submit")
+    expect(page.locator("#pl-target-problem")).to_contain_text("1 到 240")
+    expect(page.locator("#plan-body tr")).to_have_count(0)
+    page.fill("#pl-target", "15")
+    page.fill("#pl-weeks", "1")  # the played day is months ago: nothing to learn from
+    page.click("#pl-submit")
+    expect(page.locator("#m-msg")).to_contain_text("没有号票记录")
+    page.fill("#pl-weeks", "52")
+    page.click("#pl-submit")
+    expect(page.locator("#plan-body tr.total")).to_be_visible(timeout=60_000)
+    rows = _table(page, "plan-body")
+    hours = page.eval_on_selector_all("#plan-head th", "ths => ths.map(t => t.textContent)")
+    assert hours[0] == "队列" and all(h.endswith("时") or "—" in h or ":" in h for h in hours[1:])
+    assert rows[-1][0] == "合计" and len(rows) >= 2
+    for col in range(1, len(hours)):  # the total is the sum of the queues' windows
+        cells = [r[col].rstrip("！") for r in rows[:-1]]
+        assert int(rows[-1][col]) == sum(int(c) for c in cells if c != "—")
+    assert "weeks=52" in page.get_attribute("#csv-plan", "href")

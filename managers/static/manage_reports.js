@@ -124,6 +124,70 @@
         ...series.map((s) => Hall.h("td", { class: "num" }, values[s] || "—"))))));
   }
 
+
+  /* ---------------------------------------------------------------- 明日排班建议
+   * Asked for on a button, not with every reload: a plan is seconds of simulation on the
+   * server (kept there for the day per target and weeks). A row per queue, a column per
+   * hour, each cell the windows to open; a cell that cannot meet the target even so is
+   * marked, and the last row sums the windows of the hour. */
+  function planQuery() {
+    return { target_p90: $("pl-target").value.trim(), weeks: $("pl-weeks").value.trim() };
+  }
+  /** The page's own Chinese checks, as custom validity: hall.js shows them beside the field
+   * on submit (never the browser's bubble) and the submit below runs only when both pass. */
+  function planValidity() {
+    const q = planQuery();
+    const target = Number(q.target_p90);
+    const weeks = Number(q.weeks);
+    $("pl-target").setCustomValidity(/^\d+(\.\d+)?$/.test(q.target_p90) && target >= 1 &&
+      target <= 240 ? "" : "等候目标请填写 1 到 240 之间的分钟数");
+    $("pl-weeks").setCustomValidity(/^\d+$/.test(q.weeks) && weeks >= 1 && weeks <= 52
+      ? "" : "参考周数请填写 1 到 52 之间的整数");
+  }
+  ["pl-target", "pl-weeks"].forEach((id) => $(id).addEventListener("input", planValidity));
+  planValidity();
+  async function loadPlan() {
+    const q = planQuery();
+    $("csv-plan").href = M.url("/api/manage/plan", Object.assign({ format: "csv" }, q));
+    $("pl-state").textContent = "正在模拟推算，请稍候……";
+    $("pl-submit").disabled = true;
+    try {
+      drawPlan(await Hall.api("GET", M.url("/api/manage/plan", q)));
+      $("pl-state").textContent = "";
+    } catch (e) {
+      $("pl-state").textContent = "";
+      M.fail(e);
+    } finally {
+      $("pl-submit").disabled = false;
+    }
+  }
+  function drawPlan(plan) {
+    $("pl-day").textContent = "（" + M.day(plan.day) + "，等候目标 " + plan.target_p90_minutes +
+      " 分钟）";
+    const hours = plan.totals.map((t) => t.hour);
+    $("plan-head").replaceChildren(Hall.h("tr", null, Hall.h("th", { scope: "col" }, "队列"),
+      ...hours.map((h) => Hall.h("th", { scope: "col" }, h))));
+    const rows = plan.queues.map((q) => {
+      const by = new Map(q.hours.map((x) => [x.hour, x]));
+      return Hall.h("tr", { dataset: { queue: q.queue } }, Hall.h("th", { scope: "row" }, q.name),
+        ...hours.map((h) => {
+          const x = by.get(h);
+          if (!x) return Hall.h("td", { class: "num" }, "—");
+          const note = "预计取号 " + x.expected_tickets + "，九成等候 " + x.p90_minutes + " 分钟" +
+            (x.target_met ? "" : "，未达目标");
+          return Hall.h("td", { class: "num" + (x.target_met ? "" : " miss"), title: note,
+            dataset: { windows: x.windows } }, String(x.windows) + (x.target_met ? "" : "！"));
+        }));
+    });
+    rows.push(Hall.h("tr", { class: "total" }, Hall.h("th", { scope: "row" }, "合计"),
+      ...plan.totals.map((t) => Hall.h("td", { class: "num" }, String(t.windows)))));
+    $("plan-body").replaceChildren(...rows);
+  }
+  $("plan-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    loadPlan();
+  });
+
   M.bindFilters($("filters"), function (chosen) {
     filters = chosen;
     $("csv-stats").href = M.url("/api/manage/stats", Object.assign({ format: "csv" }, statsQuery()));
