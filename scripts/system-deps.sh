@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages: `run` needs espeak-ng (the offline voice); `test` also needs sox (to
 # measure WAVs by hand), Chromium and a CJK font (the pages' tests; without the font every
-# Hanzi is a box). Installs what is missing when run as root; otherwise says what to install.
+# Hanzi is a box), and the sqlite3 shell. Installs what is missing when run as root; otherwise says what to install.
 set -euo pipefail
 mode=${1:-test}
 missing=()
@@ -9,6 +9,8 @@ command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 if [ "$mode" = test ]; then
   command -v sox >/dev/null || missing+=(sox)
   command -v chromium >/dev/null || missing+=(chromium)
+  # the audit test edits a row with the sqlite3 shell, as someone tampering would
+  command -v sqlite3 >/dev/null || missing+=(sqlite3)
   fc-list 2>/dev/null | grep -qi "wqy\|WenQuanYi" || missing+=(fonts-wqy-microhei)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
