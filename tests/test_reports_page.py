@@ -161,3 +161,15 @@ def test_the_plan_for_the_next_working_day_is_asked_for_on_the_page(
         cells = [r[col].rstrip("！") for r in rows[:-1]]
         assert int(rows[-1][col]) == sum(int(c) for c in cells if c != "—")
     assert "weeks=52" in page.get_attribute("#csv-plan", "href")
+
+
+def test_bookings_and_channels_are_in_the_report(server: HallServer, new_page: Any) -> None:
+    """预约与取号渠道 (issue 11.7) for the played day: no bookings, every ticket a walk-in, and
+    the booked share therefore 0 on each service's whole-day line."""
+    page = new_page(1600, 1000)
+    _open(page, server, f"from={DAY}&to={DAY}")
+    expect(page.locator("#booking-body tr.total").first).to_be_visible()
+    days = [r for r in _table(page, "booking-body") if r[1] == "全天"]
+    assert sum(int(r[8]) for r in days) == 3  # C001, C002 and D001, all taken at the kiosk
+    assert all(r[2] == "0" and r[7] == "0" and r[10] == "0.0%" for r in days)
+    assert "from=2026-03-02" in page.get_attribute("#csv-booking", "href")

@@ -47,6 +47,7 @@
       if (mine !== asked) return; // a newer load is on its way
       drawTable("stats", stats, "st-count");
       drawTable("work", work, "wk-count");
+      drawBooking(await Hall.api("GET", M.url("/api/manage/appointments/figures", r)));
       M.say("");
     } catch (e) {
       M.fail(e);
@@ -70,6 +71,27 @@
         ? Hall.h("th", { scope: "row" }, text)
         : Hall.h("td", { class: /^[\d.%—-]+$/.test(text) ? "num" : "", dataset: { key: cols[i].key } },
           text)))));
+  }
+
+  /** 预约与取号渠道: a line per service and slot hour, then the service's whole day. */
+  function drawBooking(answer) {
+    const rows = answer.figures;
+    $("bk-count").textContent = "（" + rows.length + " 行）";
+    const share = (v) => (v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%");
+    if (!rows.length) {
+      $("booking-body").replaceChildren(Hall.h("tr", null,
+        Hall.h("td", { colspan: 11, class: "muted" }, "本期间没有预约或取号")));
+      return;
+    }
+    $("booking-body").replaceChildren(...rows.map((f) => Hall.h("tr",
+      { class: f.hour === null ? "total" : "" },
+      Hall.h("th", { scope: "row" }, f.service_name), Hall.h("td", null, f.hour_text),
+      ...["bookings", "cancelled", "check_ins", "no_shows"].map((k) =>
+        Hall.h("td", { class: "num" }, String(f[k]))),
+      Hall.h("td", { class: "num" }, share(f.no_show_rate)),
+      ...["booked_tickets", "walk_in_tickets", "phone_tickets"].map((k) =>
+        Hall.h("td", { class: "num" }, String(f[k]))),
+      Hall.h("td", { class: "num" }, share(f.booked_share)))));
   }
 
   async function loadChart(key, r, mine) {
@@ -191,6 +213,8 @@
   M.bindFilters($("filters"), function (chosen) {
     filters = chosen;
     $("csv-stats").href = M.url("/api/manage/stats", Object.assign({ format: "csv" }, statsQuery()));
+    $("csv-booking").href = M.url("/api/manage/appointments/figures",
+      Object.assign({ format: "csv" }, range()));
     $("csv-work").href = M.url("/api/manage/productivity",
       Object.assign({ format: "csv" }, workQuery()));
   }, load);
