@@ -69,6 +69,30 @@ class ArrivalDesk(BookingDesk):
             return await self._phone_check_in(row["id"], kiosk, source), False
         return await self._booking_check_in(row, kiosk, source), True
 
+    async def check_in_by_id(self, id_number: str, kiosk: str | None,
+                             source: str | None) -> tuple[dict[str, Any], bool]:
+        """Check in with the ID card read at this kiosk (the number already checked by
+        hall.card_reads): today's booking or phone ticket of that person, found by the keyed
+        lookup. Several today: the one whose check-in is open, else the next one to open, so
+        the refusal names the slot the person came early for."""
+        self._require_on()
+        _, ts, today = self._now()
+        lookup = self.sealer.lookup("id", id_number)
+        rows = await self.service.store.read(lambda conn: conn.execute(
+            "SELECT * FROM appointments WHERE id_lookup = ? AND day = ? AND status = 'booked' "
+            "ORDER BY slot_start", (lookup, today.isoformat())).fetchall())
+        if not rows:
+            raise errors.not_found("没有找到持证人今天的预约或手机取号，如需办理请直接取号",
+                                   "unknown_appointment", "id_read")
+        s = self.settings
+        ready = [r for r in rows if r["kind"] == "phone"
+                 or r["slot_start"] - s.checkin_before_minutes * 60 <= ts
+                 <= r["slot_start"] + s.checkin_after_minutes * 60]
+        row = (ready or [r for r in rows if r["slot_start"] > ts] or rows)[0]
+        if row["kind"] == "phone":
+            return await self._phone_check_in(row["id"], kiosk, source), False
+        return await self._booking_check_in(row, kiosk, source), True
+
     async def _booking_check_in(self, row: sqlite3.Row, kiosk: str | None,
                                 source: str | None) -> dict[str, Any]:
         s = self.settings

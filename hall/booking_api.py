@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from hall import errors
 from hall.api import as_list, manager_of, ok, query_date, read_json
 from hall.appointments import Appointments
-from hall.guard import client_of, take_ticket
+from hall.guard import client_of, kiosk_of, take_ticket
 
 
 def _desk(request: Request) -> Appointments:
@@ -70,6 +70,29 @@ async def check_in(request: Request) -> Response:
     return ok(ticket, 201 if issued else 200)
 
 
+async def check_in_by_id(request: Request) -> Response:
+    """Check-in with the ID card on this kiosk's reader: `{"id_read": token}` as the kiosk
+    page got it over /ws/kiosk (the number itself never reaches the page). Only an enrolled
+    kiosk has reads, so the kiosk is the device credential's, never a body field."""
+    desk = _desk(request)
+    desk._require_on()
+    await take_ticket(request)
+    body = await read_json(request)
+    if set(body) - {"id_read"}:
+        raise errors.invalid("请求中有无法识别的内容", "unknown_field", ",".join(sorted(body)))
+    kiosk = await kiosk_of(request)
+    reads = request.app.state.card_reads
+    token = body.get("id_read")
+    read = reads.take(kiosk, token, None, "id_read")
+    try:
+        ticket, issued = await desk.check_in_by_id(read.id_number.number, kiosk,
+                                                   client_of(request))
+    except errors.HallError:
+        reads.release(token, None)  # the person may still take a walk-in ticket with it
+        raise
+    return ok(ticket, 201 if issued else 200)
+
+
 async def late(request: Request) -> Response:
     return ok(await _desk(request).late(request.path_params["token"], client_of(request)))
 
@@ -113,6 +136,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/slots", slots, methods=["GET"]),
         Route("/api/appointments", book, methods=["POST"]),
         Route("/api/appointments/{token}", appointment, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/appointments/id-check-in", check_in_by_id, methods=["POST"]),
         Route("/api/appointments/{code}/check-in", check_in, methods=["POST"]),
         Route("/api/appointments/{token}/late", late, methods=["POST"]),
         Route("/api/phone-tickets", phone_ticket, methods=["POST"]),

@@ -290,6 +290,8 @@
 
   function onRead(m) {
     if (!ticketView.hidden) return; // the last person's ticket is still on screen
+    // 预约签到 open: the card checks its holder in (kiosk_checkin.js)
+    if (m.type === "idcard" && Hall.kiosk.checkInWithCard && Hall.kiosk.checkInWithCard(m)) return;
     if (m.type === "idcard_error") {
       Hall.say(idStep.hidden ? msg : idMsg, m.message, "error");
       return;
