@@ -40,14 +40,15 @@
     if (!filters.to) $("f-to").value = M.day(r.to);
     $("ch-period").textContent = "（" + M.day(r.from) + " 至 " + M.day(r.to) + "）";
     try {
-      const [stats, work] = await Promise.all([
+      const [stats, work, booking] = await Promise.all([
         Hall.api("GET", M.url("/api/manage/stats", statsQuery())),
         Hall.api("GET", M.url("/api/manage/productivity", workQuery())),
+        Hall.api("GET", M.url("/api/manage/appointments/figures", r)),
       ]);
       if (mine !== asked) return; // a newer load is on its way
       drawTable("stats", stats, "st-count");
       drawTable("work", work, "wk-count");
-      drawBooking(await Hall.api("GET", M.url("/api/manage/appointments/figures", r)));
+      drawBooking(booking);
       M.say("");
     } catch (e) {
       M.fail(e);
