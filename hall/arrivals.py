@@ -84,10 +84,7 @@ class ArrivalDesk(BookingDesk):
         if not rows:
             raise errors.not_found("没有找到持证人今天的预约或手机取号，如需办理请直接取号",
                                    "unknown_appointment", "id_read")
-        s = self.settings
-        ready = [r for r in rows if r["kind"] == "phone"
-                 or r["slot_start"] - s.checkin_before_minutes * 60 <= ts
-                 <= r["slot_start"] + s.checkin_after_minutes * 60]
+        ready = [r for r in rows if r["kind"] == "phone" or self._checkin_open(r, ts)]
         row = (ready or [r for r in rows if r["slot_start"] > ts] or rows)[0]
         if row["kind"] == "phone":
             return await self._phone_check_in(row["id"], kiosk, source), False
@@ -100,8 +97,7 @@ class ArrivalDesk(BookingDesk):
         self._refuse_status(row)
         start, end = row["slot_start"], row["slot_end"]
         slot_text = f"{self._hhmm(start)}-{self._hhmm(end)}"
-        opens = start - s.checkin_before_minutes * 60
-        closes = start + s.checkin_after_minutes * 60
+        opens, closes = self._checkin_window(row)
         if row["day"] != today.isoformat() and ts < opens:
             raise errors.conflict(f"您预约的是{row['day'][:4]}年{int(row['day'][5:7])}月"
                                   f"{int(row['day'][8:])}日 {slot_text}，请当天前来签到",

@@ -182,8 +182,19 @@ class BookingDesk:
         (hall.arrivals) has marked it yet: a bar never waits for a timer."""
         if row["status"] == "no_show":
             return True
-        closes = row["slot_start"] + self.settings.checkin_after_minutes * 60
+        closes = self._checkin_window(row)[1]
         return row["kind"] == "booking" and row["status"] == "booked" and closes <= ts
+
+    def _checkin_window(self, row: sqlite3.Row) -> tuple[float, float]:
+        """When a booking's check-in opens and closes (timestamps): `checkin_before_minutes`
+        before its slot to `checkin_after_minutes` after the slot starts."""
+        s = self.settings
+        return (row["slot_start"] - s.checkin_before_minutes * 60,
+                row["slot_start"] + s.checkin_after_minutes * 60)
+
+    def _checkin_open(self, row: sqlite3.Row, ts: float) -> bool:
+        opens, closes = self._checkin_window(row)
+        return opens <= ts <= closes
 
     def _refusal(self, conn: sqlite3.Connection, id_lookup: str, phone_lookup: str,
                  service_id: str, day: date, today: date, ts: float,
