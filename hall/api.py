@@ -406,7 +406,7 @@ async def manage_server(request: Request) -> Response:
     await manager_of(request)
     service = _service(request)
     return ok({"subscribers": service.bus.subscriber_count, "seq": await service.last_seq(),
-               "db": str(service.store.path)})
+               "db": service.store.where})
 
 
 async def manage_close_day(request: Request) -> Response:

@@ -75,7 +75,7 @@ def build_app(config: HallConfig, db_path: str | Path,
             limits.tickets_per_minute_per_kiosk, limits.tickets_per_day_per_kiosk)
         app.state.device_health = lambda: []
         try:
-            stop_devices = await start_devices(app, service, Path(db_path).parent / "voice",
+            stop_devices = await start_devices(app, service, service.store.data_dir / "voice",
                                                public_url)
         except BaseException:
             # the store's threads would keep a failed server alive (and its port taken)

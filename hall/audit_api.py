@@ -118,7 +118,7 @@ async def _csv(service: HallService, ex: Exporter,
 
 async def chain(request: Request) -> Response:
     await manager_of(request, AUDIT_ROLES)
-    status = await audit_log.check(_service(request).store.path)
+    status = await audit_log.check(_service(request).store.db)
     return ok(status.as_json())
 
 

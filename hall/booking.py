@@ -87,7 +87,7 @@ class BookingDesk:
         self.config = service.config
         self.settings = service.config.booking
         self.tz = service.tz
-        self.sealer = Sealer(service.store.path.with_suffix(".key"))
+        self.sealer = Sealer(service.store.key_path)
 
     # ------------------------------------------------------------------ helpers
 

@@ -72,11 +72,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from hall.app import build_app, page_urls, public_base
     from hall.store import DatabaseInUse, lock_database
+    from hall.store_pg import is_postgres
 
     try:
         # one process owns a database file for its whole life (released by the kernel on exit,
-        # also on kill -9); the descriptor stays open until the process ends
-        lock_database(args.db)
+        # also on kill -9); the descriptor stays open until the process ends. On PostgreSQL
+        # any number of processes share one database (hall/store_pg.py).
+        if not is_postgres(args.db):
+            lock_database(args.db)
     except DatabaseInUse as exc:
         print(f"数据库文件 {exc.path} 正被另一个大厅服务进程 (pid {exc.pid}) 使用，拒绝启动。"
               "同一数据库文件只能由一个服务进程使用。", file=sys.stderr)

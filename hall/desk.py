@@ -65,7 +65,7 @@ class Desk:
     def __init__(self, service: HallService) -> None:
         self.service = service
         self.tz = service.tz
-        self.sealer = Sealer(service.store.path.with_suffix(".key"))
+        self.sealer = Sealer(service.store.key_path)
 
     @property
     def config(self) -> HallConfig:

@@ -50,7 +50,7 @@ def people_for(service: HallService) -> tuple[CardReads, real_name.People]:
     config = service.config
     reads = CardReads(config.real_name.read_seconds, config.real_name.elderly_age,
                       lambda: hall_day(service.clock(), service.tz))
-    sealer = Sealer(service.store.path.with_suffix(".key"))
+    sealer = Sealer(service.store.key_path)
     return reads, real_name.People(config, sealer, reads)
 
 

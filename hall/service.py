@@ -60,6 +60,7 @@ from hall.numbering import format_number, hall_day, parse_number
 from hall.routing import WindowRule, callable_now, choose_next, requeue_order
 from hall.staffing import Overrides, effective
 from hall.store import Event, Store, Tx
+from hall.store_pg import open_store
 
 RECENT_CALLS = 10
 HANDLING_SAMPLES = 20
@@ -167,7 +168,7 @@ class HallService:
     @classmethod
     async def open(cls, config: HallConfig, db_path: str | Path,
                    clock: Callable[[], datetime] | None = None) -> HallService:
-        store = await Store.open(db_path)
+        store = await open_store(db_path)
         service = cls(config, store, Bus(config.hall.ws_client_queue), clock)
         try:
             await service._start()
@@ -411,7 +412,7 @@ class HallService:
                                        self.config.real_name)
             last = tx.one(
                 "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
-                "ON CONFLICT (queue, day) DO UPDATE SET last = last + 1 RETURNING last",
+                "ON CONFLICT (queue, day) DO UPDATE SET last = counters.last + 1 RETURNING last",
                 (queue.id, day))[0]
             cap = staffing_rows.daily_cap(tx.conn, queue.id)  # a manager's, else the file's
             if last > (cap or self.base_config.queue(queue.id).daily_cap):

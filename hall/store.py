@@ -501,6 +501,10 @@ class Store:
     def __init__(self, path: Path, writer: aiosqlite.Connection,
                  reader: aiosqlite.Connection) -> None:
         self.path = path
+        self.db = str(path)
+        self.where = str(path)  # what a manager is shown as "the database"
+        self.key_path = path.with_suffix(".key")  # hall/sealed.py: kept beside the file
+        self.data_dir = path.parent  # voice WAVs and other files of the hall
         self._writer = writer
         self._reader = reader
         self._pending: asyncio.Queue[_Op[Any]] = asyncio.Queue()
@@ -559,7 +563,7 @@ class Store:
                 except asyncio.QueueEmpty:
                     break
             try:
-                await self._writer._execute(_run_batch, self._writer._conn, ops)
+                await self._commit_batch(ops)
             except Exception as exc:  # the COMMIT itself failed: nobody's change is on disk
                 for op in ops:
                     op.error, op.events, op.after = exc, [], []
@@ -569,9 +573,7 @@ class Store:
                         fn()
             events = [event for op in ops if op.error is None for event in op.events]
             if events:
-                # a broken subscriber must not lose a committed answer
-                with contextlib.suppress(Exception):
-                    self.on_commit(events)
+                await self._publish(events)
             for op in ops:
                 if op.future.done():
                     continue
@@ -579,6 +581,16 @@ class Store:
                     op.future.set_exception(_translate(op.error))
                 else:
                     op.future.set_result(op.result)
+
+
+    async def _commit_batch(self, ops: list[_Op[Any]]) -> None:
+        """Run `ops`, each in its own savepoint, and commit them as one transaction."""
+        await self._writer._execute(_run_batch, self._writer._conn, ops)
+
+    async def _publish(self, events: list[Event]) -> None:
+        # a broken subscriber must not lose a committed answer
+        with contextlib.suppress(Exception):
+            self.on_commit(events)
 
 
 def _prepare_writer(conn: sqlite3.Connection) -> None:

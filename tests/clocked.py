@@ -7,6 +7,7 @@ without waiting for them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Coroutine
@@ -21,6 +22,7 @@ import uvicorn
 
 from hall.app import build_app
 from hall.config import HallConfig, Limits, load_config
+from tests import backends
 from tests.conftest import DEMO_CONFIG, free_port
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -45,7 +47,8 @@ def demo_config(**booking: Any) -> HallConfig:
 class ClockedServer:
     def __init__(self, tmp: Path, now: datetime, config: HallConfig | None = None) -> None:
         self.tmp = tmp
-        self.db = tmp / "hall.db"
+        self.db = backends.new_db(tmp)
+        os.environ.update(backends.server_env(tmp))  # in-process: the store reads it
         self.clock = Clock(now)
         self.config = config or demo_config()
         self.port = free_port()
@@ -89,6 +92,10 @@ class ClockedServer:
         client = httpx.Client(base_url=self.url, timeout=10)
         self._clients.append(client)
         return client
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """The hall's rows as the server stored them, on either database."""
+        return backends.rows(self.db, sql, params)
 
     def add_user(self, username: str, role: str, password: str = "Tulip-7741-q") -> None:
         """Through the server's own Auth, not `hall user add`: the command line opens the

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real `hall serve` process on loopback over a real SQLite file.
+"""Shared fixtures: a real `hall serve` process on loopback over a real SQLite file, or a
+real PostgreSQL database with `pytest --backend=postgresql` (tests/backends.py).
 
 The server runs as a separate process (as in a hall), so tests can `kill -9` it and restart it
 on the same database. Its opening-hours check is off (`--no-hours`) so tests run at any hour.
@@ -19,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import backends
+
 # the Chromium fixtures `browser` and `new_page`, for the page tests
 pytest_plugins = ["tests.browser"]
 
@@ -30,6 +33,29 @@ DEMO_CONFIG = ROOT / "config.toml"
 # table (tests/test_trust.py gives one).
 NO_LIMITS = ("\n[limits]\ntickets_per_minute_per_client = 0\ntickets_per_day_per_client = 0\n"
              "tickets_per_minute_per_kiosk = 0\ntickets_per_day_per_kiosk = 0\n")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=("sqlite", "postgresql"), default=None,
+                     help="the database every hall server under test runs on")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    backend = config.getoption("--backend")
+    if backend:
+        backends.BACKEND = backend
+        os.environ["HALL_TEST_BACKEND"] = backend
+    config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backends.BACKEND == "sqlite":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "about the SQLite file"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 def free_port() -> int:
@@ -44,7 +70,8 @@ class HallServer:
     def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = ()) -> None:
         self.tmp = tmp
         self.config = config
-        self.db = tmp / "hall.db"
+        self.db = backends.new_db(tmp)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **backends.server_env(tmp)}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
@@ -63,7 +90,7 @@ class HallServer:
         return path
 
     def start(self, timeout: float = 20.0) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = self.env
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "hall", "serve", "--config", str(self.served_config()),
@@ -102,7 +129,7 @@ class HallServer:
         result = subprocess.run(
             [sys.executable, "-m", "hall", "user", "add", username, "--role", role,
              "--db", str(self.db), "--config", str(self.config), "--password-stdin", *pad],
-            cwd=ROOT, input=password + "\n" + (f"{pin}\n" if pin else ""),
+            cwd=ROOT, env=self.env, input=password + "\n" + (f"{pin}\n" if pin else ""),
             capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
@@ -113,10 +140,14 @@ class HallServer:
         result = subprocess.run(
             [sys.executable, "-m", "hall", "device", "add", name, "--kind", kind, *args,
              "--db", str(self.db), "--config", str(self.config)],
-            cwd=ROOT, capture_output=True, text=True, timeout=30)
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
         return result.stdout.strip().splitlines()[-1]
+
+    def rows(self, sql: str, params: tuple[object, ...] = ()) -> list[dict[str, object]]:
+        """The hall's rows as the server stored them, on either database."""
+        return backends.rows(self.db, sql, params)
 
     def tablet(self, window: int) -> httpx.Client:
         """A client holding the enrolment cookie of window `window`'s rating tablet."""

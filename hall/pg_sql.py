@@ -1,0 +1,163 @@
+"""The hall's SQL, written once for SQLite, as PostgreSQL reads it.
+
+Why a translator and not two copies of every query: the SQL lives beside the logic it serves
+(routing, numbering, reports) in some 60 modules, and a second copy of each would drift from
+the first the day one of them is fixed. The hall's SQL keeps to a small, portable subset, so
+what differs is small and mechanical, and that is all this module rewrites:
+
+* placeholders: `?` and `:name` become `$1, $2, ...` (asyncpg's), with the order of the
+  named ones returned so a dict of parameters can be laid out;
+* identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
+* `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
+  table's primary key (`keys` names it);
+* an INSERT into a table with a generated key returns that key, which stands in for
+  SQLite's `lastrowid`.
+
+SQLite's few functions the reports use (`strftime`, `printf`, `json_extract`, ...) exist in
+PostgreSQL as functions of the same name (hall/pg_schema.py), so no query text changes for
+them. Pure: no I/O, so a property test can hammer it (tests/test_pg_sql.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+QUOTED = frozenset({"window", "user"})
+
+_TOKEN = re.compile(r"""
+    (?P<string>'(?:[^']|'')*')
+  | (?P<ident>"(?:[^"]|"")*")
+  | (?P<comment>--[^\n]*)
+  | (?P<cast>::)
+  | (?P<named>:[A-Za-z_]\w*)
+  | (?P<qmark>\?)
+  | (?P<word>[A-Za-z_]\w*)
+  | (?P<space>\s+)
+  | (?P<other>.)
+""", re.VERBOSE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Translated:
+    sql: str
+    names: tuple[str, ...] | None  # the named parameters in `$n` order; None for `?` style
+    count: int  # how many `$n` there are
+
+
+def tokens(sql: str) -> list[tuple[str, str]]:
+    return [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(sql)]
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
+              generated: tuple[tuple[str, str], ...] = ()) -> Translated:
+    """`keys`: each table's primary key columns; `generated`: each table's generated key
+    column (both from the schema, hall/pg_schema.py; tuples so the result can be cached)."""
+    primary = dict(keys)
+    serial = dict(generated)
+    out: list[str] = []
+    names: list[str] = []
+    positions: dict[str, int] = {}
+    count = 0
+    toks = tokens(sql)
+    words = [(i, v.lower()) for i, (k, v) in enumerate(toks) if k == "word"]
+    head = [w for _, w in words[:4]]
+    conflict = ""
+    if head[:3] in (["insert", "or", "ignore"], ["insert", "or", "replace"]):
+        mode = head[2]
+        table = _table_after_into(toks)
+        if mode == "ignore":
+            conflict = " ON CONFLICT DO NOTHING"
+        else:
+            columns = _insert_columns(toks)
+            pk = primary.get(table, ())
+            rest = [c for c in columns if c not in pk]
+            sets = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in rest)
+            conflict = (f" ON CONFLICT ({', '.join(_q(c) for c in pk)}) "
+                        + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING"))
+        # drop "OR IGNORE" / "OR REPLACE"
+        drop = {words[1][0], words[2][0]}
+        toks = [t for i, t in enumerate(toks) if i not in drop]
+    for kind, value in toks:
+        if kind == "qmark":
+            count += 1
+            out.append(f"${count}")
+        elif kind == "named":
+            name = value[1:]
+            if name not in positions:
+                count += 1
+                positions[name] = count
+                names.append(name)
+            out.append(f"${positions[name]}")
+        elif kind == "word" and value.lower() in QUOTED:
+            out.append(f'"{value.lower()}"')
+        else:
+            out.append(value)
+    text = "".join(out).rstrip().rstrip(";")
+    if head[:1] == ["insert"]:
+        table = _table_after_into(toks)
+        returning = _find_word(toks, "returning")
+        if conflict:
+            text = _insert_before_returning(text, conflict) if returning else text + conflict
+        column = serial.get(table)
+        if column and not returning:
+            text += f" RETURNING {_q(column)}"
+    return Translated(text, tuple(names) if positions else None, count)
+
+
+def arguments(translated: Translated, params: object) -> list[object]:
+    """The positional arguments for `translated` from a tuple or a dict of parameters."""
+    if translated.names is not None:
+        if not isinstance(params, Mapping):
+            raise TypeError("named parameters need a mapping")
+        return [params[name] for name in translated.names]
+    values = list(params) if params is not None else []  # type: ignore[call-overload]
+    if len(values) != translated.count:
+        raise ValueError(f"{translated.count} parameters expected, {len(values)} given")
+    return values
+
+
+def _q(column: str) -> str:
+    return f'"{column}"' if column in QUOTED else column
+
+
+def _table_after_into(toks: list[tuple[str, str]]) -> str:
+    seen_into = False
+    for kind, value in toks:
+        if kind == "word" and value.lower() == "into":
+            seen_into = True
+        elif seen_into and kind in ("word", "ident"):
+            return value.strip('"').lower()
+    return ""
+
+
+def _insert_columns(toks: list[tuple[str, str]]) -> list[str]:
+    """The column list of `INSERT INTO t (a, b, ...)`."""
+    depth, columns, started = 0, [], False
+    table_seen = False
+    for kind, value in toks:
+        if not table_seen:
+            if kind == "word" and value.lower() == "into":
+                table_seen = True
+            continue
+        if value == "(":
+            depth += 1
+            started = True
+            continue
+        if value == ")" and started:
+            break
+        if started and depth == 1 and kind in ("word", "ident"):
+            columns.append(value.strip('"').lower())
+    return columns
+
+
+def _find_word(toks: list[tuple[str, str]], word: str) -> bool:
+    return any(k == "word" and v.lower() == word for k, v in toks)
+
+
+def _insert_before_returning(text: str, clause: str) -> str:
+    match = list(re.finditer(r"\bRETURNING\b", text, re.IGNORECASE))[-1]
+    return text[:match.start()].rstrip() + clause + " " + text[match.start():]

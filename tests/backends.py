@@ -1,0 +1,127 @@
+"""Which database the servers under test run on: SQLite (the default) or a real PostgreSQL
+server that this module starts from Debian's packages (`pytest --backend=postgresql`).
+
+Why an option of the run and not a copy of the tests: every test that starts a hall server
+runs unchanged on either database (`make test` runs the suite on both). A test that is about
+the SQLite file itself (its permissions, its lock, a full disk) says so with
+`@pytest.mark.sqlite_only`.
+
+The PostgreSQL cluster is made once per run in a temporary directory (`initdb`, then
+`pg_ctl start` on a free loopback port; as root, both run as the `postgres` user, since
+PostgreSQL refuses to run as root) and every server under test gets a fresh database of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BACKEND = os.environ.get("HALL_TEST_BACKEND", "sqlite")
+PG_BIN = Path(os.environ.get("HALL_PG_BIN", "/usr/lib/postgresql/15/bin"))
+_numbers = itertools.count(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+class Cluster:
+    """One PostgreSQL server for the whole test run."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="hall-pg-"))
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        data = self.dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                                     "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       check=True, capture_output=True)
+        # fsync stays on: a test that kills a server -9 must see what PostgreSQL keeps
+        subprocess.run(_as_postgres([
+            str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "start",
+            "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+                  "-c max_connections=400 -c shared_buffers=64MB"]),
+            check=True, capture_output=True)
+        atexit.register(self.stop)
+
+    def database(self) -> str:
+        name = f"hall_test_{os.getpid()}_{next(_numbers)}"
+        self.sql(f"CREATE DATABASE {name}")
+        return f"{self.url}/{name}"
+
+    def sql(self, statement: str, database: str = "postgres") -> None:
+        subprocess.run([str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                        "-U", "postgres", "-d", database, "-q", "-c", statement],
+                       check=True, capture_output=True)
+
+    def stop(self) -> None:
+        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"),
+                                     "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_cluster: Cluster | None = None
+
+
+def cluster() -> Cluster:
+    global _cluster
+    if _cluster is None:
+        _cluster = Cluster()
+    return _cluster
+
+
+def new_db(tmp: Path) -> str | Path:
+    """A fresh database for one hall server: a file in `tmp`, or a new PostgreSQL database."""
+    if BACKEND == "postgresql":
+        return cluster().database()
+    return tmp / "hall.db"
+
+
+def server_env(tmp: Path) -> dict[str, str]:
+    """A server on PostgreSQL keeps its files (sealing key, voice) in the test's own dir."""
+    return {"HALL_DATA_DIR": str(tmp / "var")} if BACKEND == "postgresql" else {}
+
+
+def rows(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Read the hall's rows for a test's assertions, on either database (the hall's own SQL
+    dialect: hall/pg_sql.py turns it into PostgreSQL's)."""
+    if str(db).startswith("postgresql://"):
+        return asyncio.run(_pg_rows(str(db), sql, params))
+    import sqlite3
+    conn = sqlite3.connect(str(db))
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
+async def _pg_rows(db: str, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    import asyncpg
+
+    from hall.pg_sql import arguments, translate
+    from hall.store_pg import split_dsn
+    dsn, schema = split_dsn(db)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:
+        translated = translate(sql)
+        return [dict(r) for r in await conn.fetch(translated.sql,
+                                                    *arguments(translated, params))]
+    finally:
+        await conn.close()
