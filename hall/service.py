@@ -87,6 +87,10 @@ def _ts(value: float | None, tz: Any) -> str | None:
     return datetime.fromtimestamp(value, tz).isoformat(timespec="seconds")
 
 
+# event types after which another process's in-memory view of the hall is read again
+FOREIGN_STATE = ("window.", "queue.", "hall.", "staffing.", "day.", "ticket.finished")
+
+
 class HallService:
     def __init__(self, config: HallConfig, store: Store, bus: Bus,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -112,6 +116,8 @@ class HallService:
         # hall.arrivals marks bookings and phone tickets no-shows in the day close's transaction
         self.on_day_close: list[DayCloseHook] = []
         store.on_commit = bus.publish
+        # on PostgreSQL, other server processes change the hall too (hall/store_pg.py)
+        store.on_foreign = self._foreign_changes
 
     # ------------------------------------------------------------------ the hall as it runs
 
@@ -192,6 +198,20 @@ class HallService:
         await self.store.write(init, self.clock())
         await self.refresh_caches()
         await self.close_stale_days()
+
+    async def _foreign_changes(self, events: list[Event]) -> None:
+        """Another server process committed `events`: what this one keeps in memory (open
+        windows, handling times, opened days, the managers' staffing) is read again before the
+        events reach this process's screens and devices, so they see the hall the events
+        describe. Tickets alone change nothing kept here but the handling average."""
+        if not any(e.type.startswith(FOREIGN_STATE) for e in events):
+            return
+
+        def load(conn: sqlite3.Connection) -> tuple[Overrides, HallConfig]:
+            return staffing_rows.load(conn), self.config_in(conn)
+
+        self._overrides, self._config = await self.store.read(load)
+        await self.refresh_caches()
 
     async def refresh_caches(self) -> None:
         def load(conn: sqlite3.Connection) -> tuple[set[int], dict[str, float], set[str]]:

@@ -34,7 +34,7 @@ import queue
 import re
 import threading
 import zlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future as ThreadFuture
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,6 +66,10 @@ def split_dsn(db: str) -> tuple[str, str]:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
         raise ValueError("search_path must be a plain lower-case schema name")
     return urlunsplit(parts._replace(query=rest)), schema
+
+
+async def _nothing(events: list[Event]) -> None:
+    return None
 
 
 def _without_password(db: str) -> str:
@@ -242,7 +246,7 @@ class PgStore(Store):
         self._task: asyncio.Task[None] | None = None
         self.on_commit: Callable[[list[Event]], None] = lambda events: None
         # events another process committed (hall.service refreshes what it keeps in memory)
-        self.on_foreign: Callable[[list[Event]], None] = lambda events: None
+        self.on_foreign: Callable[[list[Event]], Awaitable[None]] = _nothing
         self._delivered = 0
         self._feed_lock = asyncio.Lock()
         self._writer_loop = _Loop("hall-pg-writer")
@@ -340,9 +344,9 @@ class PgStore(Store):
         self._delivered = upto
         if events:
             with contextlib.suppress(Exception):
-                self.on_commit(events)
+                await self.on_foreign(events)
             with contextlib.suppress(Exception):
-                self.on_foreign(events)
+                self.on_commit(events)
 
 
 async def _create_schema(dsn: str, schema: str) -> None:
