@@ -33,6 +33,7 @@ from typing import Any
 
 from hall import audit as chain
 from hall import errors
+from hall.store_pg import is_postgres, read_once
 
 COLUMNS = ("id", "time", "user", "action", "target", "source", "success", "detail", "hash")
 PAGE = 100
@@ -152,17 +153,23 @@ class ChainStatus:
 TRIGGERS = ("audit_no_update", "audit_no_delete")
 
 
-def check_file(path: Path) -> ChainStatus:
+def check_file(path: str | Path) -> ChainStatus:
     """The same check as `python -m hall audit verify`, on its own read-only connection (a
     long walk over the chain never holds up the server's reader), plus whether the triggers
     are still there (someone who edited a row may have dropped them)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        verdict = chain.verify(conn)
-        names = {r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
-    finally:
-        conn.close()
+    if is_postgres(path):
+        def walk(conn: Any) -> tuple[chain.Verdict, set[str]]:
+            return chain.verify(conn), {r[0] for r in conn.raw(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit'::regclass")}
+        verdict, names = read_once(str(path), walk)
+    else:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = chain.verify(conn)
+            names = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+        finally:
+            conn.close()
     return ChainStatus(verdict.ok, verdict.rows, verdict.head, verdict.first_bad,
                        verdict.reason, all(t in names for t in TRIGGERS))
 
@@ -170,7 +177,7 @@ def check_file(path: Path) -> ChainStatus:
 _one_check = asyncio.Lock()
 
 
-async def check(path: Path) -> ChainStatus:
+async def check(path: str | Path) -> ChainStatus:
     """`check_file` in a child process (`python -m hall.audit_log FILE`): a year of a busy hall
     is a million rows, some 15 s of hashing, which in a thread would hold the GIL against
     the server's own requests. One check at a time: a reload storm on the audit page must not
@@ -187,7 +194,7 @@ async def check(path: Path) -> ChainStatus:
 
 def main(argv: list[str]) -> int:
     """The child of `check`: one file checked, the status as JSON on stdout."""
-    print(json.dumps(dataclasses.asdict(check_file(Path(argv[0])))))
+    print(json.dumps(dataclasses.asdict(check_file(argv[0]))))
     return 0
 
 

@@ -252,6 +252,11 @@ def _with_credentials(args: argparse.Namespace, fn: Any) -> Any:
 
 
 
+def asyncpg_errors() -> type[Exception]:
+    import asyncpg
+    return asyncpg.PostgresError
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Read-only: opens the file without migrating it, so verifying never changes the log."""
     import sqlite3
@@ -259,17 +264,26 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     from hall.audit import verify
 
-    if not Path(args.db).exists():
-        print(f"数据库文件不存在：{args.db}", file=sys.stderr)
-        return 2
-    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
-    try:
-        verdict = verify(conn)
-    except sqlite3.Error as exc:
-        print(f"无法读取审计日志：{exc}", file=sys.stderr)
-        return 2
-    finally:
-        conn.close()
+    from hall.store_pg import is_postgres, read_once
+
+    if is_postgres(args.db):
+        try:
+            verdict = read_once(args.db, verify)
+        except (OSError, asyncpg_errors()) as exc:
+            print(f"无法读取审计日志：{exc}", file=sys.stderr)
+            return 2
+    else:
+        if not Path(args.db).exists():
+            print(f"数据库文件不存在：{args.db}", file=sys.stderr)
+            return 2
+        conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+        try:
+            verdict = verify(conn)
+        except sqlite3.Error as exc:
+            print(f"无法读取审计日志：{exc}", file=sys.stderr)
+            return 2
+        finally:
+            conn.close()
     if not verdict.ok:
         print(f"审计日志校验失败：{verdict.reason}（第{verdict.first_bad}条）", file=sys.stderr)
         return 1
@@ -328,7 +342,13 @@ def main(argv: list[str] | None = None) -> int:
 
     simulate_arguments(sub.add_parser("simulate", help="simulate hall days, plan windows, "
                                       "or drive a demo hall live (docs/simulator.md)"))
+    for p in (serve, add, dadd, dremove, dlist, verify):
+        p.add_argument("--data-dir", default=None,
+                       help="on PostgreSQL: where the hall's files live (sealing key, voice); "
+                            "default var/")
     args = parser.parse_args(argv)
+    if getattr(args, "data_dir", None):
+        os.environ["HALL_DATA_DIR"] = args.data_dir  # read by hall.store_pg.data_dir
     return int(args.fn(args))
 
 

@@ -458,3 +458,23 @@ async def open_store(db: str | Path) -> Store:
     if is_postgres(db):
         return await PgStore.open(str(db))
     return await Store.open(db)
+
+
+def read_once(db: str, fn: Callable[[Any], T]) -> T:
+    """For a command or a child process: `fn` over one read-only snapshot of the hall on
+    PostgreSQL, on a connection of its own (the audit chain's long walk never holds up the
+    server's reader), without migrating anything."""
+    dsn, schema = split_dsn(db)
+    loop = _Loop("hall-pg-once")
+
+    def job() -> T:
+        conn = PgConnection(loop, loop.run(_connect(dsn, schema)), schema)
+        try:
+            return _read_snapshot(conn, fn)
+        finally:
+            loop.run(conn.conn.close())
+
+    try:
+        return asyncio.run(loop.call(job))
+    finally:
+        loop.stop()
