@@ -263,7 +263,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hall.audit import verify
-
     from hall.store_pg import is_postgres, read_once
 
     if is_postgres(args.db):
