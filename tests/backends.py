@@ -89,6 +89,8 @@ def cluster() -> Cluster:
 def new_db(tmp: Path) -> str | Path:
     """A fresh database for one hall server: a file in `tmp`, or a new PostgreSQL database."""
     if BACKEND == "postgresql":
+        # a store opened in the test's own process keeps its files in the test's dir too
+        os.environ["HALL_DATA_DIR"] = str(tmp / "var")
         return cluster().database()
     return tmp / "hall.db"
 
@@ -99,15 +101,18 @@ def server_env(tmp: Path) -> dict[str, str]:
 
 
 def rows(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    """Read the hall's rows for a test's assertions, on either database (the hall's own SQL
-    dialect: hall/pg_sql.py turns it into PostgreSQL's)."""
+    """Read (or, to set up a test's past, change) the hall's rows on either database, in the
+    hall's own SQL dialect (hall/pg_sql.py turns it into PostgreSQL's). A change is committed
+    at once, as a second writer beside the running server."""
     if str(db).startswith("postgresql://"):
         return asyncio.run(_pg_rows(str(db), sql, params))
     import sqlite3
-    conn = sqlite3.connect(str(db))
+    conn = sqlite3.connect(str(db), timeout=10)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in conn.execute(sql, params).fetchall()]
+        result = [dict(r) for r in conn.execute(sql, params).fetchall()]
+        conn.commit()
+        return result
     finally:
         conn.close()
 
@@ -125,3 +130,8 @@ async def _pg_rows(db: str, sql: str, params: tuple[Any, ...]) -> list[dict[str,
                                                     *arguments(translated, params))]
     finally:
         await conn.close()
+
+
+def tuples(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """`rows` as plain tuples, as sqlite3 gives them."""
+    return [tuple(r.values()) for r in rows(db, sql, params)]

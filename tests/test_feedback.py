@@ -7,7 +7,6 @@ Sunday 09-20 is a 调休 working day, 09-25..27 and 10-01..07 are off, Saturday 
 from __future__ import annotations
 
 import json
-import sqlite3
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from hall.desk import mask_contact
 from hall.feedback import Feedback
 from hall.service import Actor, HallService
 from hall.store import Event
+from tests import backends
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +67,8 @@ class Hall:
         return await fb.rate_ticket(token, fb.check_rating(level, **kw), invited)
 
     def audit(self) -> list[tuple[str, str, str, int]]:
-        with sqlite3.connect(self.service.store.path) as db:
-            return db.execute("SELECT user, action, target, success FROM audit "
-                              "ORDER BY id").fetchall()
+        return backends.tuples(self.service.store.db, "SELECT user, action, target, success "
+                               "FROM audit ORDER BY id")
 
 
 
@@ -80,7 +79,7 @@ def clock() -> Clock:
 
 async def open_hall(tmp_path: Path, clock: Clock) -> Hall:
     config = load_config(ROOT / "config.toml")
-    service = await HallService.open(config, tmp_path / "hall.db", clock)
+    service = await HallService.open(config, backends.new_db(tmp_path), clock)
     to_close.append(service)
     for window in (1, 2, 3, 12):
         await service.open_window(window, Actor(f"clerk{window}"))
@@ -140,11 +139,10 @@ async def test_rating_is_voluntary_and_checked(tmp_path: Path, clock: Clock) -> 
     with pytest.raises(errors.HallError) as caught:
         fb.check_rating(3, comment="长" * 501)
     assert caught.value.code == "comment_too_long"
-    with sqlite3.connect(hall.service.store.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 0
+    assert backends.tuples(hall.service.store.db, "SELECT COUNT(*) FROM ratings") == [(0,)]
     await hall.rate(ticket["token"], 3, invited=True)
-    with sqlite3.connect(hall.service.store.path) as db:
-        assert db.execute("SELECT mode, overall FROM ratings").fetchall() == [("invited", None)]
+    assert backends.tuples(hall.service.store.db, "SELECT mode, overall FROM ratings") == [
+        ("invited", None)]
 
 
 async def test_tablet_and_serial_evaluator_rate_only_the_ticket_just_finished(
@@ -339,9 +337,8 @@ async def test_every_way_in_opens_a_case_with_reference_and_due(tmp_path: Path,
     await refused(fb.open_complaint({"description": "x", "name": "张三"}), 422, "unknown_field")
     assert ("clerk12", "complaint.receive", f"complaint:{cases['window']['id']}", 1) in hall.audit()
     # sealed at rest: the database file alone does not give the phone numbers away
-    with sqlite3.connect(tmp_path / "hall.db") as db:
-        stored = [r[0] for r in db.execute("SELECT contact FROM complaints WHERE contact "
-                                           "IS NOT NULL")]
+    stored = [r[0] for r in backends.tuples(hall.service.store.db, "SELECT contact FROM "
+                                            "complaints WHERE contact IS NOT NULL")]
     assert len(stored) == 2 and not any("1390000" in c or "5678" in c for c in stored)
     revealed = await fb.reveal_contact("complaint", cases["qr_page"]["id"], Actor("boss"))
     assert revealed["contact"] == "王女士 13900001111"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -158,9 +157,8 @@ def test_complaint_walks_to_archive_audited_and_overdue_first(hall_server: HallS
     server.stop()
     past = today() - timedelta(days=10)
     opened = datetime.combine(past, datetime.min.time(), TZ).timestamp() + 9 * 3600
-    with sqlite3.connect(server.db) as db:  # a case received ten days ago
-        db.execute("UPDATE complaints SET opened_at = ?, day = ?, contact_due = ?, due = ? "
-                   "WHERE id = ?", (opened, str(past), str(past), str(past), old["id"]))
+    server.rows("UPDATE complaints SET opened_at = ?, day = ?, contact_due = ?, due = ? "
+                "WHERE id = ?", (opened, str(past), str(past), str(past), old["id"]))
     server.start()
 
     r = httpx.post(f"{server.url}/api/complaints", json={

@@ -306,8 +306,7 @@ def test_ws_since_out_of_range_gets_resync_then_the_snapshot(hall_server: HallSe
     asyncio.run(run())
     # events before the oldest kept one (an archive job pruned them): resync, not a gap
     hall_server.issue()
-    with sqlite3.connect(hall_server.db, timeout=10) as db:
-        db.execute("DELETE FROM events WHERE seq <= 2")
+    hall_server.rows("DELETE FROM events WHERE seq <= 2")
 
     async def pruned() -> None:
         async with websockets.connect(f"{hall_server.ws_url}?since=1") as ws:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -113,8 +112,7 @@ def test_manage_stream_refuses_anonymous_and_clerks(hall_server: HallServer) -> 
 
 def _backdate(server: HallServer, when: datetime) -> None:
     """Move every rating to `when`, as if given then (the figures are by rating time)."""
-    with sqlite3.connect(server.db, timeout=10) as db:
-        db.execute("UPDATE ratings SET rated_at = ?", (when.timestamp(),))
+    server.rows("UPDATE ratings SET rated_at = ?", (when.timestamp(),))
 
 
 def test_clerk_learns_nothing_from_one_rating(hall_server: HallServer) -> None:
@@ -144,9 +142,8 @@ def test_clerk_learns_nothing_from_one_rating(hall_server: HallServer) -> None:
     # one more rating, the next day, is alone in its batch: nothing moves for it
     t = serve(server, clerk)
     assert rate(server, t["token"], level=2).status_code == 201
-    with sqlite3.connect(server.db, timeout=10) as db:
-        db.execute("UPDATE ratings SET rated_at = ? WHERE level = 2",
-                   (datetime.combine(today - timedelta(days=1), time(11), TZ).timestamp(),))
+    server.rows("UPDATE ratings SET rated_at = ? WHERE level = 2",
+                (datetime.combine(today - timedelta(days=1), time(11), TZ).timestamp(),))
     assert clerk.get("/api/windows/1/ratings").json() == seen
 
 

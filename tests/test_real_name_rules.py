@@ -18,6 +18,7 @@ from hall.identity import check_character
 from hall.real_name import People
 from hall.sealed import Sealer
 from hall.service import Actor, HallService
+from tests import backends
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,7 @@ async def hall(tmp_path: Path) -> Hall:
                                   skip=replace(config.hall.skip, policy="void")),
                      real_name=replace(config.real_name, keep_days=60))
     h = Hall()
-    h.service = await HallService.open(config, tmp_path / "hall.db", h.clock)
+    h.service = await HallService.open(config, backends.new_db(tmp_path), h.clock)
     to_close.append(h.service)
     h.people = People(config, Sealer(tmp_path / "hall.key"), CardReads(120, 70, lambda: h.today))
     await h.service.open_window(7, CLERK)

@@ -7,7 +7,6 @@ hours. In-process against a real SQLite file with a clock the test moves, and on
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -24,6 +23,7 @@ from hall.config import ConfigError, HallConfig, coverage_warning, load_config
 from hall.feedback import Feedback
 from hall.service import Actor, HallService
 from hall.workdays import intake_day
+from tests import backends
 from tests.conftest import DEMO_CONFIG, HallServer
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
@@ -45,7 +45,7 @@ class Clock:
 async def open_service(tmp_path: Path, clock: Clock,
                        config: HallConfig | None = None) -> HallService:
     service = await HallService.open(config or load_config(DEMO_CONFIG),
-                                     tmp_path / "hall.db", clock)
+                                     backends.new_db(tmp_path), clock)
     to_close.append(service)
     await service.open_window(1, CLERK)
     return service
@@ -59,8 +59,8 @@ async def refused(awaitable: Any, status: int, code: str) -> errors.HallError:
 
 
 def audit_rows(service: HallService) -> list[tuple[str, str, str, int]]:
-    with sqlite3.connect(service.store.path) as db:
-        return db.execute("SELECT user, action, target, success FROM audit ORDER BY id").fetchall()
+    return backends.tuples(service.store.db,
+                           "SELECT user, action, target, success FROM audit ORDER BY id")
 
 
 # ---------------------------------------------------------------- calendar

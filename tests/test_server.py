@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -56,8 +55,7 @@ def test_twenty_kiosks_never_share_a_number(hall_server: HallServer) -> None:
     a = sorted(int(n[1:]) for n in numbers if n.startswith("A"))
     b = sorted(int(n[1:]) for n in numbers if n.startswith("B"))
     assert a == list(range(1, len(a) + 1)) and b == list(range(1, len(b) + 1))
-    with sqlite3.connect(hall_server.db) as db:
-        stored = {r[0] for r in db.execute("SELECT number FROM tickets")}
+    stored = {r["number"] for r in hall_server.rows("SELECT number FROM tickets")}
     assert stored == set(numbers)
 
 
@@ -91,9 +89,9 @@ def test_eight_windows_never_call_the_same_ticket(hall_server: HallServer) -> No
     everything = [n for w in called.values() for n in w]
     assert len(everything) == 120 and len(set(everything)) == 120
     assert all(not called[w] for w in extra)
-    with sqlite3.connect(hall_server.db) as db:
-        calls = db.execute("SELECT COUNT(*), SUM(calls) FROM tickets WHERE state = 'done'")
-        assert calls.fetchone() == (120, 120)
+    calls = hall_server.rows("SELECT COUNT(*) AS n, SUM(calls) AS calls FROM tickets "
+                             "WHERE state = 'done'")
+    assert calls == [{"n": 120, "calls": 120}]
 
 
 def test_kill_9_loses_no_ticket_a_kiosk_was_told_it_has(roomy_server: HallServer) -> None:
@@ -133,8 +131,7 @@ def test_kill_9_loses_no_ticket_a_kiosk_was_told_it_has(roomy_server: HallServer
     after = hall_server.issue("yibao-card")
     highest = max(int(t["number"][1:]) for t in confirmed)
     assert int(after["number"][1:]) > highest
-    with sqlite3.connect(hall_server.db) as db:
-        numbers = [r[0] for r in db.execute("SELECT number FROM tickets")]
+    numbers = [r["number"] for r in hall_server.rows("SELECT number FROM tickets")]
     assert len(numbers) == len(set(numbers))
 
 

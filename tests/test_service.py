@@ -13,6 +13,7 @@ import pytest
 from hall import errors
 from hall.config import load_config
 from hall.service import Actor, HallService
+from tests import backends
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ async def open_service(tmp_path: Path, clock: Clock, **skip: object) -> HallServ
     config = load_config(ROOT / "config.toml")
     if skip:
         config = replace(config, hall=replace(config.hall, skip=replace(config.hall.skip, **skip)))
-    service = await HallService.open(config, tmp_path / "hall.db", clock)
+    service = await HallService.open(config, backends.new_db(tmp_path), clock)
     to_close.append(service)
     for window in (1, 2, 3, 5):
         await service.open_window(window, Actor(f"clerk{window}"))
@@ -130,8 +131,8 @@ async def test_failed_outcome_opens_a_complaint_record(tmp_path: Path, clock: Cl
     await service.start(3, LI)
     await service.finish(3, LI, "failed", "系统无法查询到产权信息")
     await to_close.pop().close()
-    with sqlite3.connect(tmp_path / "hall.db") as db:
-        rows = db.execute("SELECT source, window, description, status FROM complaints").fetchall()
+    rows = backends.tuples(service.store.db,
+                           "SELECT source, window, description, status FROM complaints")
     assert rows == [("clerk", 3, "系统无法查询到产权信息", "open")]
 
 

@@ -11,7 +11,6 @@ the midnight roll-over. And a property test of the pure `effective()`.
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from hall import errors
 from hall.config import load_config
 from hall.service import Actor, HallService
 from hall.staffing import Overrides, QueueChange, WindowChange, effective, max_cap
+from tests import backends
 from tests.conftest import DEMO_CONFIG, HallServer
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
 from tests.test_server import assert_error
@@ -35,10 +35,9 @@ CONFIG = load_config(DEMO_CONFIG)
 ENGLISH = re.compile(r"[A-Za-z]{2,}")  # as tests/test_chinese_api.py
 
 
-def audit_rows(db: Path, action: str) -> list[tuple[str, str, int, str]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT user, target, success, detail FROM audit WHERE action = ? "
-                            "ORDER BY id", (action,)).fetchall()
+def audit_rows(db: str | Path, action: str) -> list[tuple[str, str, int, str]]:
+    return backends.tuples(db, "SELECT user, target, success, detail FROM audit "
+                           "WHERE action = ? ORDER BY id", (action,))
 
 
 def boss_of(server: HallServer) -> httpx.Client:
@@ -265,7 +264,7 @@ BOSS = Actor("wang", "10.0.0.2")
 async def test_open_until_empty_serves_waiting_tickets_after_closing_time(
         tmp_path: Path, desk_for: Any) -> None:
     clock = Clock(datetime(2026, 12, 1, 17, 0, tzinfo=TZ))  # a Tuesday; the hall closes 17:30
-    service = await HallService.open(CONFIG, tmp_path / "hall.db", clock)
+    service = await HallService.open(CONFIG, backends.new_db(tmp_path), clock)
     to_close.append(service)
     staffing = desk_for(service)
     await staffing.change_queue("yibao", {"open_until_empty": True}, BOSS)
@@ -292,7 +291,7 @@ async def test_open_until_empty_serves_waiting_tickets_after_closing_time(
 async def test_temporary_windows_and_closures_end_with_the_hall_day(
         tmp_path: Path, desk_for: Any) -> None:
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    service = await HallService.open(CONFIG, tmp_path / "hall.db", clock)
+    service = await HallService.open(CONFIG, backends.new_db(tmp_path), clock)
     to_close.append(service)
     staffing = desk_for(service)
     await staffing.open_window({"name": "潮汐窗口", "queues": ["shebao", "yibao"]}, BOSS)
@@ -310,7 +309,7 @@ async def test_temporary_windows_and_closures_end_with_the_hall_day(
 async def test_every_staffing_change_is_one_event_with_the_public_window_list(
         tmp_path: Path, desk_for: Any) -> None:
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    service = await HallService.open(CONFIG, tmp_path / "hall.db", clock)
+    service = await HallService.open(CONFIG, backends.new_db(tmp_path), clock)
     to_close.append(service)
     staffing = desk_for(service)
     seen: list[tuple[str, bool]] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -20,9 +19,9 @@ def public_seqs(server: HallServer, after: int, upto: int = 2 ** 62) -> list[int
     """The seqs the public `/ws` owes a client for (after, upto], read from the durable log:
     every event but the managers' own (hall.events: an alarm raised while tickets pile up,
     a case step), which leave gaps a screen skips."""
-    with sqlite3.connect(server.db, timeout=10) as db:
-        rows = db.execute("SELECT seq, time, type, data FROM events WHERE seq > ? AND seq <= ? "
-                          "ORDER BY seq", (after, upto)).fetchall()
+    rows = [tuple(r.values()) for r in server.rows(
+        "SELECT seq, time, type, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (after, upto))]
     return [seq for seq, time, type_, data in rows
             if public_message(Event(seq, time, type_, json.loads(data))) is not None]
 
