@@ -135,3 +135,20 @@ async def _pg_rows(db: str, sql: str, params: tuple[Any, ...]) -> list[dict[str,
 def tuples(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """`rows` as plain tuples, as sqlite3 gives them."""
     return [tuple(r.values()) for r in rows(db, sql, params)]
+
+
+def stored_bytes(db: str | Path) -> bytes:
+    """Everything the database holds, as bytes on disk would show it to someone who took it:
+    the SQLite file and its WAL, or a full `pg_dump` of the PostgreSQL database."""
+    if str(db).startswith("postgresql://"):
+        return subprocess.run([str(PG_BIN / "pg_dump"), "--no-owner", str(db)],
+                              check=True, capture_output=True).stdout
+    path = Path(db)
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*")
+                    if not p.name.endswith((".lock", ".key")))
+
+
+def drop_trigger(db: str | Path, name: str) -> None:
+    """What someone tampering with the audit log would do first."""
+    rows(db, f"DROP TRIGGER {name}" + (" ON audit" if str(db).startswith("postgresql://")
+                                       else ""))

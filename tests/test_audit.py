@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from hall import audit_log
 from hall.audit import GENESIS, row_hash, verify_rows
+from tests import backends
 from tests.conftest import ROOT, HallServer
 
 ENGLISH = re.compile(r"[A-Za-z]{2,}")
@@ -46,19 +47,16 @@ def test_verify_passes_then_names_the_edited_row(hall_server: HallServer) -> Non
     ok = verify(hall_server.db)
     assert ok.returncode == 0, ok.stderr
     assert "审计日志完整" in ok.stdout
-    conn = sqlite3.connect(hall_server.db)
-    rows = conn.execute("SELECT id FROM audit ORDER BY id").fetchall()
+    rows = backends.tuples(hall_server.db, "SELECT id FROM audit ORDER BY id")
     assert len(rows) >= 4
     target = rows[2][0]
     # the server's own triggers refuse the edit: someone has to drop them first
-    with pytest.raises(sqlite3.DatabaseError, match="只能追加"):
-        conn.execute("UPDATE audit SET user = 'someone-else' WHERE id = ?", (target,))
-    with pytest.raises(sqlite3.DatabaseError, match="只能追加"):
-        conn.execute("DELETE FROM audit WHERE id = ?", (target,))
-    conn.execute("DROP TRIGGER audit_no_update")
-    conn.execute("UPDATE audit SET user = 'someone-else' WHERE id = ?", (target,))
-    conn.commit()
-    conn.close()
+    with pytest.raises(Exception, match="只能追加"):
+        hall_server.rows("UPDATE audit SET user = 'someone-else' WHERE id = ?", (target,))
+    with pytest.raises(Exception, match="只能追加"):
+        hall_server.rows("DELETE FROM audit WHERE id = ?", (target,))
+    backends.drop_trigger(hall_server.db, "audit_no_update")
+    hall_server.rows("UPDATE audit SET user = 'someone-else' WHERE id = ?", (target,))
     bad = verify(hall_server.db)
     assert bad.returncode == 1
     assert f"第{target}条" in bad.stderr
@@ -67,11 +65,8 @@ def test_verify_passes_then_names_the_edited_row(hall_server: HallServer) -> Non
 def test_verify_names_a_removed_row(hall_server: HallServer) -> None:
     _actions(hall_server)
     hall_server.stop()
-    conn = sqlite3.connect(hall_server.db)
-    conn.execute("DROP TRIGGER audit_no_delete")
-    conn.execute("DELETE FROM audit WHERE id = 2")
-    conn.commit()
-    conn.close()
+    backends.drop_trigger(hall_server.db, "audit_no_delete")
+    hall_server.rows("DELETE FROM audit WHERE id = 2")
     bad = verify(hall_server.db)
     assert bad.returncode == 1
     assert "第2条记录被删除" in bad.stderr
@@ -122,10 +117,16 @@ def _auditor(server: HallServer) -> httpx.Client:
     return server.login("audit", None)
 
 
-def _sqlite3_shell(db: Path, sql: str) -> None:
-    """Edit the live file as someone at the server would: the sqlite3 shell (or, without
-    it, Python's sqlite3 with the same statements)."""
-    if shutil.which("sqlite3"):
+def _sqlite3_shell(db: str | Path, sql: str) -> None:
+    """Edit the live database as someone at the server would: the sqlite3 shell (or, without
+    it, Python's sqlite3 with the same statements); psql on PostgreSQL."""
+    if str(db).startswith("postgresql://"):
+        sql = sql.replace("DROP TRIGGER audit_no_update;", "DROP TRIGGER audit_no_update ON "
+                          "audit;").replace(" user ", ' "user" ')
+        done = subprocess.run([str(backends.PG_BIN / "psql"), str(db), "-v", "ON_ERROR_STOP=1",
+                               "-q"], input=sql, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+    elif shutil.which("sqlite3"):
         done = subprocess.run(["sqlite3", str(db)], input=".timeout 5000\n" + sql,
                               capture_output=True, text=True, timeout=30)
         assert done.returncode == 0 and not done.stderr, done.stderr

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import websockets
 
+from tests import backends
 from tests.clocked import TZ, ClockedServer
 from tests.test_booking import id_number
 
@@ -101,7 +102,7 @@ def test_no_public_payload_event_page_or_file_carries_the_id_or_the_name(
     assert all(not leaks(text) for text in seen), [leaks(t) for t in seen if leaks(t)]
     captured = capfd.readouterr()
     assert not leaks(captured.out + captured.err)
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("hall.db*"))
+    stored = backends.stored_bytes(hall.db)
     assert stored, "the database files were found"
     for secret in SECRETS:
         assert secret.encode() not in stored, secret

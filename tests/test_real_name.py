@@ -30,6 +30,7 @@ from playwright.sync_api import expect
 from hall.config import ConfigError, parse_config
 from hall.datefmt import day_text
 from hall.identity import check_character
+from tests import backends
 from tests.conftest import DEMO_CONFIG, HallServer
 from tests.devsim import IdCardSim, sam_text
 from tests.test_chinese_pages import LISTEN, check
@@ -327,8 +328,7 @@ def test_nothing_personal_on_public_payloads_the_stream_the_file_or_the_log(rig:
     for text in public:
         for secret in NAMES + NUMBERS:
             assert secret not in text, secret
-    db = rig.server.db
-    stored = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+    stored = backends.stored_bytes(rig.server.db)
     assert len(stored) > 10_000
     for secret in NUMBERS:
         assert secret.encode() not in stored, secret

@@ -237,6 +237,7 @@ def test_the_command_line_prints_one_json_object_with_tickets() -> None:
     assert "90%等候" in text.stdout and "合计" in text.stdout and "模拟速度" in text.stdout
 
 
+@pytest.mark.sqlite_only("the simulator refuses a hall's own SQLite file")
 def test_a_halls_own_database_is_never_written(tmp_path: Path) -> None:
     server = HallServer(tmp_path)
     server.start()
