@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from displays.pages import TOKEN, qr_svg
-from hall.web import hall_config, templates
+from hall.web import hall_config, page_url, templates
 
 
 async def book(request: Request) -> Response:
@@ -47,7 +47,7 @@ async def appointment_qr(request: Request) -> Response:
     token = request.path_params["token"]
     if not TOKEN.fullmatch(token):
         raise HTTPException(404)
-    url = str(request.url_for("appointment_page", token=token))
+    url = page_url(request, f"/a/{token}")
     return Response(qr_svg(url), media_type="image/svg+xml")
 
 

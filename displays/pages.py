@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hall.config import SCREEN_NAME, HallConfig
-from hall.web import hall_config, templates, window_of
+from hall.web import hall_config, page_url, templates, window_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 # tokens are secrets.token_urlsafe: refuse anything else before it reaches a QR code or a page
@@ -150,10 +150,9 @@ async def ticket_qr(request: Request) -> Response:
     token = request.path_params["token"]
     if not TOKEN.fullmatch(token):
         raise HTTPException(404)
-    # the address the kiosk reached the server by is the one phones in the hall can reach too.
-    # The route is named "ticket_page": a bare url_for("ticket") found the API's `ticket`
-    # endpoint first (Starlette names a route after its function) and the QR opened raw JSON.
-    url = str(request.url_for("ticket_page", token=token))
+    # the address the kiosk reached the server by is the one phones in the hall can reach too,
+    # with the hall's prefix (hall.web.page_url)
+    url = page_url(request, f"/t/{token}")
     return Response(qr_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
 

@@ -22,6 +22,7 @@ from hall import errors
 from hall.auth import CHANGE_FIRST, COOKIE, Auth, Session
 from hall.csv_export import Exporter
 from hall.guard import client_of, kiosk_of, take_ticket
+from hall.prefix import cookie_path
 from hall.service import Actor, HallService
 from hall.staffing import WINDOW_FIELDS
 
@@ -270,7 +271,9 @@ async def login(request: Request) -> Response:
     session, cookie = await _auth(request).login(
         body.get("username"), body.get("password"), body.get("window"), client_of(request))
     response = ok(_me(session))
-    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/")
+    # one hall's session only: under /h/demo/ the cookie is that hall's (hall.prefix)
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict",
+                        path=cookie_path(request.scope))
     return response
 
 
@@ -278,7 +281,8 @@ async def logout(request: Request) -> Response:
     session = await session_of(request, password_change=True)
     await _auth(request).logout(session, client_of(request))
     response = ok({"ok": True})
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(COOKIE, path=cookie_path(request.scope), httponly=True,
+                           samesite="strict")
     return response
 
 

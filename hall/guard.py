@@ -18,6 +18,7 @@ from hall.auth import COOKIE as SESSION_COOKIE
 from hall.credentials import COOKIE, HEADER, Credentials, Device
 from hall.limits import Network, TicketLimits, client_address, parse_networks
 from hall.numbering import hall_day
+from hall.prefix import cookie_path
 from hall.service import Actor, HallService
 
 # ten years: an enrolled tablet stays enrolled until the hall removes it (device remove)
@@ -111,7 +112,7 @@ async def enrol(request: Request) -> Response:
                                          device.name, True)
     response = JSONResponse(_public(device))
     response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, httponly=True,
-                        samesite="strict", path="/")
+                        samesite="strict", path=cookie_path(request.scope))
     return response
 
 

@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 from starlette import convertors
 
+from hall.prefix import route_path
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -135,7 +137,7 @@ class Perimeter:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
+        path = route_path(scope)  # under a hall's prefix (/h/demo/api/...) too: hall.prefix
         method: str = scope.get("method", "GET")
         if method in UNSAFE_METHODS:
             if not origin_allowed(_header(scope, b"origin"), _header(scope, b"host"),

@@ -65,16 +65,23 @@ def free_port() -> int:
 
 
 class HallServer:
-    """A `python -m hall serve` child process and the means to add users, kill and restart."""
+    """A `python -m hall serve` child process and the means to add users, kill and restart.
 
-    def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = ()) -> None:
+    `prefix` ("/h/demo"): the hall's app is mounted there (tests/prefixed_serve.py), as one
+    hall of several in a deployment; `url` and `ws_url` then include it, so every helper below
+    talks to the hall under its prefix, and `root` is the server's bare origin."""
+
+    def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = (),
+                 prefix: str = "") -> None:
         self.tmp = tmp
         self.config = config
         self.db = backends.new_db(tmp)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **backends.server_env(tmp)}
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.prefix = prefix
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.url = self.root + prefix
+        self.ws_url = f"ws://127.0.0.1:{self.port}{prefix}/ws"
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "server.log"
@@ -91,9 +98,10 @@ class HallServer:
 
     def start(self, timeout: float = 20.0) -> None:
         env = self.env
+        program = ["tests.prefixed_serve", self.prefix] if self.prefix else ["hall"]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hall", "serve", "--config", str(self.served_config()),
+                [sys.executable, "-m", *program, "serve", "--config", str(self.served_config()),
                  "--db", str(self.db), "--port", str(self.port), "--no-hours", *self.extra],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

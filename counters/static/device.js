@@ -2,7 +2,8 @@
  *
  * The installer types the 登记码 that `python -m hall device add` printed; the server keeps it
  * in this browser as an HttpOnly cookie (POST /api/devices/enrol), so the kiosk's tickets count
- * as that kiosk's and the tablet may rate its window. ?next=/kiosk goes there once enrolled.
+ * as that kiosk's and the tablet may rate its window. ?next=/kiosk goes there once enrolled
+ * (a path of this hall: Hall.url adds the prefix).
  */
 (function () {
   "use strict";
@@ -15,7 +16,7 @@
   function next() {
     const to = new URLSearchParams(location.search).get("next") || "";
     // only a path of this server: never send the browser elsewhere
-    if (to.startsWith("/") && !to.startsWith("//")) location.assign(to);
+    if (to.startsWith("/") && !to.startsWith("//")) location.assign(Hall.url(to));
   }
 
   $("d-form").addEventListener("submit", async function (ev) {

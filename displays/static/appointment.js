@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const h = Hall.h;
   const token = Hall.config.token;
-  const url = "/api/appointments/" + encodeURIComponent(token);
+  const url = Hall.url("/api/appointments/" + encodeURIComponent(token));
   const msg = $("a-msg");
   let a = null;
   let timer = null;
@@ -48,14 +48,14 @@
         $("a-window").hidden = false;
         $("a-window").textContent = t.state_name;
       }
-      $("a-ticket-link").href = "/t/" + encodeURIComponent(t.token);
+      $("a-ticket-link").href = Hall.url("/t/" + encodeURIComponent(t.token));
     }
 
     const mayCheckIn = a.status === "booked";
     $("a-checkin").hidden = !mayCheckIn;
     if (mayCheckIn) {
       $("a-code").textContent = a.code;
-      if (!$("a-qr").getAttribute("src")) $("a-qr").src = "/a/" + encodeURIComponent(token) + "/qr.svg";
+      if (!$("a-qr").getAttribute("src")) $("a-qr").src = Hall.url("/a/" + encodeURIComponent(token) + "/qr.svg");
       $("a-how").textContent = phone
         ? "请在叫到您之前到大厅，在取号机点“预约签到”，输入签到码或扫描二维码；签到后才会叫号。"
         : "请于 " + a.day_text + " " + Hall.hhmm(a.checkin_from) + " 至 " + Hall.hhmm(a.checkin_until) +

@@ -168,11 +168,11 @@
     $("d-what").textContent = a.service_name + " · " + a.day_text + " " + a.weekday + " " +
       Hall.hhmm(a.start) + "-" + Hall.hhmm(a.end) + " · 办事人 " + (a.name || "");
     $("d-code").textContent = a.code;
-    $("d-qr").src = "/a/" + encodeURIComponent(a.token) + "/qr.svg";
+    $("d-qr").src = Hall.url("/a/" + encodeURIComponent(a.token) + "/qr.svg");
     $("d-how").textContent = "请于 " + Hall.hhmm(a.checkin_from) + " 至 " + Hall.hhmm(a.checkin_until) +
       " 到大厅，在取号机点“预约签到”，输入签到码或扫描上方二维码取号。预约时段开始后 " +
       info.grace_minutes + " 分钟内签到可优先叫号，之后按现场取号排队。";
-    $("d-link").href = "/a/" + encodeURIComponent(a.token);
+    $("d-link").href = Hall.url("/a/" + encodeURIComponent(a.token));
     show("s-done");
   }
 
@@ -201,10 +201,10 @@
       $("p-position").textContent = t.position === null ? "—" : t.position;
       $("p-eta").textContent = Hall.minutes(t.eta_minutes);
       $("p-code").textContent = t.code;
-      $("p-qr").src = "/a/" + encodeURIComponent(t.appointment_token) + "/qr.svg";
+      $("p-qr").src = Hall.url("/a/" + encodeURIComponent(t.appointment_token) + "/qr.svg");
       $("p-how").textContent = "请在叫到您之前到大厅，在取号机点“预约签到”输入签到码或扫码签到；签到后才会叫号。" +
         "轮到您时若尚未签到，须在 " + t.checkin_minutes + " 分钟内签到，否则按过号处理。";
-      $("p-link").href = "/a/" + encodeURIComponent(t.appointment_token);
+      $("p-link").href = Hall.url("/a/" + encodeURIComponent(t.appointment_token));
       show("s-phone-done");
     } catch (e) {
       fail(e);

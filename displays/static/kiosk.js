@@ -92,7 +92,7 @@
     const list = $("t-materials");
     list.replaceChildren(...(t.materials || []).map((m) => Hall.h("li", null, m)));
     $("t-nomat").hidden = !!(t.materials && t.materials.length);
-    $("t-qr").src = "/t/" + encodeURIComponent(t.token) + "/qr.svg";
+    $("t-qr").src = Hall.url("/t/" + encodeURIComponent(t.token) + "/qr.svg");
     start.hidden = true;
     idStep.hidden = true;
     clearPeople();
@@ -310,8 +310,7 @@
 
   let readerDelay = 1000;
   function connectReader() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(proto + "//" + location.host + "/ws/kiosk");
+    const ws = new WebSocket(Hall.wsUrl("/ws/kiosk"));
     reader.ws = ws;
     ws.onopen = function () { readerDelay = 1000; };
     ws.onmessage = function (ev) {

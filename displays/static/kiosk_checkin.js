@@ -62,7 +62,7 @@
     }
     const body = {};
     if (cfg.kiosk) body.kiosk = cfg.kiosk;
-    await send("/api/appointments/" + encodeURIComponent(key) + "/check-in", body,
+    await send(Hall.url("/api/appointments/" + encodeURIComponent(key) + "/check-in"), body,
       () => input.select());
   }
 
@@ -90,7 +90,7 @@
    * read goes to the ticket form as before. */
   Hall.kiosk.checkInWithCard = function (read) {
     if (panel.hidden || busy) return false;
-    send("/api/appointments/id-check-in", { id_read: read.read }, function () {});
+    send(Hall.url("/api/appointments/id-check-in"), { id_read: read.read }, function () {});
     return true;
   };
 

@@ -205,7 +205,7 @@
   async function refresh() {
     timer = null;
     try {
-      const base = "/api/tickets/" + encodeURIComponent(token);
+      const base = Hall.url("/api/tickets/" + encodeURIComponent(token));
       const [t, f] = await Promise.all([Hall.api("GET", base), Hall.api("GET", base + "/follow-up")]);
       follow = f;
       draw(t);

@@ -27,7 +27,7 @@
 
   function play(url) {
     return new Promise(function (resolve) {
-      const a = new Audio(url);
+      const a = new Audio(Hall.url(url)); // the event's URL is the hall app's: add the prefix
       const done = () => resolve();
       a.onended = done;
       a.onerror = done; // 204: nothing to say for this call

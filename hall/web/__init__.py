@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from hall import passwords
 from hall.config import HallConfig, Window
+from hall.prefix import base_of
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -50,11 +51,14 @@ def _hall_context(request: Request) -> dict[str, Any]:
     timeZone), so a TV or tablet whose own clock zone is wrong (a screen left on UTC) still
     shows hall time. One context processor instead of a key in each handler's page_config.
     Also the password rules, for the change-password form (password_change.html) of every
-    page people log in on."""
+    page people log in on.
+    And `base`, the hall's URL prefix (hall.prefix): every link, script and stylesheet in a
+    template is written `{{ base }}/...`, and base.html hands it to hall.js (`data-base`)."""
     config = hall_config(request)
     # booking_on: the kiosk offers 预约签到 only where [booking] is configured
-    return {"hall_timezone": config.hall.timezone, "booking_on": config.booking.enabled,
-            "password_rules": passwords.RULES, "password_min": passwords.MIN_LENGTH}
+    return {"base": base_of(request.scope), "hall_timezone": config.hall.timezone,
+            "booking_on": config.booking.enabled, "password_rules": passwords.RULES,
+            "password_min": passwords.MIN_LENGTH}
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[_hall_context])
@@ -63,6 +67,15 @@ templates = Jinja2Templates(env=_environment(), context_processors=[_hall_contex
 def hall_config(request: Request) -> HallConfig:
     """The checked configuration, for page handlers that render names and settings."""
     return request.app.state.service.config
+
+
+def page_url(request: Request, path: str) -> str:
+    """The absolute URL of `path` (a path of the hall app, "/t/..."), with the hall's prefix,
+    at the address the request reached the server by: what a QR code on a screen holds.
+    (Not `request.url_for`: it resolves through the outermost router, and under a mount such
+    as `/h/{hall}` it wrote the literal `/h/{hall}/t/...` into the URL.)"""
+    return str(request.url.replace(path=base_of(request.scope) + path, query="",
+                                   fragment=""))
 
 
 def window_of(request: Request) -> Window:

@@ -12,7 +12,7 @@
   const M = HallManage;
   const cfg = Hall.config;
   const rect = cfg.kind === "rectification";
-  const api = (rect ? "/api/manage/rectifications/" : "/api/manage/complaints/") + cfg.id;
+  const api = Hall.url((rect ? "/api/manage/rectifications/" : "/api/manage/complaints/") + cfg.id);
   const OVERDUE = { callback: "回访", fix: "整改", contact: "联系群众", answer: "答复" };
   let kase = null;
   let busy = false;

@@ -8,8 +8,8 @@
   const M = HallManage;
   const cfg = Hall.config;
   const rect = cfg.kind === "rectification";
-  const api = rect ? "/api/manage/rectifications" : "/api/manage/complaints";
-  const pageUrl = rect ? "/manage/rectifications/" : "/manage/complaints/";
+  const api = Hall.url(rect ? "/api/manage/rectifications" : "/api/manage/complaints");
+  const pageUrl = Hall.url(rect ? "/manage/rectifications/" : "/manage/complaints/");
   const STEPS = { callback: "回访", fix: "整改", contact: "联系群众", answer: "答复" };
   let filters = {};
   let asked = 0;

@@ -109,9 +109,10 @@
       reload();
     });
   };
+  /** A URL of this hall (Hall.url: with its prefix) with a query string. */
   M.url = function (base, params) {
     const qs = new URLSearchParams(params || {}).toString();
-    return base + (qs ? "?" + qs : "");
+    return Hall.url(base + (qs ? "?" + qs : ""));
   };
 
   /** A refusal: back to the login form for 401/403 (to the change-password form when the
@@ -164,7 +165,7 @@
     $("who").textContent = who.user.username + "（" + (ROLE_NAMES[role] || role) + "）";
     if (who.must_change_password) showChange(true);
     else if (PAGE_ROLES.includes(role)) showView(who);
-    else if (role === "auditor") location.assign("/manage/audit");
+    else if (role === "auditor") location.assign(Hall.url("/manage/audit"));
     else location.reload(); // the server answers the page this role may not open: 403
   }
 
@@ -236,7 +237,7 @@
     if (a.id) data.alarm = a.id;
     if (c) data.id = c[1];
     const text = c
-      ? Hall.h("a", { href: "/manage/" + (c[0] === "rectification" ? "rectifications/" : "complaints/") + c[1] }, a.message)
+      ? Hall.h("a", { href: Hall.url("/manage/" + (c[0] === "rectification" ? "rectifications/" : "complaints/") + c[1]) }, a.message)
       : Hall.h("span", null, a.message);
     const since = a.raised_at ? Hall.h("span", { class: "al-since muted" }, Hall.hhmm(a.raised_at) + " 起") : null;
     let action = null;

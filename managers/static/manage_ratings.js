@@ -116,7 +116,7 @@
         Hall.h("td", { class: "clip", title: why }, why || "—"),
         Hall.h("td", null, r.channel_name + " · " + r.mode_name),
         Hall.h("td", null, r.rectification
-          ? Hall.h("a", { href: "/manage/rectifications/" + r.rectification }, "#" + r.rectification)
+          ? Hall.h("a", { href: Hall.url("/manage/rectifications/" + r.rectification) }, "#" + r.rectification)
           : "—"));
     }));
   }

@@ -6,6 +6,8 @@
  *   so a screen whose link drops shows every call made meanwhile (the server replays them);
  *   on {"type":"resync"} it drops its seq and takes a fresh snapshot.
  * Hall.h: builds DOM nodes; text goes in as text, never as HTML.
+ * Hall.url / Hall.wsUrl: the one place a page turns a path of the hall app ("/api/tickets")
+ *   into a URL, with the hall's prefix (docs/url-prefix.md).
  */
 (function () {
   "use strict";
@@ -23,7 +25,28 @@
   }
   Hall.ApiError = ApiError;
 
-  /** Call the JSON API. Throws ApiError(status 0, code "network") when the server is gone. */
+  /* ---------------------------------------------------------------- the hall's prefix
+   * One deployment may serve several halls, each at /h/{hall}/... (issue 13); a single hall is
+   * served at the root. The server writes the prefix into <html data-base> ("" or "/h/demo",
+   * hall/prefix.py) and every URL a page fetches, opens, links or plays is made here, so no
+   * script writes the prefix itself. Paths are written as paths of the hall app ("/api/me",
+   * "/t/" + token, an event's "/audio/x.wav"). A URL already under the prefix is left as it
+   * is, so a helper's result (M.url) may be handed on to Hall.api; anything that is not a path
+   * of this server ("//host", "https:", "data:", "#") is returned unchanged. */
+  Hall.base = (document.documentElement.dataset.base || "").replace(/\/+$/, "");
+  Hall.url = function (path) {
+    const p = String(path);
+    if (p.charAt(0) !== "/" || p.charAt(1) === "/") return p;
+    if (Hall.base && (p === Hall.base || p.startsWith(Hall.base + "/"))) return p;
+    return Hall.base + p;
+  };
+  /** ws(s)://host + the hall's prefix + path: a WebSocket of this hall. */
+  Hall.wsUrl = function (path) {
+    return (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + Hall.url(path);
+  };
+
+  /** Call the JSON API (`url`: a path of the hall app, Hall.url adds the prefix). Throws
+   * ApiError(status 0, code "network") when the server is gone. */
   Hall.api = async function (method, url, body, headers) {
     const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
     if (body !== undefined) {
@@ -33,7 +56,7 @@
     Object.assign(init.headers, headers || {});
     let resp;
     try {
-      resp = await fetch(url, init);
+      resp = await fetch(Hall.url(url), init);
     } catch (e) {
       throw new ApiError(0, "network", "网络连接中断，请稍后再试");
     }
@@ -302,8 +325,7 @@
     function connect() {
       timer = null;
       if (self.stopped) return;
-      const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const url = proto + "//" + location.host + (handlers.path || "/ws") + (self.seq !== null ? "?since=" + self.seq : "");
+      const url = Hall.wsUrl(handlers.path || "/ws") + (self.seq !== null ? "?since=" + self.seq : "");
       self.urls.push(url);
       let ws;
       try {
