@@ -31,6 +31,7 @@ test: $(STAMP)
 	bash scripts/system-deps.sh test
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --backend=postgresql
 
 bench: $(STAMP)
 	$(PY) bench/simulate.py

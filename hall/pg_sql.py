@@ -7,11 +7,17 @@ what differs is small and mechanical, and that is all this module rewrites:
 
 * placeholders: `?` and `:name` become `$1, $2, ...` (asyncpg's), with the order of the
   named ones returned so a dict of parameters can be laid out;
+* SQLite's `a IS b` (equal, NULL equal to NULL) is PostgreSQL's `IS NOT DISTINCT FROM`;
 * identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
 * `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
   table's primary key (`keys` names it);
 * an INSERT into a table with a generated key returns that key, which stands in for
   SQLite's `lastrowid`.
+
+Left as it is: where NULLs sort. SQLite puts them first in ascending order, PostgreSQL last;
+writing `NULLS FIRST` into every ORDER BY would keep the hot "call next" query off its index,
+so the hall's queries order by columns that are never NULL, or say `NULLS FIRST/LAST`
+themselves where it matters.
 
 SQLite's few functions the reports use (`strftime`, `printf`, `json_extract`, ...) exist in
 PostgreSQL as functions of the same name (hall/pg_schema.py), so no query text changes for
@@ -79,8 +85,10 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
             conflict = (f" ON CONFLICT ({', '.join(_q(c) for c in pk)}) "
                         + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING"))
         # drop "OR IGNORE" / "OR REPLACE"
-        drop = {words[1][0], words[2][0]}
+        # drop the words and the space after each
+        drop = {words[1][0], words[1][0] + 1, words[2][0], words[2][0] + 1}
         toks = [t for i, t in enumerate(toks) if i not in drop]
+    toks = _is_distinct(toks)
     for kind, value in toks:
         if kind == "qmark":
             count += 1
@@ -118,6 +126,34 @@ def arguments(translated: Translated, params: object) -> list[object]:
     if len(values) != translated.count:
         raise ValueError(f"{translated.count} parameters expected, {len(values)} given")
     return values
+
+
+_IS_KEEP = frozenset({"null", "true", "false", "distinct", "unknown"})
+
+
+def _is_distinct(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`x IS y` / `x IS NOT y` where y is a value, not NULL/TRUE/FALSE."""
+    out: list[tuple[str, str]] = []
+    solid = [i for i, (k, _) in enumerate(toks) if k not in ("space", "comment")]
+    replace: dict[int, str] = {}
+    drop: set[int] = set()
+    for n, i in enumerate(solid):
+        kind, value = toks[i]
+        if kind != "word" or value.lower() != "is" or n + 1 >= len(solid):
+            continue
+        nxt = toks[solid[n + 1]]
+        if nxt[0] == "word" and nxt[1].lower() == "not" and n + 2 < len(solid):
+            after = toks[solid[n + 2]]
+            if not (after[0] == "word" and after[1].lower() in _IS_KEEP):
+                replace[i] = "IS DISTINCT FROM "
+                drop.update(range(i + 1, solid[n + 2]))  # NOT and the spaces around it
+        elif not (nxt[0] == "word" and nxt[1].lower() in _IS_KEEP):
+            replace[i] = "IS NOT DISTINCT FROM"
+    for i, tok in enumerate(toks):
+        if i in drop:
+            continue
+        out.append(("word", replace[i]) if i in replace else tok)
+    return out
 
 
 def _q(column: str) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages: `run` needs espeak-ng (the offline voice); `test` also needs sox (to
 # measure WAVs by hand), Chromium and a CJK font (the pages' tests; without the font every
-# Hanzi is a box), and the sqlite3 shell. Installs what is missing when run as root; otherwise says what to install.
+# Hanzi is a box), the sqlite3 shell, PostgreSQL and haproxy. Installs what is missing when run as root; otherwise says what to install.
 set -euo pipefail
 mode=${1:-test}
 missing=()
@@ -12,6 +12,10 @@ if [ "$mode" = test ]; then
   # the audit test edits a row with the sqlite3 shell, as someone tampering would
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
   fc-list 2>/dev/null | grep -qi "wqy\|WenQuanYi" || missing+=(fonts-wqy-microhei)
+  # the suite's second run is on a real PostgreSQL server the tests start (tests/backends.py),
+  # and several server processes run behind a real haproxy (tests/test_cluster.py)
+  test -x /usr/lib/postgresql/15/bin/postgres || missing+=(postgresql)
+  command -v haproxy >/dev/null || missing+=(haproxy)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
