@@ -67,11 +67,18 @@ def free_port() -> int:
 class HallServer:
     """A `python -m hall serve` child process and the means to add users, kill and restart."""
 
-    def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = (),
+                 db: str | Path | None = None) -> None:
+        """`db`: this database whatever the run's backend (a SQLite path, or a PostgreSQL URL
+        whose files go to `tmp/var`), else a fresh one of the run's backend."""
         self.tmp = tmp
         self.config = config
-        self.db = backends.new_db(tmp)
+        self.db = backends.new_db(tmp) if db is None else db
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **backends.server_env(tmp)}
+        if db is not None:
+            self.env.pop("HALL_DATA_DIR", None)
+            if str(db).startswith("postgresql://"):
+                self.env["HALL_DATA_DIR"] = str(tmp / "var")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
