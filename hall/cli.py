@@ -1,5 +1,5 @@
-"""`python -m hall serve | check-config | user add | device add` — the same on a laptop, a hall
-server and in tests.
+"""`python -m hall serve | check-config | user add | device add | migrate` — the same on a
+laptop, a hall server and in tests.
 
 Issue 9.6: every command runs with umask 077, so whatever it creates (the database, its -wal
 and -shm, the lock file, the voice WAVs) is the owner's only, whatever the shell's umask. A
@@ -337,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "first row edited or removed")
     verify.add_argument("--db", default="var/hall.db")
     verify.set_defaults(fn=cmd_audit_verify)
+    from hall.move_up import add_arguments as migrate_arguments
+
+    migrate_arguments(sub.add_parser("migrate", help="copy a hall's history from its SQLite "
+                                     "file to an empty PostgreSQL database (docs/moving-up.md)"))
     from hall.sim_cli import add_arguments as simulate_arguments
 
     simulate_arguments(sub.add_parser("simulate", help="simulate hall days, plan windows, "

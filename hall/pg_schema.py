@@ -77,8 +77,19 @@ CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$
     SELECT extract(epoch from t::timestamptz)::double precision / 86400.0 + 2440587.5
 $$;
+CREATE OR REPLACE FUNCTION round(x double precision, places integer)
+RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
+    SELECT round(x::numeric, places)::double precision
+$$;
 CREATE OR REPLACE FUNCTION bool_sum(acc bigint, x boolean) RETURNS bigint
-LANGUAGE sql IMMUTABLE AS $$ SELECT acc + CASE WHEN x THEN 1 ELSE 0 END $$;
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN x IS NULL THEN acc ELSE COALESCE(acc, 0) + CASE WHEN x THEN 1 ELSE 0 END END
+$$;
+DO $$ BEGIN
+    CREATE AGGREGATE total(double precision) (SFUNC = float8pl, STYPE = double precision,
+                                              INITCOND = '0');
+EXCEPTION WHEN duplicate_function THEN NULL;
+END $$;
 DO $$ BEGIN
     CREATE AGGREGATE sum(boolean) (SFUNC = bool_sum, STYPE = bigint);
 EXCEPTION WHEN duplicate_function THEN NULL;

@@ -8,6 +8,7 @@ what differs is small and mechanical, and that is all this module rewrites:
 * placeholders: `?` and `:name` become `$1, $2, ...` (asyncpg's), with the order of the
   named ones returned so a dict of parameters can be laid out;
 * SQLite's `a IS b` (equal, NULL equal to NULL) is PostgreSQL's `IS NOT DISTINCT FROM`;
+* a subquery in FROM or JOIN without a name gets one (PostgreSQL before 16 wants it);
 * identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
 * `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
   table's primary key (`keys` names it);
@@ -89,6 +90,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
         drop = {words[1][0], words[1][0] + 1, words[2][0], words[2][0] + 1}
         toks = [t for i, t in enumerate(toks) if i not in drop]
     toks = _is_distinct(toks)
+    toks = _alias_subqueries(toks)
     for kind, value in toks:
         if kind == "qmark":
             count += 1
@@ -153,6 +155,42 @@ def _is_distinct(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if i in drop:
             continue
         out.append(("word", replace[i]) if i in replace else tok)
+    return out
+
+
+# what may follow a subquery in FROM when it has no alias of its own
+_AFTER_SUBQUERY = frozenset({
+    "where", "group", "order", "limit", "offset", "join", "left", "right", "inner", "cross",
+    "full", "natural", "on", "using", "union", "except", "intersect", "having", "window",
+    "returning"})
+
+
+def _alias_subqueries(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`FROM (SELECT ...)` / `JOIN (SELECT ...)` without an alias: ` AS _sN` after it."""
+    solid = [i for i, (k, _) in enumerate(toks) if k not in ("space", "comment")]
+    insert_after: set[int] = set()
+    for n, i in enumerate(solid[:-2]):
+        kind, value = toks[i]
+        if kind != "word" or value.lower() not in ("from", "join") or \
+                (n > 0 and toks[solid[n - 1]][1].lower() == "distinct") or \
+                toks[solid[n + 1]][1] != "(" or \
+                toks[solid[n + 2]][1].lower() not in ("select", "with", "values"):
+            continue
+        depth = 0
+        for m in range(n + 1, len(solid)):
+            v = toks[solid[m]][1]
+            depth += v == "("
+            depth -= v == ")"
+            if depth == 0:
+                nxt = toks[solid[m + 1]] if m + 1 < len(solid) else ("other", "")
+                if not (nxt[0] in ("word", "ident") and nxt[1].lower() not in _AFTER_SUBQUERY):
+                    insert_after.add(solid[m])
+                break
+    out: list[tuple[str, str]] = []
+    for i, tok in enumerate(toks):
+        out.append(tok)
+        if i in insert_after:
+            out.append(("other", f" AS _s{i}"))
     return out
 
 

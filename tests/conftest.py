@@ -69,14 +69,20 @@ class HallServer:
 
     `prefix` ("/h/demo"): the hall's app is mounted there (tests/prefixed_serve.py), as one
     hall of several in a deployment; `url` and `ws_url` then include it, so every helper below
-    talks to the hall under its prefix, and `root` is the server's bare origin."""
+    talks to the hall under its prefix, and `root` is the server's bare origin.
+    `db`: this database whatever the run's backend (a SQLite path, or a PostgreSQL URL whose
+    files go to `tmp/var`), else a fresh one of the run's backend."""
 
     def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = (),
-                 prefix: str = "") -> None:
+                 prefix: str = "", db: str | Path | None = None) -> None:
         self.tmp = tmp
         self.config = config
-        self.db = backends.new_db(tmp)
+        self.db = backends.new_db(tmp) if db is None else db
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **backends.server_env(tmp)}
+        if db is not None:
+            self.env.pop("HALL_DATA_DIR", None)
+            if str(db).startswith("postgresql://"):
+                self.env["HALL_DATA_DIR"] = str(tmp / "var")
         self.port = free_port()
         self.prefix = prefix
         self.root = f"http://127.0.0.1:{self.port}"

@@ -105,3 +105,36 @@ def test_same_answers_on_both_databases(pg_url: str, window: int, text: str) -> 
          {"w": window}),
     ]:
         assert _sqlite(sql, params) == asyncio.run(_postgres(pg_url, sql, params)), sql
+
+
+def test_a_subquery_in_from_gets_a_name() -> None:
+    t = translate("SELECT k, COUNT(*) FROM (SELECT window AS k FROM t) GROUP BY k")
+    assert t.sql.startswith('SELECT k, COUNT(*) FROM (SELECT "window" AS k FROM t) AS _s')
+    named = translate("SELECT * FROM (SELECT 1) AS x JOIN (SELECT 2) y ON 1 WHERE a IN "
+                      "(SELECT b FROM u) AND c IS DISTINCT FROM (SELECT 3)")
+    assert named.sql == ("SELECT * FROM (SELECT 1) AS x JOIN (SELECT 2) y ON 1 WHERE a IN "
+                         "(SELECT b FROM u) AND c IS DISTINCT FROM (SELECT 3)")
+
+
+async def _postgres_compat(url: str, sql: str) -> list[tuple[Any, ...]]:
+    from hall.pg_schema import COMPAT
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(COMPAT)
+        await conn.execute('CREATE TEMP TABLE t ("window" BIGINT, "user" TEXT, note TEXT)')
+        await conn.executemany("INSERT INTO t VALUES ($1, $2, $3)", ROWS)
+        return [tuple(r) for r in await conn.fetch(translate(sql).sql)]
+    finally:
+        await conn.close()
+
+
+def test_sqlite_aggregates_the_reports_use_answer_alike(pg_url: str) -> None:
+    """SUM of a comparison, TOTAL and ROUND to places, over rows and over no rows (the figures
+    of a day without tickets: SUM is NULL, TOTAL 0.0)."""
+    for sql in ("SELECT SUM(window > 1), SUM(note IS NULL), TOTAL(window), "
+                "ROUND(TOTAL(window) / 7.0, 3) FROM t",
+                "SELECT SUM(window > 1), TOTAL(window) FROM t WHERE window > 99",
+                "SELECT SUM(user = '甲') FROM t WHERE user IS NULL",
+                "SELECT k, COUNT(*) FROM (SELECT window AS k FROM t) GROUP BY k ORDER BY k"):
+        assert _sqlite(sql, ()) == asyncio.run(_postgres_compat(pg_url, sql)), sql
