@@ -58,7 +58,8 @@ SECURITY_HEADERS = [
 NO_STORE = (b"cache-control", b"no-store")
 PRIVATE_PREFIXES = ("/api/manage", "/manage", "/api/me", "/api/login", "/api/windows",
                     "/a/", "/api/appointments", "/api/phone-tickets",
-                    "/api/password")  # a person's booking
+                    "/api/password",  # a person's booking
+                    "/city", "/api/city")  # the city overview (hall/city_app.py)
 
 # input that can only come from a malformed or hostile request (issue 9.4)
 BAD_INPUT_ERRORS = (RecursionError, UnicodeError, OverflowError)
@@ -112,6 +113,14 @@ def _netloc(netloc: str, scheme: str) -> str:
     return netloc
 
 
+def route_path(scope: Scope) -> str:
+    """Pure: the request's path inside this app. ASGI's `path` includes `root_path`, the
+    prefix of a mount (a city's hall at /h/{id}) or of a proxy."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root):] or "/" if root and path.startswith(root) else path
+
+
 def json_content_type(value: str | None) -> bool:
     return value is not None and value.split(";", 1)[0].strip().lower() == "application/json"
 
@@ -135,7 +144,8 @@ class Perimeter:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
+        # the path within this app: a city mounts each hall's app at /h/{id} (hall/city_app.py)
+        path = route_path(scope)
         method: str = scope.get("method", "GET")
         if method in UNSAFE_METHODS:
             if not origin_allowed(_header(scope, b"origin"), _header(scope, b"host"),
