@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,9 +30,10 @@ import hall.web
 import managers.city_pages
 from hall import api, city_api, errors, perimeter
 from hall.app import build_app, page_urls
-from hall.city_config import CityConfig
+from hall.city_config import CityConfig, HallSite
 from hall.city_desk import CityDesk
 from hall.city_figures import HallReader
+from hall.config import HallConfig
 from hall.limits import parse_networks
 from hall.locate import CITY, hall_db, voice_dir
 
@@ -44,11 +46,20 @@ def hall_url(city: CityConfig, hall_id: str, base: str) -> str:
     return site.config.hall.public_url or f"{city.public_url or base}/h/{hall_id}"
 
 
+def served_config(city: CityConfig, site: HallSite) -> HallConfig:
+    """A hall's config as its app runs it: behind the city's `public_url` (a proxy), the hall's
+    own origin check (hall/perimeter.py) must accept pages served from that address too."""
+    if city.public_url and not site.config.hall.public_url:
+        hall = replace(site.config.hall, public_url=f"{city.public_url}/h/{site.id}")
+        return replace(site.config, hall=hall)
+    return site.config
+
+
 def build_city_app(city: CityConfig, db: str, clock: Any = None,
                    public_url: str = "http://127.0.0.1:8000") -> Starlette:
     """`db`: the deployment's `--db`; each hall's store and the city's are named from it.
     `public_url`: the server's address when `[city] public_url` does not say."""
-    halls = [(site, build_app(site.config, hall_db(db, site.id), clock,
+    halls = [(site, build_app(served_config(city, site), hall_db(db, site.id), clock,
                               public_url=hall_url(city, site.id, public_url),
                               voice_dir=voice_dir(db, site.id)))
              for site in city.halls]

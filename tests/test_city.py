@@ -278,3 +278,20 @@ def test_the_city_page_shows_the_three_halls_in_chromium(city: CityServer,
     page.click("#logout")
     expect(page.locator("#login")).to_be_visible()
     assert httpx.get(city.url + "/api/city/overview", timeout=10).status_code == 401
+
+
+def test_behind_a_proxy_every_hall_accepts_the_citys_public_address(tmp_path: Path) -> None:
+    config = tmp_path / "city.toml"
+    config.write_text((ROOT / "config.city.toml").read_text(encoding="utf-8").replace(
+        '# public_url = "https://zwfw.example.gov.cn"', 'public_url = "https://zwfw.example.gov.cn"'),
+        encoding="utf-8")
+    server = CityServer(tmp_path, config, HALLS)
+    server.start()
+    try:
+        for origin, status in (("https://zwfw.example.gov.cn", 201), ("https://evil.example", 403),
+                               (server.url, 201)):
+            r = httpx.post(server.hall_url("qiaotou") + "/api/tickets", timeout=10,
+                           json={"service": "consult"}, headers={"Origin": origin})
+            assert r.status_code == status, (origin, r.text)
+    finally:
+        server.stop()
