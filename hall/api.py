@@ -38,7 +38,8 @@ def _auth(request: Request) -> Auth:
     return request.app.state.auth
 
 
-async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
+async def read_json(request: Request, required: bool = True,
+                    limit: int | None = None) -> dict[str, Any]:
     """The body as a JSON object, refusing oversized bodies before reading them whole.
 
     Also refused here, so that no handler meets them (issue 9.4, each once a 500): nesting
@@ -46,8 +47,9 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
     cannot be stored, logged or echoed in a message) and integers outside ±2^53 (SQLite's
     64-bit integers overflow; no id, level or count of the hall comes near). A body whose
     sender gave up half-way is answered 400 (the connection is gone; nothing is logged as a
-    server fault). The media type is checked before, by `hall.perimeter`."""
-    limit = _service(request).config.hall.max_body_bytes
+    server fault). The media type is checked before, by `hall.perimeter`. `limit`: for an app
+    without a hall of its own (the city's, hall/city_api.py); else `[hall] max_body_bytes`."""
+    limit = limit or _service(request).config.hall.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise errors.HallError(413, "too_large", f"请求体过大 (上限 {limit} 字节)")

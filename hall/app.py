@@ -57,8 +57,11 @@ from hall.ws import manage_endpoint, websocket_endpoint
 
 
 def build_app(config: HallConfig, db_path: str | Path,
-              clock: Any = None, public_url: str = "http://127.0.0.1:8000") -> Starlette:
-    """`public_url`: the base URL phones reach the server at (QR codes on printed tickets)."""
+              clock: Any = None, public_url: str = "http://127.0.0.1:8000",
+              voice_dir: Path | None = None) -> Starlette:
+    """`public_url`: the base URL phones reach the server at (QR codes on printed tickets).
+    `voice_dir`: where the announcements are rendered (default: `voice/` beside the database;
+    a city's halls each have their own, hall/city_app.py)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service = await HallService.open(config, db_path, clock)
@@ -75,8 +78,8 @@ def build_app(config: HallConfig, db_path: str | Path,
             limits.tickets_per_minute_per_kiosk, limits.tickets_per_day_per_kiosk)
         app.state.device_health = lambda: []
         try:
-            stop_devices = await start_devices(app, service, service.store.data_dir / "voice",
-                                               public_url)
+            stop_devices = await start_devices(
+                app, service, voice_dir or service.store.data_dir / "voice", public_url)
         except BaseException:
             # the store's threads would keep a failed server alive (and its port taken)
             await service.close()

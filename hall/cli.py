@@ -18,6 +18,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from hall import city_cli
+from hall.city_config import CityConfig
 from hall.config import ConfigError, HallConfig, coverage_warning, load_config
 
 
@@ -50,9 +52,12 @@ def notes(config: HallConfig) -> list[str]:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = city_cli.load(args.config)
     if config is None:
         return 1
+    if isinstance(config, CityConfig):  # several halls (hall/city_config.py)
+        print("\n".join(city_cli.check_lines(args.config, config, warnings, notes)))
+        return 0
     for line in [*warnings(config), *notes(config)]:
         print(line)
     print(f"{args.config}: ok — {len(config.queues)} queues, {len(config.services)} services, "
@@ -64,8 +69,8 @@ EXIT_STARTUP = 3  # could not start: the message on stderr says why
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    if config is None:
+    deployment = city_cli.load(args.config)
+    if deployment is None:
         print("refusing to serve with a bad configuration", file=sys.stderr)
         return 1
     import uvicorn
@@ -78,8 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # one process owns a database file for its whole life (released by the kernel on exit,
         # also on kill -9); the descriptor stays open until the process ends. On PostgreSQL
         # any number of processes share one database (hall/store_pg.py).
-        if not is_postgres(args.db):
-            lock_database(args.db)
+        for db in city_cli.databases(deployment, args.db):  # a city: every hall's and its own
+            if not is_postgres(db):
+                lock_database(db)
     except DatabaseInUse as exc:
         print(f"数据库文件 {exc.path} 正被另一个大厅服务进程 (pid {exc.pid}) 使用，拒绝启动。"
               "同一数据库文件只能由一个服务进程使用。", file=sys.stderr)
@@ -87,6 +93,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"无法使用数据库文件 {args.db}：{exc.strerror or exc}", file=sys.stderr)
         return EXIT_STARTUP
+    city = deployment if isinstance(deployment, CityConfig) else None
+    if city is not None and args.no_hours:
+        city = city_cli.without_hours(city)
+    # one process, one listening socket: a city's server-wide settings are its first hall's
+    config = city.halls[0].config if city is not None else deployment
+    assert isinstance(config, HallConfig)
     try:
         listener = _listen(args.host, args.port, config.hall.send_buffer_bytes)
     except OSError as exc:
@@ -98,13 +110,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from dataclasses import replace
         config = replace(config, hall=replace(config.hall, enforce_hours=False))
     public_url = config.hall.public_url or public_base(args.host, args.port)
-    app = build_app(config, args.db, public_url=public_url)
     base = f"http://{args.host}:{args.port}"
-    print(f"{config.hall.name} — serving on {base}", flush=True)
-    for line in warnings(config):
-        print(line, flush=True)
-    for label, url in page_urls(base, config):
-        print(f"  {label:28} {url}", flush=True)
+    if city is not None:
+        app = city_cli.serve_app(city, args.db, base, public_base(args.host, args.port),
+                                 warnings)
+    else:
+        app = build_app(config, args.db, public_url=public_url)
+        print(f"{config.hall.name} — serving on {base}", flush=True)
+        for line in warnings(config):
+            print(line, flush=True)
+        for label, url in page_urls(base, config):
+            print(f"  {label:28} {url}", flush=True)
     print(raise_open_files_limit(), flush=True)
     from hall.timeouts import deadline_protocol
 
@@ -176,15 +192,18 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             if getpass.getpass("再输一次 again: ") != pin:
                 print("PINs differ", file=sys.stderr)
                 return 1
-    config = _load(args.config)
-    if config is None:
+    if args.city:
+        return city_cli.user_add(args, password)
+    target = city_cli.hall_target(args)  # a city config: the hall of --hall
+    if target is None:
         return 1
+    config, db = target
     from hall import errors
     from hall.auth import Auth
     from hall.service import HallService
 
     async def run() -> None:
-        service = await HallService.open(config, args.db)
+        service = await HallService.open(config, db)
         try:
             await Auth(service).add_user(args.name, args.role, password,
                                          staff_no=args.staff_no, pin=pin)
@@ -228,15 +247,16 @@ def cmd_device_list(args: argparse.Namespace) -> int:
 
 def _with_credentials(args: argparse.Namespace, fn: Any) -> Any:
     """Open the store, run `fn(Credentials)`, close; None (message printed) on a refusal."""
-    config = _load(args.config)
-    if config is None:
+    target = city_cli.hall_target(args)  # a city config: the hall of --hall
+    if target is None:
         return None
+    config, db = target
     from hall import errors
     from hall.credentials import Credentials
     from hall.service import HallService
 
     async def run() -> Any:
-        service = await HallService.open(config, args.db)
+        service = await HallService.open(config, db)
         try:
             result = await fn(Credentials(service))
             return [] if result is None else result
@@ -315,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--password-stdin", action="store_true")
     add.add_argument("--staff-no", help="staff number for logging in on a caller pad "
                      "(a PIN is then read after the password)")
+    city_cli.add_arguments(add, city=True)
     add.set_defaults(fn=cmd_user_add)
     device = sub.add_parser("device", help="enrol rating tablets and kiosks")
     device_sub = device.add_subparsers(dest="device_command", required=True)
@@ -331,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in (dadd, dremove, dlist):
         p.add_argument("--db", default="var/hall.db")
         p.add_argument("--config", default="config.toml")
+        city_cli.add_arguments(p, city=False)
     audit = sub.add_parser("audit", help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 naming the "

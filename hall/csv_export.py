@@ -127,7 +127,9 @@ ACTIONS.update({"user.role": "变更角色", "user.activate": "启用账户", "u
                 "user.change": "修改账户", "password.change": "修改密码",
                 "device.add": "登记设备", "device.remove": "注销设备", "device.enrol": "设备登记",
                 "ticket.issue": "工作人员代取号", "rating": "群众评价",
-                "complaint.open": "群众反映办不成事", "audit.export": "导出审计日志"})
+                "complaint.open": "群众反映办不成事", "audit.export": "导出审计日志",
+                # the city overview (hall/city_api.py), in the city's own audit log
+                "city.report": "查看跨中心统计", "city.idle": "查看明进暗不进检查"})
 DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "unknown user": "用户不存在",
            "locked": "账户已锁定", "illegal_state": "状态不允许", "forbidden": "无权操作",
            "on_time": "按时", "late": "超期", **ROLE_NAMES, **ALARM_KINDS,

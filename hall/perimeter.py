@@ -60,7 +60,8 @@ SECURITY_HEADERS = [
 NO_STORE = (b"cache-control", b"no-store")
 PRIVATE_PREFIXES = ("/api/manage", "/manage", "/api/me", "/api/login", "/api/windows",
                     "/a/", "/api/appointments", "/api/phone-tickets",
-                    "/api/password")  # a person's booking
+                    "/api/password",  # a person's booking
+                    "/city", "/api/city")  # the city overview (hall/city_app.py)
 
 # input that can only come from a malformed or hostile request (issue 9.4)
 BAD_INPUT_ERRORS = (RecursionError, UnicodeError, OverflowError)
@@ -137,7 +138,9 @@ class Perimeter:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = route_path(scope)  # under a hall's prefix (/h/demo/api/...) too: hall.prefix
+        # the path within this app: under a hall's prefix (/h/demo/api/...) too, as a city
+        # mounts each hall's app at /h/{id} (hall/city_app.py, hall/prefix.py)
+        path = route_path(scope)
         method: str = scope.get("method", "GET")
         if method in UNSAFE_METHODS:
             if not origin_allowed(_header(scope, b"origin"), _header(scope, b"host"),

@@ -34,7 +34,7 @@ Namer = Callable[[str, Any], str]
 @dataclass(frozen=True)
 class Column:
     """`key`: the row's field (dotted for a nested one: outcome_rates.done); `kind` says how
-    its value is written: count, share, number, key (the grouping), period, reasons (shares
+    its value is written: count, share, number, text, key (the grouping), period, reasons (shares
     by priority reason), pauses (count and minutes by reason)."""
 
     key: str
@@ -107,6 +107,8 @@ def cell(row: Mapping[str, Any], column: Column, by: str, namer: Namer) -> str:
     kind = column.kind
     if kind == "key":
         return namer(by, value)
+    if kind == "text":  # already words (a hall's name in the city report)
+        return NONE if value is None else str(value)
     if kind.startswith("period:"):
         return period_text(kind.split(":", 1)[1], value)
     if kind == "reasons":

@@ -73,6 +73,8 @@ class HallServer:
     `db`: this database whatever the run's backend (a SQLite path, or a PostgreSQL URL whose
     files go to `tmp/var`), else a fresh one of the run's backend."""
 
+    ready_path = "/api/hall"  # answers 200 once the server serves
+
     def __init__(self, tmp: Path, config: Path = DEMO_CONFIG, extra: tuple[str, ...] = (),
                  prefix: str = "", db: str | Path | None = None) -> None:
         self.tmp = tmp
@@ -115,7 +117,7 @@ class HallServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
-                if httpx.get(self.url + "/api/hall", timeout=1).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -137,12 +139,15 @@ class HallServer:
                 self.kill()
 
     def add_user(self, username: str, role: str, password: str = "Tulip-7741-q",
-                 staff_no: str | None = None, pin: str | None = None) -> None:
-        """`staff_no` and `pin`: the clerk can log in on a hardware caller pad too."""
+                 staff_no: str | None = None, pin: str | None = None,
+                 scope: tuple[str, ...] = ()) -> None:
+        """`staff_no` and `pin`: the clerk can log in on a hardware caller pad too. `scope`:
+        in a city config, `("--hall", ID)` or `("--city",)` (CityServer)."""
         pad = ["--staff-no", staff_no] if staff_no else []
         result = subprocess.run(
             [sys.executable, "-m", "hall", "user", "add", username, "--role", role,
-             "--db", str(self.db), "--config", str(self.config), "--password-stdin", *pad],
+             "--db", str(self.db), "--config", str(self.config), "--password-stdin", *pad,
+             *scope],
             cwd=ROOT, env=self.env, input=password + "\n" + (f"{pin}\n" if pin else ""),
             capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
@@ -202,6 +207,49 @@ class HallServer:
 
     def issue(self, service: str = "yibao-card", **body: object) -> dict:
         r = httpx.post(self.url + "/api/tickets", json={"service": service, **body}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+class CityServer(HallServer):
+    """`python -m hall serve` of a city config (hall/city_app.py): hall ID at `/h/ID`, the
+    city overview at `/city`; each hall's store beside `hall.db` (hall-ID.db)."""
+
+    def __init__(self, tmp: Path, config: Path, halls: tuple[str, ...]) -> None:
+        super().__init__(tmp, config)
+        self.halls = halls
+        self.ready_path = f"/h/{halls[-1]}/api/hall"  # the last hall starts last
+
+    def hall_url(self, hall: str) -> str:
+        return f"{self.url}/h/{hall}"
+
+    def hall_client(self, hall: str) -> httpx.Client:
+        return httpx.Client(base_url=self.hall_url(hall), timeout=10)
+
+    def add_hall_user(self, hall: str, username: str, role: str) -> None:
+        self.add_user(username, role, scope=("--hall", hall))
+
+    def add_city_user(self, username: str, role: str = "manager") -> None:
+        self.add_user(username, role, scope=("--city",))
+
+    def hall_login(self, hall: str, username: str, window: int | None,
+                   password: str = "Tulip-7741-q") -> httpx.Client:
+        """A client on hall `hall`'s URLs holding `username`'s session there."""
+        client = self.hall_client(hall)
+        r = client.post("/api/login", json={"username": username, "password": password,
+                                             "window": window})
+        assert r.status_code == 200, r.text
+        return client
+
+    def city_login(self, username: str, password: str = "Tulip-7741-q") -> httpx.Client:
+        client = httpx.Client(base_url=self.url, timeout=10)
+        r = client.post("/api/city/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return client
+
+    def hall_issue(self, hall: str, service: str) -> dict:
+        r = httpx.post(self.hall_url(hall) + "/api/tickets", json={"service": service},
+                       timeout=10)
         assert r.status_code == 201, r.text
         return r.json()
 

@@ -19,7 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser import PASSWORD
-from tests.conftest import DEMO_CONFIG, HallServer
+from tests.conftest import DEMO_CONFIG, ROOT, CityServer, HallServer
 
 BLOCKING = ("serious", "critical")
 NEW_PASSWORD = "Camellia-2026"  # set by the admin: its account must change it first
@@ -484,4 +484,66 @@ def test_no_serious_or_critical_axe_violation(state: str, hall: Hall, new_page: 
     page = new_page(width, height)
     reach(page, hall)
     page.wait_for_timeout(300)  # the live data drawn after the first paint
+    assert blocking_violations(page) == []
+
+
+# ---------------------------------------------------------------- the city overview (issue 13)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CityServer]:
+    """The shipped city config with a ticket served in the township (so the 明进暗不进 list has
+    a hall with fewer lines) and people waiting in the district."""
+    server = CityServer(Path(tmp_path_factory.mktemp("axe-city")), ROOT / "config.city.toml",
+                        ("centre", "dongcheng", "qiaotou"))
+    server.start()
+    try:
+        server.add_city_user("boss")
+        server.add_hall_user("qiaotou", "clerk1", "clerk")
+        server.hall_issue("qiaotou", "yibao-card")
+        clerk = server.hall_login("qiaotou", "clerk1", 1)
+        clerk.post("/api/windows/1/call", json={}).raise_for_status()
+        server.hall_issue("dongcheng", "consult")
+        yield server
+    finally:
+        server.stop()
+
+
+def city_login(page: Page, server: CityServer) -> None:
+    page.goto(server.url + "/city")
+    expect(page.locator("#login")).to_be_visible()
+
+
+def city_overview(page: Page, server: CityServer) -> None:
+    city_login(page, server)
+    _login(page, "boss")
+    expect(page.locator('#ov-body tr[data-hall="dongcheng"] [data-k="waiting"]')).to_have_text(
+        "1")
+    expect(page.locator("#report-body tr")).to_have_count(3)
+    expect(page.locator("#idle-body tr").first).to_be_visible()
+
+
+def city_refused(page: Page, server: CityServer) -> None:
+    """The period form's own Chinese refusal beside a date that is none."""
+    city_overview(page, server)
+    page.fill("#f-from", "上个月")
+    page.click("#f-submit")
+    expect(page.locator("#f-from-problem")).to_be_visible()
+
+
+CITY_STATES: dict[str, tuple[Callable[[Page, CityServer], None], tuple[int, int]]] = {
+    "city-login": (city_login, (1280, 800)),
+    "city-overview": (city_overview, (1920, 1080)),
+    "city-overview-narrow": (city_overview, (390, 844)),
+    "city-refused": (city_refused, (1280, 800)),
+}
+
+
+@pytest.mark.parametrize("state", list(CITY_STATES))
+def test_no_serious_or_critical_axe_violation_on_the_city_page(state: str, city: CityServer,
+                                                               new_page: Any) -> None:
+    reach, (width, height) = CITY_STATES[state]
+    page = new_page(width, height)
+    reach(page, city)
+    page.wait_for_timeout(300)
     assert blocking_violations(page) == []
