@@ -137,12 +137,12 @@
 
   async function loadPeriod() {
     const q = period();
-    $("csv-report").href = url("/api/city/report", Object.assign({ format: "csv" }, q));
-    $("csv-idle").href = url("/api/city/idle", Object.assign({ format: "csv" }, q));
+    $("csv-report").href = url(Hall.url("/api/city/report"), Object.assign({ format: "csv" }, q));
+    $("csv-idle").href = url(Hall.url("/api/city/idle"), Object.assign({ format: "csv" }, q));
     try {
       const [report, idle] = await Promise.all([
-        Hall.api("GET", url("/api/city/report", q)),
-        Hall.api("GET", url("/api/city/idle", q)),
+        Hall.api("GET", url(Hall.url("/api/city/report"), q)),
+        Hall.api("GET", url(Hall.url("/api/city/idle"), q)),
       ]);
       $("period").textContent = "当前期间：" + Hall.dayText(report.from) + "至" + Hall.dayText(report.to) + "。";
       drawTable($("report-head"), $("report-body"), report, "report");
