@@ -152,3 +152,14 @@ def drop_trigger(db: str | Path, name: str) -> None:
     """What someone tampering with the audit log would do first."""
     rows(db, f"DROP TRIGGER {name}" + (" ON audit" if str(db).startswith("postgresql://")
                                        else ""))
+
+
+def pg_pending() -> list[str]:
+    """Tests that do not pass on PostgreSQL yet, one node id (or prefix) per line of
+    tests/pg_pending.txt: skipped there with that reason, so the list is the work left and
+    shrinks as the hall's SQL is made portable (docs/deployment.md)."""
+    path = Path(__file__).with_name("pg_pending.txt")
+    if not path.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
