@@ -86,10 +86,11 @@ def query(f: AuditFilter, before: int | None, limit: int,
     """Pure: the SQL of one page, newest first (one row more than `limit`, to know whether
     another page follows). `ids`: the first and last id of the day range (`id_span`), so the
     page walks the primary key, not the `time` index (which would sort a year of rows for
-    each page); the day conditions stay, unindexed (`+time`), so the answer is exact even if
-    the clock once stepped back."""
+    each page); the day conditions stay, unindexed (`time || ''`, which both SQLite and
+    PostgreSQL read as "no index here"), so the answer is exact even if the clock once
+    stepped back."""
     where, params = _day_bounds(f)
-    where = ["+" + w for w in where]
+    where = [w.replace("time", "(time || '')", 1) for w in where]
     if ids is not None:
         where.append("id BETWEEN ? AND ?")
         params.extend(ids)

@@ -176,7 +176,13 @@ class PgConnection:
         stmt = await self.conn.prepare(translated.sql)
         args = [_coerce(value, kind) for value, kind in
                 zip(args, (p.name for p in stmt.get_parameters()), strict=True)]
-        rows = await stmt.fetch(*args)
+        try:
+            rows = await stmt.fetch(*args)
+        except (OverflowError, asyncpg.exceptions.DataError,
+                asyncpg.exceptions.NumericValueOutOfRangeError) as exc:
+            # SQLite takes any number; PostgreSQL's BIGINT ends at 2**63: a value from the
+            # street that large is a bad request, not a server fault
+            raise errors.HallError(400, "out_of_range", "输入的数值超出范围") from exc
         status = stmt.get_statusmsg() or ""
         match = _STATUS.match(status)
         rowcount = int(match.group(1)) if match and match.group(1) else len(rows)

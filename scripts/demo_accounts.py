@@ -22,8 +22,11 @@ KIOSK = "kiosk-1"  # enrolled: the kiosk's ticket limits, not one address's (iss
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="var/hall.db")
+    parser.add_argument("--sheet", default=None,
+                        help="where the sheet goes (default: beside a SQLite file, else var/)")
     args = parser.parse_args()
-    sheet = Path(args.db).parent / "demo-accounts.txt"
+    beside = Path("var") if args.db.startswith("postgresql://") else Path(args.db).parent
+    sheet = Path(args.sheet) if args.sheet else beside / "demo-accounts.txt"
     if sheet.exists():
         print(sheet.read_text(encoding="utf-8"))
         return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import itertools
 import os
 import shutil
@@ -105,7 +106,13 @@ def rows(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[st
     hall's own SQL dialect (hall/pg_sql.py turns it into PostgreSQL's). A change is committed
     at once, as a second writer beside the running server."""
     if str(db).startswith("postgresql://"):
-        return asyncio.run(_pg_rows(str(db), sql, params))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(_pg_rows(str(db), sql, params))
+        # called from an async test: its loop is busy, so read on a thread of our own
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, _pg_rows(str(db), sql, params)).result()
     import sqlite3
     conn = sqlite3.connect(str(db), timeout=10)
     conn.row_factory = sqlite3.Row

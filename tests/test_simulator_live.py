@@ -18,8 +18,9 @@ from tests.conftest import ROOT, HallServer
 def _demo_hall(tmp_path: Path) -> tuple[HallServer, Path]:
     """A server on a database made ready by scripts/demo_accounts.py, as `make run` does."""
     server = HallServer(tmp_path)
-    made = subprocess.run([sys.executable, "scripts/demo_accounts.py", "--db", str(server.db)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    made = subprocess.run([sys.executable, "scripts/demo_accounts.py", "--db", str(server.db),
+                           "--sheet", str(tmp_path / "demo-accounts.txt")],
+                          cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
     server.start()
     return server, tmp_path / "demo-accounts.txt"

@@ -318,6 +318,8 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+@pytest.mark.sqlite_only("one process owns a SQLite file; on PostgreSQL several share it "
+                         "by design (tests/test_cluster.py)")
 def test_a_second_server_on_the_same_database_refuses_and_kill_9_restarts(
         hall_server: HallServer, tmp_path: Path) -> None:
     ticket = hall_server.issue("yibao-card")
