@@ -91,7 +91,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
         toks = [t for i, t in enumerate(toks) if i not in drop]
     toks = _is_distinct(toks)
     toks = _alias_subqueries(toks)
-    for kind, value in toks:
+    for at, (kind, value) in enumerate(toks):
         if kind == "qmark":
             count += 1
             out.append(f"${count}")
@@ -102,7 +102,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
                 positions[name] = count
                 names.append(name)
             out.append(f"${positions[name]}")
-        elif kind == "word" and value.lower() in QUOTED:
+        elif kind == "word" and value.lower() in QUOTED and not _window_clause(toks, at):
             out.append(f'"{value.lower()}"')
         else:
             out.append(value)
@@ -192,6 +192,14 @@ def _alias_subqueries(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if i in insert_after:
             out.append(("other", f" AS _s{i}"))
     return out
+
+
+def _window_clause(toks: list[tuple[str, str]], at: int) -> bool:
+    """`WINDOW name AS (...)`: the keyword, not the column."""
+    if toks[at][1].lower() != "window":
+        return False
+    after = [v.lower() for k, v in toks[at + 1:at + 12] if k not in ("space", "comment")]
+    return len(after) >= 3 and after[1] == "as" and after[2] == "("
 
 
 def _q(column: str) -> str:
