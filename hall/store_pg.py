@@ -107,10 +107,16 @@ class _Loop:
         future: ThreadFuture[T] = ThreadFuture()
 
         def job() -> None:
+            # a caller that gave up (a client gone mid-request) cancelled the future: its
+            # read is skipped; a write batch never is (its callers are all answered)
+            if not future.set_running_or_notify_cancel():
+                return
             try:
-                future.set_result(fn(*args))
+                result = fn(*args)
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
                 future.set_exception(exc)
+            else:
+                future.set_result(result)
 
         self._jobs.put(job)
         return await asyncio.wrap_future(future)
