@@ -8,7 +8,8 @@ what differs is small and mechanical, and that is all this module rewrites:
 * placeholders: `?` and `:name` become `$1, $2, ...` (asyncpg's), with the order of the
   named ones returned so a dict of parameters can be laid out;
 * SQLite's `a IS b` (equal, NULL equal to NULL) is PostgreSQL's `IS NOT DISTINCT FROM`;
-* identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
+* identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted, except
+  the keyword WINDOW of a named window (`WINDOW run AS (...)`);
 * `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
   table's primary key (`keys` names it);
 * an INSERT into a table with a generated key returns that key, which stands in for
@@ -89,7 +90,8 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
         drop = {words[1][0], words[1][0] + 1, words[2][0], words[2][0] + 1}
         toks = [t for i, t in enumerate(toks) if i not in drop]
     toks = _is_distinct(toks)
-    for kind, value in toks:
+    clauses = _window_clauses(toks)
+    for i, (kind, value) in enumerate(toks):
         if kind == "qmark":
             count += 1
             out.append(f"${count}")
@@ -100,7 +102,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
                 positions[name] = count
                 names.append(name)
             out.append(f"${positions[name]}")
-        elif kind == "word" and value.lower() in QUOTED:
+        elif kind == "word" and value.lower() in QUOTED and i not in clauses:
             out.append(f'"{value.lower()}"')
         else:
             out.append(value)
@@ -153,6 +155,19 @@ def _is_distinct(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if i in drop:
             continue
         out.append(("word", replace[i]) if i in replace else tok)
+    return out
+
+
+def _window_clauses(toks: list[tuple[str, str]]) -> set[int]:
+    """Where `window` is the keyword of `WINDOW name AS (`, not the hall's column."""
+    solid = [i for i, (k, _) in enumerate(toks) if k not in ("space", "comment")]
+    out = set()
+    for n, i in enumerate(solid[:-3]):
+        kind, value = toks[i]
+        name, as_, paren = (toks[j] for j in solid[n + 1:n + 4])
+        if kind == "word" and value.lower() == "window" and name[0] == "word" \
+                and as_[1].lower() == "as" and paren[1] == "(":
+            out.add(i)
     return out
 
 
