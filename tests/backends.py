@@ -188,6 +188,27 @@ def close(conn: Any) -> None:
         conn.close()
 
 
+def copy_rows(src: Path, db: str | Path, table: str, skip: tuple[str, ...] = ()) -> int:
+    """Add the rows of `table` in the SQLite file `src` (a simulation's days, say) to the
+    hall's database `db`, which has the schema; `skip`: columns left to `db` (a generated
+    key). How many rows."""
+    import sqlite3
+    with sqlite3.connect(str(src)) as source:
+        cursor = source.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cursor.description if d[0] not in skip]
+        rows = [dict(zip([d[0] for d in cursor.description], r, strict=True)) for r in cursor]
+    conn = connect(db)
+    try:
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) "
+                         f"VALUES ({', '.join('?' for _ in names)})",
+                         [tuple(r[n] for n in names) for r in rows])
+        conn.execute("COMMIT")
+    finally:
+        close(conn)
+    return len(rows)
+
+
 def stored_bytes(db: str | Path) -> bytes:
     """Everything the database holds, as bytes on disk would show it to someone who took it:
     the SQLite file and its WAL, or a full `pg_dump` of the PostgreSQL database."""
