@@ -23,8 +23,24 @@ from hall import errors
 from hall.booking import KINDS, STATUS_NAMES, BookingDesk
 from hall.desk import mask_contact
 from hall.identity import mask_id_number, mask_name
+from hall.portable_sql import count_if
 from hall.service import Actor, audit
 from hall.store import Tx
+
+# per service and hour of the hall's clock; portable SQL (hall/portable_sql.py)
+_BOOKED = (
+    "SELECT service, CAST(strftime('%H', slot_start + :offset, 'unixepoch') AS INT) AS hour, "
+    + ", ".join(f"{count_if(cond)} AS {name}" for name, cond in (
+        ("bookings", "status != 'cancelled'"), ("cancelled", "status = 'cancelled'"),
+        ("check_ins", "status = 'checked_in'"), ("no_shows", "status = 'no_show'")))
+    + ", SUM(walk_in) AS late_walk_ins FROM appointments WHERE kind = 'booking' "
+    "AND day BETWEEN :first AND :last GROUP BY service, hour")
+_TICKETS = (
+    "SELECT service, CAST(strftime('%H', issued_at + :offset, 'unixepoch') AS INT) AS hour, "
+    + ", ".join(f"{count_if(cond)} AS {name}" for name, cond in (
+        ("booked_tickets", "channel = 'appointment'"),
+        ("walk_in_tickets", "channel != 'appointment'"), ("phone_tickets", "channel = 'phone'")))
+    + " FROM tickets WHERE day BETWEEN :first AND :last GROUP BY service, hour")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -93,19 +109,8 @@ class BookingFigureDesk(BookingDesk):
                   "offset": self._offset()}
 
         def read(conn: sqlite3.Connection) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-            booked = conn.execute(
-                "SELECT service, CAST(strftime('%H', slot_start + :offset, 'unixepoch') AS INT)"
-                " AS hour, SUM(status != 'cancelled') AS bookings, "
-                "SUM(status = 'cancelled') AS cancelled, SUM(status = 'checked_in') AS check_ins,"
-                " SUM(status = 'no_show') AS no_shows, SUM(walk_in) AS late_walk_ins "
-                "FROM appointments WHERE kind = 'booking' AND day BETWEEN :first AND :last "
-                "GROUP BY service, hour", params).fetchall()
-            tickets = conn.execute(
-                "SELECT service, CAST(strftime('%H', issued_at + :offset, 'unixepoch') AS INT)"
-                " AS hour, SUM(channel = 'appointment') AS booked_tickets, "
-                "SUM(channel != 'appointment') AS walk_in_tickets, "
-                "SUM(channel = 'phone') AS phone_tickets FROM tickets "
-                "WHERE day BETWEEN :first AND :last GROUP BY service, hour", params).fetchall()
+            booked = conn.execute(_BOOKED, params).fetchall()
+            tickets = conn.execute(_TICKETS, params).fetchall()
             return booked, tickets
 
         booked, tickets = await self.service.store.read(read)

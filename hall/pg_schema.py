@@ -7,8 +7,17 @@ BIGINT, REAL to DOUBLE PRECISION, an INTEGER PRIMARY KEY to a generated key); on
 triggers are written twice, since SQLite's trigger language is not PostgreSQL's, and the
 one data fix-up of migration 2 is skipped (a new PostgreSQL database has no older rows).
 
-SQLite's functions that the reports use exist here under the same names (`COMPAT`), so the
-report queries run unchanged. Pure: no I/O.
+SQLite's functions that the reports use exist here under the same names and meanings
+(`COMPAT`), so the report queries run unchanged: `strftime` (the formats the hall uses, over
+unix seconds), `printf` ('%0Nd'), `date` (a day moved by 'weekday N' and '±N days'),
+`julianday`, `round(x, digits)` (SQLite's: a float, half away from zero), `json_extract`,
+`json_type` and `json_each` over a path. They stop where SQLite's typing does: PostgreSQL's
+functions have one return type, so `json_extract` and `json_each`'s `value` are text (a query
+that wants a number says `CAST(... AS INTEGER)`, which SQLite reads the same), and
+`json_type` is how a query asks what a value is (SQLite's `typeof` has no counterpart). Where
+a portable form exists, the queries use it instead of a function here (hall/portable_sql.py).
+COMPAT is idempotent and hall/store_pg.py applies it at every start, under the hall's lock, so
+a database made by an older version gets the functions added since. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -65,10 +74,6 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
         replace(replace(replace(replace(replace(replace(fmt,
             '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'), '%S', 'SS'))
 $$;
-CREATE OR REPLACE FUNCTION printf(fmt text, n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT regexp_replace(fmt, '%0\d+d',
-        lpad(n::text, substring(fmt from '%0(\d+)d')::int, '0'))
-$$;
 CREATE OR REPLACE FUNCTION json_extract(data text, path text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT (data::jsonb) #>> string_to_array(substring(path from 3), '.')
@@ -77,9 +82,54 @@ CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$
     SELECT extract(epoch from t::timestamptz)::double precision / 86400.0 + 2440587.5
 $$;
-CREATE OR REPLACE FUNCTION round(x double precision, places integer)
-RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
-    SELECT round(x::numeric, places)::double precision
+CREATE OR REPLACE FUNCTION printf(fmt text, n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT regexp_replace(fmt, '%0\d+d',
+        lpad(COALESCE(n, 0)::text, substring(fmt from '%0(\d+)d')::int, '0'))
+$$;
+-- SQLite's round(x, n) is a float rounded half away from zero; PostgreSQL has it for numeric
+CREATE OR REPLACE FUNCTION round(x double precision, digits integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$ SELECT pg_catalog.round(x::numeric, digits)::double precision $$;
+-- date(day, modifier, modifier) over 'YYYY-MM-DD': the modifiers a report period uses
+CREATE OR REPLACE FUNCTION sqlite_date_modify(d date, modifier text) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN modifier ~ '^weekday [0-6]$'
+            THEN d + (substr(modifier, 9)::int - extract(dow from d)::int + 7) % 7
+        WHEN modifier ~ '^[+-]?[0-9]+ days?$' THEN d + split_part(modifier, ' ', 1)::int
+    END
+$$;
+CREATE OR REPLACE FUNCTION date(day text, first text, second text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(sqlite_date_modify(sqlite_date_modify(make_date(
+        substr(day, 1, 4)::int, substr(day, 6, 2)::int, substr(day, 9, 2)::int), first), second),
+        'YYYY-MM-DD')
+$$;
+-- SQLite's json_type: integer, real, text, true, false, null, array, object; NULL if absent
+CREATE OR REPLACE FUNCTION json_type(data text, path text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE jsonb_typeof(v)
+        WHEN 'number' THEN CASE WHEN v::text ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
+        WHEN 'string' THEN 'text'
+        WHEN 'boolean' THEN v::text
+        ELSE jsonb_typeof(v)
+    END
+    FROM (SELECT (data::jsonb) #> string_to_array(substring(path from 3), '.') AS v) AS x
+$$;
+-- SQLite's json_each(data, path): a row per element of an array (key 0, 1, ...) or member of
+-- an object; `value` is the element's text, or its JSON text for an array or object
+CREATE OR REPLACE FUNCTION json_each(data text, path text) RETURNS TABLE (key text, value text)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN jsonb_typeof(x.doc) = 'array' THEN (e.n - 1)::text ELSE e.k END,
+           e.v #>> '{}'
+    FROM (SELECT (data::jsonb) #> string_to_array(substring(path from 3), '.') AS doc) AS x,
+    LATERAL (
+        SELECT NULL::text AS k, a.v, a.n FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(x.doc) = 'array' THEN x.doc ELSE '[]' END)
+            WITH ORDINALITY AS a(v, n)
+        UNION ALL
+        SELECT o.key, o.value, 0 FROM jsonb_each(
+            CASE WHEN jsonb_typeof(x.doc) = 'object' THEN x.doc ELSE '{}' END) AS o
+    ) AS e
 $$;
 CREATE OR REPLACE FUNCTION bool_sum(acc bigint, x boolean) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$

@@ -9,7 +9,8 @@ what differs is small and mechanical, and that is all this module rewrites:
   named ones returned so a dict of parameters can be laid out;
 * SQLite's `a IS b` (equal, NULL equal to NULL) is PostgreSQL's `IS NOT DISTINCT FROM`;
 * a subquery in FROM or JOIN without a name gets one (PostgreSQL before 16 wants it);
-* identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
+* identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted, except
+  the keyword WINDOW of a named window (`WINDOW run AS (...)`);
 * `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
   table's primary key (`keys` names it);
 * an INSERT into a table with a generated key returns that key, which stands in for
@@ -91,7 +92,8 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
         toks = [t for i, t in enumerate(toks) if i not in drop]
     toks = _is_distinct(toks)
     toks = _alias_subqueries(toks)
-    for at, (kind, value) in enumerate(toks):
+    clauses = _window_clauses(toks)
+    for i, (kind, value) in enumerate(toks):
         if kind == "qmark":
             count += 1
             out.append(f"${count}")
@@ -102,7 +104,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
                 positions[name] = count
                 names.append(name)
             out.append(f"${positions[name]}")
-        elif kind == "word" and value.lower() in QUOTED and not _window_clause(toks, at):
+        elif kind == "word" and value.lower() in QUOTED and i not in clauses:
             out.append(f'"{value.lower()}"')
         else:
             out.append(value)
@@ -194,12 +196,17 @@ def _alias_subqueries(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _window_clause(toks: list[tuple[str, str]], at: int) -> bool:
-    """`WINDOW name AS (...)`: the keyword, not the column."""
-    if toks[at][1].lower() != "window":
-        return False
-    after = [v.lower() for k, v in toks[at + 1:at + 12] if k not in ("space", "comment")]
-    return len(after) >= 3 and after[1] == "as" and after[2] == "("
+def _window_clauses(toks: list[tuple[str, str]]) -> set[int]:
+    """Where `window` is the keyword of `WINDOW name AS (`, not the hall's column."""
+    solid = [i for i, (k, _) in enumerate(toks) if k not in ("space", "comment")]
+    out = set()
+    for n, i in enumerate(solid[:-3]):
+        kind, value = toks[i]
+        name, as_, paren = (toks[j] for j in solid[n + 1:n + 4])
+        if kind == "word" and value.lower() == "window" and name[0] == "word" \
+                and as_[1].lower() == "as" and paren[1] == "(":
+            out.add(i)
+    return out
 
 
 def _q(column: str) -> str:

@@ -20,7 +20,8 @@ Definitions (docs/reports.md says the same for managers):
   and a window left open overnight counts from its first action of the morning.
 * **Walk time**: the last call (or recall, or call-back of a held ticket) → start of service,
   for every ticket whose service was started; averaged in seconds. It is the time the window
-  stood waiting for the citizen to reach it. Attributed to the hour and clerk of the start.
+  stood waiting for the citizen to reach it. Attributed to the hour and clerk of the start
+  (also a start at a window nobody was logged in to, as a finish there counts as served).
 * **Idle while tickets waited**: logged-in time in state `idle` (not paused, no ticket called
   or being served) while at least one ticket was waiting in a queue the window serves (its
   `queues` in config.toml). The waiting count is the one the events carry, so it includes a
@@ -50,6 +51,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from hall.periods import PERIOD_SQL, period_of
+from hall.portable_sql import flag, larger, smaller, total
 
 TS = "ROUND((julianday(time) - 2440587.5) * 86400.0, 3)"
 # the audit actions a clerk takes at a window: the latest one says who sits there
@@ -78,7 +80,7 @@ au AS MATERIALIZED (
         SELECT id, {ts} AS ts, CAST(substr(target, 8) AS INTEGER) AS w,
                COALESCE(user, '') AS user
         FROM audit WHERE id >= :alo AND id < :ahi AND success = 1
-          AND target LIKE 'window:%' AND action IN ({actions}))
+          AND target LIKE 'window:%' AND action IN ({actions})) AS a
     GROUP BY w, ts
 ),
 -- the window's state after each of its events, and who acted: the audit row the same
@@ -88,11 +90,12 @@ wp AS MATERIALIZED (
            MAX(CASE WHEN type = 'ticket.called' THEN ts END)
                OVER (PARTITION BY w ORDER BY seq ROWS UNBOUNDED PRECEDING) AS called_ts
     FROM (SELECT x.*, au.user AS clerk
-          FROM (SELECT seq, ts, type, json_extract(data, '$.window') AS w,
+          FROM (SELECT seq, ts, type, CAST(json_extract(data, '$.window') AS INTEGER) AS w,
                        json_extract(data, '$.window_state.state') AS st,
-                       json_extract(data, '$.reason') AS reason FROM ev) AS x
+                       json_extract(data, '$.reason') AS reason,
+                       json_type(data, '$.window') AS wt FROM ev) AS x
           LEFT JOIN au ON au.w = x.w AND au.ts = x.ts
-          WHERE st IS NOT NULL AND typeof(x.w) = 'integer')
+          WHERE st IS NOT NULL AND wt = 'integer') AS y
 ),
 span AS MATERIALIZED (SELECT w, MIN(ts) AS first, COALESCE(:now, MAX(ts)) AS last
                       FROM wp GROUP BY w),
@@ -101,8 +104,8 @@ kq(k, q) AS ({sets}),
 qd AS (
     SELECT seq, ts, q, n - COALESCE(LAG(n) OVER (PARTITION BY q ORDER BY seq), 0) AS d
     FROM (SELECT ev.seq, ev.ts, json_extract(j.value, '$.id') AS q,
-                 json_extract(j.value, '$.waiting') AS n
-          FROM ev, json_each(ev.data, '$.queues') AS j)
+                 CAST(json_extract(j.value, '$.waiting') AS INTEGER) AS n
+          FROM ev, json_each(ev.data, '$.queues') AS j) AS e
 ),
 -- per set of queues windows serve: how many wait in them after each change ...
 kw AS (
@@ -113,25 +116,24 @@ kw AS (
 -- ... and only the moments that turns from nobody to somebody (+1) or back (-1)
 kx AS MATERIALIZED (
     SELECT k, seq, ts, d FROM (
-        SELECT k, seq, ts, (n > 0) - COALESCE(LAG(n > 0) OVER (PARTITION BY k ORDER BY seq, q),
-                                              0) AS d
-        FROM kw) WHERE d <> 0
+        SELECT k, seq, ts, {some} - COALESCE(LAG({some}) OVER (PARTITION BY k ORDER BY seq, q),
+                                             0) AS d
+        FROM kw) AS c WHERE d <> 0
 ),
 pts AS (
     SELECT w, ts, seq, printf('%012d|', seq) || st AS s,
            CASE WHEN type = 'window.paused' THEN printf('%012d|', seq) || COALESCE(reason, '')
            END AS p,
            CASE WHEN clerk IS NOT NULL THEN printf('%012d|', seq) || clerk END AS a,
-           0 AS d, type = 'ticket.finished' AS served,
-           type = 'window.paused' AND st = 'paused' AS pauses,
+           0 AS d, {finished} AS served, {paused} AS pauses,
            CASE WHEN type = 'ticket.started' THEN ts - called_ts END AS walk
     FROM wp
     UNION ALL
     SELECT ws.w, kx.ts, kx.seq, NULL, NULL, NULL, kx.d, 0, 0, NULL
     FROM kx JOIN ws ON ws.k = kx.k JOIN span ON span.w = ws.w
     UNION ALL
-    SELECT w, :start + h * 3600, NULL, NULL, NULL, NULL, 0, 0, 0, NULL FROM span, hours
-    WHERE :start + h * 3600 > first AND :start + h * 3600 < last
+    SELECT w, {start} + h * 3600, NULL, NULL, NULL, NULL, 0, 0, 0, NULL FROM span, hours
+    WHERE {start} + h * 3600 > first AND {start} + h * 3600 < last
     UNION ALL
     SELECT w, last, NULL, NULL, NULL, NULL, 0, 0, 0, NULL FROM span
 ),
@@ -147,32 +149,58 @@ iv AS (
     SELECT tl.w, substr(tl.a, 14) AS clerk,
            CAST(strftime('%H', tl.ts + :offset, 'unixepoch') AS INTEGER) AS hour,
            substr(tl.s, 14) AS st, substr(tl.p, 14) AS reason,
-           MAX(0, MIN(COALESCE(tl.next, span.last), span.last) - tl.ts) AS len,
+           {length} AS len,
            tl.waiting, tl.served, tl.pauses, tl.walk
     FROM tl JOIN span ON span.w = tl.w
     WHERE tl.s IS NOT NULL AND tl.ts <= span.last
 )
 SELECT w AS window, clerk, hour, CASE WHEN st = 'paused' THEN reason END AS reason,
-       TOTAL(CASE WHEN st <> 'closed' THEN len END) AS open_s,
-       TOTAL(CASE WHEN st = 'idle' THEN len END) AS idle_s,
-       TOTAL(CASE WHEN st = 'idle' AND waiting > 0 THEN len END) AS idle_waiting_s,
-       TOTAL(CASE WHEN st = 'paused' THEN len END) AS paused_s,
-       TOTAL(CASE WHEN st = 'called' THEN len END) AS called_s,
-       TOTAL(CASE WHEN st = 'serving' THEN len END) AS serving_s,
-       TOTAL(served) AS served, TOTAL(pauses) AS pauses,
-       TOTAL(walk) AS walk_sum, COUNT(walk) AS walk_n
-FROM iv GROUP BY 1, 2, 3, 4
-HAVING open_s > 0 OR served > 0 OR pauses > 0
+       {open_s} AS open_s,
+       {idle_s} AS idle_s,
+       {idle_waiting_s} AS idle_waiting_s,
+       {paused_s} AS paused_s,
+       {called_s} AS called_s,
+       {serving_s} AS serving_s,
+       {served} AS served, {pauses} AS pauses,
+       {walk_sum} AS walk_sum, COUNT(walk) AS walk_n
+FROM iv GROUP BY w, clerk, hour, CASE WHEN st = 'paused' THEN reason END
+HAVING {open_s} > 0 OR {served} > 0 OR {pauses} > 0 OR COUNT(walk) > 0
 """
 
+# the sums of the timeline's last step, written once for its SELECT and its HAVING (which
+# PostgreSQL does not let name a column of the SELECT)
+_SUMS = {
+    "open_s": total("CASE WHEN st <> 'closed' THEN len END"),
+    "idle_s": total("CASE WHEN st = 'idle' THEN len END"),
+    "idle_waiting_s": total("CASE WHEN st = 'idle' AND waiting > 0 THEN len END"),
+    "paused_s": total("CASE WHEN st = 'paused' THEN len END"),
+    "called_s": total("CASE WHEN st = 'called' THEN len END"),
+    "serving_s": total("CASE WHEN st = 'serving' THEN len END"),
+    "served": total("served"), "pauses": total("pauses"), "walk_sum": total("walk"),
+}
+_FORMS = {
+    **_SUMS,
+    "some": flag("n > 0"),  # somebody waits
+    "finished": flag("type = 'ticket.finished'"),
+    "paused": flag("type = 'window.paused' AND st = 'paused'"),
+    # a whole hour of the day; a float in both databases (the day's first second is whole)
+    "start": "CAST(:start AS DOUBLE PRECISION)",
+    # a span runs to the next point of its window's timeline, never past the window's last
+    "length": larger("0", smaller("COALESCE(tl.next, span.last)", "span.last") + " - tl.ts"),
+}
 
-def _values(rows: Sequence[tuple[Any, Any]], name: str, params: dict[str, Any]) -> str:
-    """A two-column VALUES table of config data (not input), as named parameters."""
+
+def _values(rows: Sequence[tuple[Any, Any]], name: str, params: dict[str, Any],
+            types: tuple[str, str]) -> str:
+    """A two-column VALUES table of config data (not input), as named parameters of the
+    column `types` (PostgreSQL does not guess a parameter's type from a VALUES list)."""
+    ta, tb = types
     if not rows:
-        return "SELECT NULL, NULL WHERE 0"
+        return f"SELECT CAST(NULL AS {ta}), CAST(NULL AS {tb}) WHERE 1 = 0"
     for i, (a, b) in enumerate(rows):
         params[f"{name}a{i}"], params[f"{name}b{i}"] = a, b
-    return "VALUES " + ", ".join(f"(:{name}a{i}, :{name}b{i})" for i in range(len(rows)))
+    return "VALUES " + ", ".join(f"(CAST(:{name}a{i} AS {ta}), CAST(:{name}b{i} AS {tb}))"
+                                 for i in range(len(rows)))
 
 
 def _timeline(window_queues: Mapping[int, Sequence[str]]) -> tuple[str, dict[str, Any]]:
@@ -183,9 +211,10 @@ def _timeline(window_queues: Mapping[int, Sequence[str]]) -> tuple[str, dict[str
                for w, qs in window_queues.items() if qs]
     params: dict[str, Any] = {}
     sql = _TIMELINE.format(
-        ts=TS, actions=", ".join(f"'{a}'" for a in CLERK_ACTIONS),
-        windows=_values(windows, "w", params),
-        sets=_values([(k, q) for qs, k in sets.items() for q in qs], "k", params))
+        ts=TS, actions=", ".join(f"'{a}'" for a in CLERK_ACTIONS), **_FORMS,
+        windows=_values(windows, "w", params, ("INTEGER", "INTEGER")),
+        sets=_values([(k, q) for qs, k in sets.items() for q in qs], "k", params,
+                     ("INTEGER", "TEXT")))
     return sql, params
 
 
@@ -271,7 +300,7 @@ def work_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per: 
     if first <= closed_last:
         for r in conn.execute(
                 f"SELECT {key} AS k, {PERIOD_SQL[per]} AS p, reason, "
-                + ", ".join(f"TOTAL({c}) AS {c}" for c in SUMS)
+                + ", ".join(f"{total(c)} AS {c}" for c in SUMS)
                 + " FROM figures_work WHERE day BETWEEN ? AND ? GROUP BY k, p, reason",
                 (first, closed_last)):
             add(r["k"], r["p"], r)

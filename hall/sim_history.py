@@ -6,7 +6,8 @@ mean and spread of handling (start → finish of served tickets); and for the ha
 priority, help-desk, booked, no-show and transferred tickets, the outcomes and the walk time
 (call → start). A hall that just opened has few days: the planner then says so (`days`).
 
-Reads only; one query per figure, grouped inside SQLite.
+Reads only; one query per figure, grouped inside the database (portable SQL: SQLite or
+PostgreSQL, hall/portable_sql.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from hall.config import HallConfig
+from hall.portable_sql import count_if, total
 from hall.sim_config import clock_hours
 from hall.sim_model import Profile, Shares, _service_profile, transfer_queues
 
@@ -51,8 +53,8 @@ def learn(conn: sqlite3.Connection, config: HallConfig, today: date, weeks: int,
             "GROUP BY service, hour", span):
         counts.setdefault(service, {})[hour] = n
     handling = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-        "SELECT service, COUNT(*), TOTAL(finished_at - started_at), "
-        "TOTAL((finished_at - started_at) * (finished_at - started_at)) FROM tickets "
+        f"SELECT service, COUNT(*), {total('finished_at - started_at')}, "
+        f"{total('(finished_at - started_at) * (finished_at - started_at)')} FROM tickets "
         f"WHERE {where} AND state = 'done' AND started_at IS NOT NULL "
         "AND finished_at > started_at GROUP BY service", span)}
     services = []
@@ -87,24 +89,26 @@ def _shares(conn: sqlite3.Connection, config: HallConfig, where: str,
     bookable = [b.service for b in config.booking.services] if config.booking.enabled else []
     params = dict(span)
     in_help, in_booked = _list(params, "h", helpdesk), _list(params, "b", bookable)
-    row = conn.execute(
-        "SELECT COUNT(*), SUM(priority IS NOT NULL), SUM(state = 'no_show'), "
-        "SUM(transfers > 0), TOTAL(started_at - called_at), "
-        "COUNT(CASE WHEN started_at IS NOT NULL THEN called_at END), "
-        f"SUM(needs_help AND service IN ({in_help})), SUM(service IN ({in_help})), "
-        f"SUM(appointment_at IS NOT NULL AND service IN ({in_booked})), "
-        f"SUM(service IN ({in_booked})) FROM tickets WHERE {where}", params).fetchone()
-    total = row[0] or 1
+    columns = ("COUNT(*)", count_if("priority IS NOT NULL"), count_if("state = 'no_show'"),
+               count_if("transfers > 0"), total("started_at - called_at"),
+               "COUNT(CASE WHEN started_at IS NOT NULL THEN called_at END)",
+               count_if(f"needs_help <> 0 AND service IN ({in_help})"),
+               count_if(f"service IN ({in_help})"),
+               count_if(f"appointment_at IS NOT NULL AND service IN ({in_booked})"),
+               count_if(f"service IN ({in_booked})"))
+    row = conn.execute(f"SELECT {', '.join(columns)} FROM tickets WHERE {where}",
+                       params).fetchone()
+    tickets = row[0] or 1
     outcomes = {r[0]: r[1] for r in conn.execute(
         f"SELECT outcome, COUNT(*) FROM tickets WHERE {where} AND outcome IS NOT NULL "
         "GROUP BY outcome", span)}
     sim = config.simulate
     return Shares(
-        priority=(row[1] or 0) / total,
+        priority=(row[1] or 0) / tickets,
         help=(row[6] or 0) / row[7] if row[7] else sim.help_share,
         booked=(row[8] or 0) / row[9] if row[9] else sim.booked_share,
-        no_show=(row[2] or 0) / total,
-        transfer=(row[3] or 0) / total,
+        no_show=(row[2] or 0) / tickets,
+        transfer=(row[3] or 0) / tickets,
         walk_seconds=row[4] / row[5] if row[5] else sim.walk_seconds,
         outcomes=tuple(sorted(outcomes.items())) or tuple(sim.outcomes.items()),
         priority_reasons=tuple((r.id, r.self_declared) for r in config.priority_reasons))

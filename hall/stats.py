@@ -49,6 +49,7 @@ from hall import productivity
 from hall.periods import PERIOD_SQL as _PERIOD_SQL
 from hall.periods import PERIODS as PERIODS  # the periods, where hall.service checks `per`
 from hall.periods import period_of
+from hall.portable_sql import count_if, total, whole
 
 BY = {"hall": "'全厅'", "queue": "queue", "service": "service", "window": "window",
       "clerk": "clerk", "priority": "priority"}
@@ -80,26 +81,39 @@ MIGRATION = f"""
     CREATE INDEX tickets_priority ON tickets (day) WHERE priority IS NOT NULL;
 """
 
+# portable SQL (hall/portable_sql.py): the same query on SQLite and on PostgreSQL
+_HELD = ("number IN (SELECT json_extract(data, '$.number') FROM events WHERE seq >= :lo "
+         "AND seq < :hi AND type = 'ticket.held')")
 _SELECT_DAILY = (
     "SELECT {key} AS key, " + HOUR + " AS hour, COUNT(*) AS issued, "
-    "SUM(state = 'done') AS served, SUM(state = 'no_show') AS no_show, "
-    "SUM(state = 'missed') AS missed, SUM(transfers > 0) AS transferred, "
-    "SUM(number IN (SELECT json_extract(data, '$.number') FROM events WHERE seq >= :lo "
-    "AND seq < :hi AND type = 'ticket.held')) AS held, SUM(priority IS NOT NULL) AS priority, "
-    "SUM(priority_by IS NOT NULL) AS granted, "
-    + ", ".join(f"SUM(outcome IS '{o}') AS o_{o}" for o in OUTCOMES) + ", "
-    "TOTAL(first_called_at - issued_at) AS wait_sum, COUNT(first_called_at) AS wait_n, "
-    "TOTAL(CASE WHEN state = 'done' THEN finished_at - started_at END) AS handling_sum, "
+    + ", ".join(f"{count_if(cond)} AS {name}" for name, cond in (
+        ("served", "state = 'done'"), ("no_show", "state = 'no_show'"),
+        ("missed", "state = 'missed'"), ("transferred", "transfers > 0"), ("held", _HELD),
+        ("priority", "priority IS NOT NULL"), ("granted", "priority_by IS NOT NULL"),
+        *((f"o_{o}", f"outcome = '{o}'") for o in OUTCOMES))) + ", "
+    + total("first_called_at - issued_at") + " AS wait_sum, COUNT(first_called_at) AS wait_n, "
+    + total("CASE WHEN state = 'done' THEN finished_at - started_at END") + " AS handling_sum, "
     "COUNT(CASE WHEN state = 'done' THEN finished_at - started_at END) AS handling_n, "
-    "TOTAL(started_at - called_at) AS walk_sum, "
+    + total("started_at - called_at") + " AS walk_sum, "
     "COUNT(CASE WHEN started_at IS NOT NULL THEN called_at END) AS walk_n "
     "FROM tickets WHERE day = :day GROUP BY key, hour")
 
 
+def _minute(kind: str) -> str:
+    """The whole minutes of a wait or a handling (truncated: what a histogram counts)."""
+    return whole(f"({KINDS[kind][0]}) / 60")
+
+
+def _read_key(by: str) -> str:
+    """A roll-up's key as the tickets give it: the column takes any value in SQLite but is
+    text in PostgreSQL, where a window's number must be made a number again."""
+    return "CAST(key AS INTEGER)" if by == "window" else "key"
+
+
 def _select_hist(key: str, kind: str) -> str:
-    expr, cond = KINDS[kind]
-    return (f"SELECT {key} AS key, '{kind}' AS kind, CAST(({expr}) / 60 AS INT) AS minute, "
-            f"COUNT(*) AS n FROM tickets WHERE day = :day AND {cond} GROUP BY key, minute")
+    return (f"SELECT {key} AS key, '{kind}' AS kind, {_minute(kind)} AS minute, "
+            f"COUNT(*) AS n FROM tickets WHERE day = :day AND {KINDS[kind][1]} "
+            "GROUP BY key, minute")
 
 
 def _event_range(conn: sqlite3.Connection, day: str, offset_seconds: int) -> dict[str, int]:
@@ -116,16 +130,16 @@ def roll_up(conn: sqlite3.Connection, day: str, offset_seconds: int,
     columns = ", ".join(("key", "hour", *COUNTS, *SUMS))
     for dim, key in BY.items():
         conn.execute(f"INSERT INTO figures_daily (day, dim, {columns}) "
-                     f"SELECT :day, '{dim}', {columns} FROM ({_SELECT_DAILY.format(key=key)})",
-                     params)
+                     f"SELECT :day, '{dim}', {columns} FROM "
+                     f"({_SELECT_DAILY.format(key=key)}) AS d", params)
         for kind in KINDS:
             conn.execute("INSERT INTO figures_hist (day, dim, key, kind, minute, n) "
                          f"SELECT :day, '{dim}', key, kind, minute, n FROM "
-                         f"({_select_hist(key, kind)})", params)
+                         f"({_select_hist(key, kind)}) AS h", params)
     for kind in KINDS:  # the hall's P90 per hour of the day
         conn.execute("INSERT INTO figures_hist (day, dim, key, kind, minute, n) "
                      "SELECT :day, 'hour', key, kind, minute, n FROM "
-                     f"({_select_hist(HOUR_LABEL, kind)})", params)
+                     f"({_select_hist(HOUR_LABEL, kind)}) AS h", params)
     productivity.roll_up(conn, day, offset_seconds, window_queues or {})
     conn.execute("INSERT INTO figures_days (day) VALUES (?)", (day,))
 
@@ -169,18 +183,18 @@ def ticket_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per
     hist_ok = per != "hour" or by == "hall" or first > closed_last
     if first <= closed_last:
         for r in conn.execute(
-                f"SELECT key, {period} AS p, "
+                f"SELECT {_read_key(by)} AS k, {period} AS p, "
                 + ", ".join(f"SUM({c}) AS {c}" for c in fields)
-                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY key, p",
+                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY k, p",
                 (by, first, closed_last)):
-            acc = sums[(r["key"], r["p"])]
+            acc = sums[(r["k"], r["p"])]
             for c in fields:
                 acc[c] += r[c] or 0
         hist_dim, hist_period = (("hour", "key") if per == "hour" and by == "hall"
                                  else (by, period))
         if hist_ok:
             for r in conn.execute(
-                    f"SELECT {'key' if hist_dim != 'hour' else repr('全厅')} AS k, "
+                    f"SELECT {_read_key(by) if hist_dim != 'hour' else repr('全厅')} AS k, "
                     f"{hist_period} AS p, kind, minute, SUM(n) AS n FROM figures_hist "
                     "WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY k, p, kind, minute",
                     (hist_dim, first, closed_last)):
@@ -196,8 +210,9 @@ def ticket_figures(conn: sqlite3.Connection, first: str, last: str, by: str, per
             for r in conn.execute(
                     f"SELECT k, p, minute, COUNT(*) AS n FROM (SELECT {key} AS k, "
                     f"{HOUR_LABEL if per == 'hour' else repr(period_of(per, today))} AS p, "
-                    f"CAST(({KINDS[kind][0]}) / 60 AS INT) AS minute FROM tickets "
-                    f"WHERE day = :day AND {KINDS[kind][1]}) GROUP BY k, p, minute", params):
+                    f"{_minute(kind)} AS minute FROM tickets "
+                    f"WHERE day = :day AND {KINDS[kind][1]}) AS t GROUP BY k, p, minute",
+                    params):
                 hists[(r["k"], r["p"])][kind][r["minute"]] += r["n"]
     reasons: dict[tuple[Any, str], dict[str, int]] = defaultdict(dict)
     ticket_period = HOUR_LABEL if per == "hour" else period
@@ -229,11 +244,12 @@ def counts(conn: sqlite3.Connection, first: str, last: str, by: str, per: str,
     acc: dict[tuple[Any, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
     if first <= closed_last:
         for r in conn.execute(
-                f"SELECT key, {period} AS p, " + ", ".join(f"SUM({f}) AS {f}" for f in fields)
-                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY key, p",
+                f"SELECT {_read_key(by)} AS k, {period} AS p, "
+                + ", ".join(f"SUM({f}) AS {f}" for f in fields)
+                + " FROM figures_daily WHERE dim = ? AND day BETWEEN ? AND ? GROUP BY k, p",
                 (by, first, closed_last)):
             for f in fields:
-                acc[(r["key"], r["p"])][f] += r[f] or 0
+                acc[(r["k"], r["p"])][f] += r[f] or 0
     if first <= today <= last:
         params = {"day": today, "offset": offset_seconds,
                   **_event_range(conn, today, offset_seconds)}
@@ -263,15 +279,15 @@ def feedback_sums(conn: sqlite3.Connection, first: str, last: str, by: str, per:
     bad = ", ".join(str(level) for level in sorted(BAD_LEVELS))
     out: dict[tuple[Any, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     rating_sql = (
-        f"SELECT {key} AS k, {period} AS p, COUNT(*) AS n, TOTAL(level) AS levels, "
-        f"SUM(level IN ({bad})) AS bad FROM (SELECT r.day, r.level, r.queue, r.service, "
-        "r.window, r.clerk, "
+        f"SELECT {key} AS k, {period} AS p, COUNT(*) AS n, {total('level')} AS levels, "
+        f"{count_if(f'level IN ({bad})')} AS bad FROM (SELECT r.day, r.level, r.queue, "
+        "r.service, r.window, r.clerk, "
         + ("t.priority, CAST(strftime('%H', t.issued_at + :offset, 'unixepoch') AS INT) AS hour"
            if ticket else "NULL AS priority, NULL AS hour")
         + " FROM (SELECT * FROM ratings WHERE day BETWEEN :first AND :last AND "
         + f"{COUNTED}) r"
         + (" LEFT JOIN tickets t ON t.id = r.ticket_id" if ticket else "")
-        + ") GROUP BY k, p")
+        + ") AS f GROUP BY k, p")
     for r in conn.execute(rating_sql, params):
         acc = out[(r["k"], r["p"])]
         acc["ratings"] += r["n"]
@@ -282,7 +298,7 @@ def feedback_sums(conn: sqlite3.Connection, first: str, last: str, by: str, per:
         "c.service, c.window, c.clerk, t.priority, "
         "CAST(strftime('%H', c.opened_at + :offset, 'unixepoch') AS INT) AS hour "
         "FROM complaints c LEFT JOIN tickets t ON t.id = c.ticket_id "
-        "WHERE c.day BETWEEN :first AND :last) GROUP BY k, p")
+        "WHERE c.day BETWEEN :first AND :last) AS f GROUP BY k, p")
     for r in conn.execute(complaint_sql, params):
         out[(r["k"], r["p"])]["complaints"] += r["n"]
     return out
@@ -308,10 +324,9 @@ def histogram(conn: sqlite3.Connection, first: str, last: str, kind: str,
                 "AND day BETWEEN ? AND ? GROUP BY minute", (kind, first, closed_last)):
             out[minute] += n
     if first <= today <= last:
-        expr, cond = KINDS[kind]
         for minute, n in conn.execute(
-                f"SELECT CAST(({expr}) / 60 AS INT) AS minute, COUNT(*) FROM tickets "
-                f"WHERE day = ? AND {cond} GROUP BY minute", (today,)):
+                f"SELECT {_minute(kind)} AS minute, COUNT(*) FROM tickets "
+                f"WHERE day = ? AND {KINDS[kind][1]} GROUP BY minute", (today,)):
             out[minute] += n
     return dict(out)
 

@@ -144,6 +144,78 @@ def tuples(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple
     return [tuple(r.values()) for r in rows(db, sql, params)]
 
 
+class _ThisThread:
+    """An event loop of the calling thread, for a PostgreSQL connection a test uses
+    synchronously (hall.store_pg runs it on a thread of its own; a test has no other work)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+
+def connect(db: str | Path) -> Any:
+    """A synchronous connection to the hall's database, as the hall's SQL functions take one
+    (sqlite3's, or hall.store_pg's on PostgreSQL), each statement committed on its own; for a
+    test that writes a past or calls a report function on it. Close it with `close`."""
+    if not str(db).startswith("postgresql://"):
+        import sqlite3
+        conn = sqlite3.connect(str(db), timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+    from hall.store_pg import PgConnection, _connect, split_dsn
+    dsn, schema = split_dsn(str(db))
+    here = _ThisThread()
+    return PgConnection(here, here.run(_connect(dsn, schema)), schema)  # type: ignore[arg-type]
+
+
+def migrated(tmp: Path) -> Any:
+    """A connection (`connect`) to a new, empty hall database with the hall's schema: in
+    memory on SQLite, a fresh database on PostgreSQL."""
+    if BACKEND != "postgresql":
+        import sqlite3
+
+        from hall.store import _prepare_writer
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        _prepare_writer(conn)
+        return conn
+    from hall.store_pg import _migrate
+    conn = connect(new_db(tmp))
+    _migrate(conn, 1)
+    return conn
+
+
+def close(conn: Any) -> None:
+    """Close a connection `connect` or `migrated` gave."""
+    if hasattr(conn, "_loop"):
+        conn._loop.run(conn.conn.close())
+        conn._loop.loop.close()
+    else:
+        conn.close()
+
+
+def copy_rows(src: Path, db: str | Path, table: str, skip: tuple[str, ...] = ()) -> int:
+    """Add the rows of `table` in the SQLite file `src` (a simulation's days, say) to the
+    hall's database `db`, which has the schema; `skip`: columns left to `db` (a generated
+    key). How many rows."""
+    import sqlite3
+    with sqlite3.connect(str(src)) as source:
+        cursor = source.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cursor.description if d[0] not in skip]
+        rows = [dict(zip([d[0] for d in cursor.description], r, strict=True)) for r in cursor]
+    conn = connect(db)
+    try:
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) "
+                         f"VALUES ({', '.join('?' for _ in names)})",
+                         [tuple(r[n] for n in names) for r in rows])
+        conn.execute("COMMIT")
+    finally:
+        close(conn)
+    return len(rows)
+
+
 def stored_bytes(db: str | Path) -> bytes:
     """Everything the database holds, as bytes on disk would show it to someone who took it:
     the SQLite file and its WAL, or a full `pg_dump` of the PostgreSQL database."""

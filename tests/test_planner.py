@@ -30,6 +30,7 @@ from hall.planner import (
     search,
 )
 from hall.sim_model import profile_from_config
+from tests import backends
 from tests.conftest import ROOT, HallServer
 
 ENGLISH = re.compile(r"[A-Za-z]{2,}")
@@ -138,12 +139,20 @@ def test_the_plan_on_the_command_line_is_a_table_a_manager_reads() -> None:
 
 
 def _history(server: HallServer) -> None:
-    """Ten working days of simulated history ending three weeks ago … two weeks ago."""
+    """Ten working days of simulated history ending three weeks ago … two weeks ago. The
+    simulator writes SQLite files: on PostgreSQL its tickets are copied into the hall's
+    database, which the server's first start makes."""
     start = date.today() - timedelta(days=20)
-    done = subprocess.run([sys.executable, "-m", "hall", "simulate", "--db", str(server.db),
+    on_file = backends.BACKEND != "postgresql"
+    days = server.db if on_file else server.tmp / "history.db"
+    done = subprocess.run([sys.executable, "-m", "hall", "simulate", "--db", str(days),
                            "--days", "8", "--start", start.isoformat()],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    if not on_file:
+        server.start()
+        server.stop()
+        assert backends.copy_rows(days, server.db, "tickets", skip=("id",)) > 1000
 
 
 def test_managers_get_tomorrows_plan_from_history(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from hall import productivity
+from tests import backends
 from tests.conftest import HallServer
 from tests.report_day import DAY, play_day
 from tests.services import close_services, to_close  # noqa: F401 - the fixture applies here
@@ -57,9 +58,10 @@ def check_work(rows: dict[str, list[dict[str, Any]]]) -> None:
 
 
 @pytest.fixture
-async def played(tmp_path: Path) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
-    """The day played in-process, and its productivity read live at 11:50 that day."""
-    db = tmp_path / "hall.db"
+async def played(tmp_path: Path) -> tuple[str | Path, dict[str, list[dict[str, Any]]]]:
+    """The day played in-process on the run's database, and its productivity read live at
+    11:50 that day."""
+    db = backends.new_db(tmp_path)
     service, clock = await play_day(db)
     to_close.append(service)
     queues = {w.number: w.queues for w in service.config.windows}
@@ -83,6 +85,7 @@ def test_the_day_rolled_up_by_a_real_server(played, tmp_path: Path) -> None:
     gives the same productivity, and the ticket, rating and complaint figures of the day."""
     db, live = played
     server = HallServer(tmp_path)
+    server.db = db
     server.add_user("boss", "manager")
     server.start()
     try:
@@ -128,6 +131,7 @@ def test_the_day_rolled_up_by_a_real_server(played, tmp_path: Path) -> None:
 def test_productivity_csv_is_the_table(played, tmp_path: Path) -> None:
     db, _ = played
     server = HallServer(tmp_path)
+    server.db = db
     server.add_user("boss", "manager")
     server.start()
     try:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import backends
 from tests.browser import PASSWORD
 from tests.conftest import HallServer
 from tests.report_day import DAY, play_day
@@ -29,7 +30,7 @@ CHARTS = {
 }
 
 
-async def _play(db: Path) -> None:
+async def _play(db: str | Path) -> None:
     service, _ = await play_day(db)
     await service.close()
 
@@ -37,9 +38,11 @@ async def _play(db: Path) -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Any:
     # in a thread of its own: the module's Playwright keeps an event loop running in this one
+    db = backends.new_db(tmp_path)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _play(tmp_path / "hall.db")).result()
+        pool.submit(asyncio.run, _play(db)).result()
     s = HallServer(tmp_path)
+    s.db = db
     s.add_user("boss", "manager")
     s.start()
     try:

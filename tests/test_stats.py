@@ -1,17 +1,20 @@
 """Report figures: the arithmetic on a hand-made day with known answers, the daily roll-ups
-giving exactly what the tickets give, and a year's history reported by a real server."""
+giving exactly what the tickets give, and a year's history reported by a real server; on the
+run's database (SQLite, or PostgreSQL with `--backend=postgresql`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hall import stats
-from hall.store import _prepare_writer
+from tests import backends
 from tests.conftest import HallServer
 
 TZ = timezone(timedelta(hours=8))
@@ -23,13 +26,7 @@ def at(day: str, hh: int, mm: int = 0, ss: int = 0) -> float:
     return datetime(y, m, d, hh, mm, ss, tzinfo=TZ).timestamp()
 
 
-def db() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    _prepare_writer(conn)
-    return conn
-
-
-def add(conn: sqlite3.Connection, day: str, n: int, queue: str, issued: float,
+def add(conn: Any, day: str, n: int, queue: str, issued: float,
         wait: float | None, handling: float | None, state: str = "done",
         outcome: str | None = "done", window: int | None = 1, priority: str | None = None,
         walk: float = 60) -> None:
@@ -45,7 +42,7 @@ def add(conn: sqlite3.Connection, day: str, n: int, queue: str, issued: float,
          called, called, started, finished))
 
 
-def hand_made_day(conn: sqlite3.Connection, day: str) -> None:
+def hand_made_day(conn: Any, day: str) -> None:
     """A day whose figures are worked out by hand in the test below."""
     # queue A, 9 o'clock: waits 10, 20, 30 minutes; handled 5, 10 minutes; one 过号
     add(conn, day, 1, "A", at(day, 9, 0), 600, 300)
@@ -78,23 +75,30 @@ def check_hand_made(rows: list[dict], by: str) -> None:
         assert rows[0]["wait_p90_minutes"] == 30 and rows[1]["wait_p90_minutes"] == 40
 
 
-def test_hand_made_day_live_and_rolled_up() -> None:
-    conn = db()
-    day = "2026-11-30"
-    hand_made_day(conn, day)
-    for today in (day, "2026-12-01"):  # first from the tickets, then from the roll-up
-        if today != day:
-            conn.execute("BEGIN")
-            assert stats.roll_up_closed(conn, today, OFFSET) == 1
-            conn.execute("COMMIT")
-        check_hand_made(stats.ticket_figures(conn, day, day, "queue", "all", OFFSET, today),
-                        "queue")
-        check_hand_made(stats.ticket_figures(conn, day, day, "hall", "hour", OFFSET, today),
-                        "hour")
-    month = stats.ticket_figures(conn, "2026-11-01", "2026-12-31", "hall", "month", OFFSET,
-                                 "2026-12-01")
-    assert [(r["period"], r["issued"], r["wait_p90_minutes"]) for r in month] == [
-        ("2026-11", 6, 40)]
+def test_hand_made_day_live_and_rolled_up(tmp_path: Path) -> None:
+    conn = backends.migrated(tmp_path)
+    try:
+        day = "2026-11-30"
+        hand_made_day(conn, day)
+        for today in (day, "2026-12-01"):  # first from the tickets, then from the roll-up
+            if today != day:
+                conn.execute("BEGIN")
+                assert stats.roll_up_closed(conn, today, OFFSET) == 1
+                conn.execute("COMMIT")
+            check_hand_made(stats.ticket_figures(conn, day, day, "queue", "all", OFFSET, today),
+                            "queue")
+            check_hand_made(stats.ticket_figures(conn, day, day, "hall", "hour", OFFSET, today),
+                            "hour")
+        month = stats.ticket_figures(conn, "2026-11-01", "2026-12-31", "hall", "month", OFFSET,
+                                     "2026-12-01")
+        assert [(r["period"], r["issued"], r["wait_p90_minutes"]) for r in month] == [
+            ("2026-11", 6, 40)]
+        weeks = stats.ticket_figures(conn, "2026-11-01", "2026-12-31", "window", "week", OFFSET,
+                                     "2026-12-01")  # Monday 30 November opens its week
+        assert [(r["window"], r["period"], r["issued"]) for r in weeks] == [
+            (1, "2026-11-30", 3), (2, "2026-11-30", 2), (None, "2026-11-30", 1)]
+    finally:
+        backends.close(conn)
 
 
 tickets = st.lists(st.tuples(
@@ -106,12 +110,20 @@ tickets = st.lists(st.tuples(
 
 
 @settings(max_examples=40, deadline=None)
-@given(tickets, st.sampled_from(list(stats.BY)), st.sampled_from(stats.PERIODS))
-def test_roll_ups_give_what_the_tickets_give(rows: list, by: str, per: str) -> None:
+@given(rows=tickets, by=st.sampled_from(list(stats.BY)), per=st.sampled_from(stats.PERIODS))
+def test_roll_ups_give_what_the_tickets_give(tmp_path_factory: pytest.TempPathFactory,
+                                             rows: list, by: str, per: str) -> None:
     """Whatever the day held, a report over closed days (roll-ups) equals the same report
     computed straight from the tickets, except the per-group P90 per hour, which roll-ups
     do not keep (documented in hall/stats.py)."""
-    conn = db()
+    conn = backends.migrated(tmp_path_factory.mktemp("stats"))
+    try:
+        _roll_ups_give_what_the_tickets_give(conn, rows, by, per)
+    finally:
+        backends.close(conn)
+
+
+def _roll_ups_give_what_the_tickets_give(conn: Any, rows: list, by: str, per: str) -> None:
     for n, (day, queue, hh, mm, wait, handling, priority, window) in enumerate(rows):
         state = "done" if handling is not None and wait is not None else "no_show"
         add(conn, day, n, queue, at(day, hh, mm), wait, handling, state=state,
@@ -151,11 +163,10 @@ def test_history_reported_by_a_real_server(tmp_path) -> None:
     server.start()
     server.add_user("boss", "manager")
     server.stop()
-    conn = sqlite3.connect(server.db)
+    conn = backends.connect(server.db)
     hand_made_day(conn, "2026-10-15")
     hand_made_day(conn, "2026-11-16")
-    conn.commit()
-    conn.close()
+    backends.close(conn)
     server.start()
     try:
         boss = server.login("boss", None)
@@ -169,5 +180,4 @@ def test_history_reported_by_a_real_server(tmp_path) -> None:
         assert httpx.get(server.url + "/api/manage/stats").status_code == 401
     finally:
         server.stop()
-    rolled = sqlite3.connect(server.db).execute("SELECT COUNT(*) FROM figures_days").fetchone()
-    assert rolled[0] == 2
+    assert server.rows("SELECT COUNT(*) AS n FROM figures_days") == [{"n": 2}]
