@@ -8,6 +8,7 @@ what differs is small and mechanical, and that is all this module rewrites:
 * placeholders: `?` and `:name` become `$1, $2, ...` (asyncpg's), with the order of the
   named ones returned so a dict of parameters can be laid out;
 * identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
+* SQLite's `x IS ?` / `x IS NOT ?` (true for two NULLs) is `IS [NOT] DISTINCT FROM` there;
 * `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
   table's primary key (`keys` names it);
 * an INSERT into a table with a generated key returns that key, which stands in for
@@ -81,6 +82,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
         # drop "OR IGNORE" / "OR REPLACE"
         drop = {words[1][0], words[2][0]}
         toks = [t for i, t in enumerate(toks) if i not in drop]
+    toks = _null_safe_equality(toks)
     for kind, value in toks:
         if kind == "qmark":
             count += 1
@@ -118,6 +120,23 @@ def arguments(translated: Translated, params: object) -> list[object]:
     if len(values) != translated.count:
         raise ValueError(f"{translated.count} parameters expected, {len(values)} given")
     return values
+
+
+def _null_safe_equality(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`IS ?` compares a value with a parameter in SQLite; PostgreSQL's IS takes only NULL,
+    TRUE, FALSE, so `IS ?` becomes `IS NOT DISTINCT FROM ?` and `IS NOT ?` `IS DISTINCT FROM ?`."""
+    words = [i for i, (k, _) in enumerate(toks) if k in ("word", "qmark", "named")]
+    out = list(toks)
+    for at, i in enumerate(words):
+        if toks[i][0] not in ("qmark", "named") or at == 0:
+            continue
+        before = toks[words[at - 1]][1].lower()
+        if before == "is":
+            out[words[at - 1]] = ("word", "IS NOT DISTINCT FROM")
+        elif before == "not" and at >= 2 and toks[words[at - 2]][1].lower() == "is":
+            out[words[at - 2]] = ("word", "IS DISTINCT FROM")
+            out[words[at - 1]] = ("space", "")
+    return out
 
 
 def _q(column: str) -> str:

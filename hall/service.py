@@ -242,9 +242,12 @@ class HallService:
         row = conn.execute("SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?",
                            (day, queue_id)).fetchone()
         waiting = row[0] if row else 0
-        oldest = conn.execute(
-            "SELECT MIN(order_at) FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ?",
-            (day, queue_id)).fetchone()[0]
+        # the first in index order, not MIN(): PostgreSQL's prepared plan of MIN() read every
+        # waiting ticket of the queue (bench/cluster.py), this reads one on either database
+        first = conn.execute(
+            "SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ? "
+            "ORDER BY order_at LIMIT 1", (day, queue_id)).fetchone()
+        oldest = first[0] if first else None
         return {
             "id": q.id, "name": q.name, "prefix": q.prefix, "waiting": waiting,
             "eta_minutes": eta_minutes(waiting, self._handling.get(q.id, q.default_minutes),
