@@ -589,27 +589,22 @@ APPEND_EVENTS = ("WITH added AS (INSERT INTO events (seq, time, type, data) "
 
 def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: str,
                more: Callable[[int], list[_Op[Any]]]) -> None:
-    """One group commit under the hall's lock. Round trips are what costs here (a ticket is
-    about eight statements), so: BEGIN, the lock and the first savepoint go in one; each
-    change ends with one (RELEASE and the next SAVEPOINT; a ROLLBACK TO keeps its
-    savepoint); the events and their NOTIFY in one. `more(n)`: the changes that arrived
-    while this process waited for the lock, which join the batch of `n`."""
-    conn.script(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)}); SAVEPOINT op")
+    """One group commit under the hall's lock. Round trips are what it costs (while the lock
+    is held, every other process waits), so a batch spends four beside its changes' own
+    statements: BEGIN with the lock, the last seq, the events with their NOTIFY, COMMIT.
+    The changes run first without a savepoint each (a savepoint is one more round trip per
+    change); when one is refused, the batch goes back to its start and runs again with one
+    savepoint per change, so the refusal undoes only its own rows. `more(n)`: the changes
+    that arrived while this process waited for the lock, which join the batch of `n`."""
+    conn.script(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)}); SAVEPOINT batch")
     try:
         ops.extend(more(len(ops)))
-        log = _Log(int(conn.raw("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0]))
-        for op in ops:
-            mark = (log.last, len(log.rows))
-            tx = PgTx(conn, op.now, log)
-            try:
-                op.result = op.fn(tx)
-                op.events, op.after = tx.events, tx.after
-                conn.script("RELEASE SAVEPOINT op; SAVEPOINT op")
-            except Exception as exc:
-                conn.script("ROLLBACK TO SAVEPOINT op")
-                log.last = mark[0]
-                del log.rows[mark[1]:]
-                op.error = _translate(exc)
+        first = int(conn.raw("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
+        log = _Log(first)
+        if not _run_ops(conn, ops, log, savepoints=False):
+            conn.script("ROLLBACK TO SAVEPOINT batch")
+            log = _Log(first)
+            _run_ops(conn, ops, log, savepoints=True)
         if log.rows:
             seqs, times, types, data = (list(column) for column in zip(*log.rows, strict=True))
             conn.raw(APPEND_EVENTS, seqs, times, types, data, channel, str(log.last))
@@ -618,6 +613,28 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
         with contextlib.suppress(Exception):
             conn.script("ROLLBACK")
         raise
+
+
+def _run_ops(conn: PgConnection, ops: list[_Op[Any]], log: _Log, savepoints: bool) -> bool:
+    """Run `ops` in order; False as soon as one raises when there are no savepoints (the
+    caller rolls the batch back), otherwise each refusal rolls back its own savepoint."""
+    for op in ops:
+        op.result, op.error, op.events, op.after = None, None, [], []
+        if savepoints:
+            conn.script("SAVEPOINT op")
+        mark = (log.last, len(log.rows))
+        tx = PgTx(conn, op.now, log)
+        try:
+            op.result = op.fn(tx)
+            op.events, op.after = tx.events, tx.after
+        except Exception as exc:
+            if not savepoints:
+                return False
+            conn.script("ROLLBACK TO SAVEPOINT op")
+            log.last = mark[0]
+            del log.rows[mark[1]:]
+            op.error = _translate(exc)
+    return True
 
 
 def _translate(exc: BaseException) -> BaseException:
