@@ -141,10 +141,14 @@ def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
 
 # ------------------------------------------------------------------ the two measurements
 
+def parts_of(dep: Deployment) -> dict[str, list[int]]:
+    return {"hall": dep.pids[:-1] if dep.kind == "cluster" else dep.pids,
+            "postgresql": _postgres_pids() if dep.kind != "sqlite" else [],
+            "haproxy": dep.pids[-1:] if dep.kind == "cluster" else []}
+
+
 def tickets(dep: Deployment, seconds: int, connections: int) -> dict[str, Any]:
-    parts = {"hall": dep.pids[:-1] if dep.kind == "cluster" else dep.pids,
-             "postgresql": _postgres_pids() if dep.kind != "sqlite" else [],
-             "haproxy": dep.pids[-1:] if dep.kind == "cluster" else []}
+    parts = parts_of(dep)
     before = cpu_seconds(parts)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,15 +173,22 @@ def call_to_screen(dep: Deployment, subscribers: int, calls: int,
         started = time.monotonic()
         screens.start()
         connect_s = time.monotonic() - started
+        parts = {**parts_of(dep), "screens": [p.pid for p in screens.procs if p.pid]}
+        before = cpu_seconds(parts)
         sent_at = asyncio.run(make_calls(dep.url, cookies, calls))
+        after = cpu_seconds(parts)  # (the screens' report afterwards is not counted)
         receipts = screens.receipts()
     finally:
         screens.stop()
     latencies = [(now - sent_at[number]) * 1000 for number, now in receipts]
+    # the CPU a call cost each part, per screen that received it (the calls' own requests,
+    # the tickets issued first and the finishes are in it too, a small share at 1,000)
+    cpu = {k: round((after[k] - before[k]) / (calls * subscribers) * 1e6, 1)
+           for k in parts if after[k] > before[k]}
     return {"subscribers": subscribers, "receipts": len(latencies),
             "expected": subscribers * calls, "connect_s": round(connect_s, 1),
             "p50_ms": statistics.median(latencies), "p99_ms": pct(latencies, 99),
-            "max_ms": max(latencies)}
+            "max_ms": max(latencies), "cpu_us_per_delivery": cpu}
 
 
 # ------------------------------------------------------------------ the report
@@ -227,14 +238,16 @@ def report(results: dict[str, Any], args: argparse.Namespace, before: dict[str, 
                   f"(median {statistics.median(ratios):.2f})."]
     lines += ["", f"### Call → screen latency ({args.calls} calls, 0.3 s apart; every screen "
                   "receives every call)", "",
-              "| deployment | screens | p50 ms | p99 ms | max ms | receipts | connect s |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "| deployment | screens | p50 ms | p99 ms | max ms | receipts | connect s "
+              "| CPU µs per delivery |",
+              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for count in args.subscribers:
         for kind in DEPLOYMENTS:
             s = results["screens"][str(count)][kind]
             lines.append(f"| {LABELS[kind]} | {count:,} | {s['p50_ms']:.0f} | "
                          f"{s['p99_ms']:.0f} | {s['max_ms']:.0f} | "
-                         f"{s['receipts']:,}/{s['expected']:,} | {s['connect_s']} |")
+                         f"{s['receipts']:,}/{s['expected']:,} | {s['connect_s']} | "
+                         f"{', '.join(f'{k} {v}' for k, v in s['cpu_us_per_delivery'].items())} |")
     cluster_rps = median_of(t["cluster"], "rps")
     cluster_p99 = median_of(t["cluster"], "p99_ms")
     screen = results["screens"][str(max(args.subscribers))]["cluster"]
