@@ -136,10 +136,11 @@ async def fanout(base: str, ws_url: str, subscribers: int, calls: int,
 
 
 async def make_calls(base: str, cookies: httpx.Cookies, calls: int,
-                     first: int = 1) -> dict[str, float]:
+                     first: int = 1, gap: float = 0.3) -> dict[str, float]:
     """A clerk at window 3 calls `calls` new tickets of queue C (numbered from `first`), one
-    every 0.3 s so one fan-out ends before the next; when each call was sent, by number
-    (`time.perf_counter`: the monotonic clock, the same in every process on the machine)."""
+    every `gap` s so one fan-out ends before the next, finishing each (a second fan-out);
+    when each call was sent, by number (`time.perf_counter`: the monotonic clock, the same
+    in every process on the machine)."""
     sent_at: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as clerk:
         for _ in range(calls):
@@ -149,7 +150,7 @@ async def make_calls(base: str, cookies: httpx.Cookies, calls: int,
             sent_at[number] = time.perf_counter()
             r = await clerk.post("/api/windows/3/call")
             assert r.json()["current"]["number"] == number, r.text
-            await asyncio.sleep(0.3)  # let the fan-out finish before the next call
+            await asyncio.sleep(gap)  # let the fan-out finish before the next call
             await clerk.post("/api/windows/3/finish", json={"outcome": "done"})
     return sent_at
 

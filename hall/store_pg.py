@@ -22,6 +22,20 @@ batch NOTIFYs its last `seq` at commit. A process publishes to its own screens s
 `seq` order: its own batch at once, after filling any gap below it from the table (a batch
 of another process that committed first), and another process's events when their NOTIFY
 arrives. So `since` replay is unchanged and every screen on every process sees one order.
+The seqs are numbered by the batch under the lock (MAX + 1 on), not by an identity column:
+a rolled-back change would leave a hole there, and a screen replaying `since` just before a
+hole would be told to resync (hall/ws.py).
+
+Why the store connects again by itself: PostgreSQL restarts, fails over or ends a session;
+the process must not stay broken until someone restarts it. A lost writer connection fails
+the batch in hand with 503 `database_unavailable` (never retried blindly: its COMMIT may
+have happened; a kiosk's retry goes by its Idempotency-Key) and the next batch connects
+anew; a read is tried once more; the listener LISTENs again and publishes what it missed
+from the table (tests/test_cluster.py ends every connection of three processes under load).
+
+Cost (bench/cluster.py, docs/bench-cluster.md): while a batch holds the hall's lock every
+other process waits, and each statement is a round trip, so the batch spends four round
+trips beside its changes' own statements and a ticket is four statements.
 """
 
 from __future__ import annotations
