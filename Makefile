@@ -34,8 +34,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q --backend=postgresql
 
 bench: $(STAMP)
+	bash scripts/system-deps.sh bench
 	$(PY) bench/simulate.py
 	$(PY) bench/run.py
+	$(PY) -m bench.cluster
 
 screenshots: $(STAMP)
 	bash scripts/system-deps.sh test

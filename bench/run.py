@@ -105,8 +105,7 @@ def rss_mib(pid: int) -> tuple[float, float]:
 async def fanout(base: str, ws_url: str, subscribers: int, calls: int,
                  cookies: httpx.Cookies) -> list[float]:
     """Per (subscriber, call): seconds from sending the call to receiving its event."""
-    sent_at: dict[str, float] = {}
-    latencies: list[float] = []
+    received: list[tuple[str, float]] = []
     ready = 0
 
     async def subscriber() -> None:
@@ -119,8 +118,7 @@ async def fanout(base: str, ws_url: str, subscribers: int, calls: int,
                 if '"ticket.called"' not in message:
                     continue
                 now = time.perf_counter()
-                number = json.loads(message)["data"]["number"]
-                latencies.append(now - sent_at[number])
+                received.append((json.loads(message)["data"]["number"], now))
                 got += 1
                 if got == calls:
                     return
@@ -132,18 +130,29 @@ async def fanout(base: str, ws_url: str, subscribers: int, calls: int,
             await asyncio.sleep(0.05)
     while ready < subscribers:
         await asyncio.sleep(0.05)
+    sent_at = await make_calls(base, cookies, calls)
+    await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    return [now - sent_at[number] for number, now in received]
+
+
+async def make_calls(base: str, cookies: httpx.Cookies, calls: int,
+                     first: int = 1, gap: float = 0.3) -> dict[str, float]:
+    """A clerk at window 3 calls `calls` new tickets of queue C (numbered from `first`), one
+    every `gap` s so one fan-out ends before the next, finishing each (a second fan-out);
+    when each call was sent, by number (`time.perf_counter`: the monotonic clock, the same
+    in every process on the machine)."""
+    sent_at: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as clerk:
         for _ in range(calls):
             await clerk.post("/api/tickets", json={"service": "bdc-query"})
-        for _ in range(calls):
-            number = f"C{len(sent_at) + 1:06d}"
+        for i in range(calls):
+            number = f"C{first + i:06d}"
             sent_at[number] = time.perf_counter()
             r = await clerk.post("/api/windows/3/call")
             assert r.json()["current"]["number"] == number, r.text
-            await asyncio.sleep(0.3)  # let the fan-out finish before the next call
+            await asyncio.sleep(gap)  # let the fan-out finish before the next call
             await clerk.post("/api/windows/3/finish", json={"outcome": "done"})
-    await asyncio.wait_for(asyncio.gather(*tasks), 60)
-    return latencies
+    return sent_at
 
 
 def pct(values: list[float], p: float) -> float:

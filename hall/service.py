@@ -239,12 +239,14 @@ class HallService:
         """Waiting count from the trigger-kept `waiting_counts` (a count over the tickets would
         cost the hot issue path a scan per ticket); longest wait by the oldest place in line."""
         q = self.config.queue(queue_id)
-        row = conn.execute("SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?",
-                           (day, queue_id)).fetchone()
-        waiting = row[0] if row else 0
-        oldest = conn.execute(
-            "SELECT MIN(order_at) FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ?",
-            (day, queue_id)).fetchone()[0]
+        # one statement (a round trip on PostgreSQL); the oldest by index order, not MIN():
+        # PostgreSQL's prepared plan of MIN() read every waiting ticket of the queue
+        # (bench/cluster.py), this reads one on either database
+        waiting, oldest = conn.execute(
+            "SELECT (SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?), "
+            "(SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ? "
+            "ORDER BY order_at LIMIT 1)", (day, queue_id, day, queue_id)).fetchone()
+        waiting = waiting or 0
         return {
             "id": q.id, "name": q.name, "prefix": q.prefix, "waiting": waiting,
             "eta_minutes": eta_minutes(waiting, self._handling.get(q.id, q.default_minutes),
@@ -439,16 +441,16 @@ class HallService:
                 raise errors.conflict(
                     f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
             number = format_number(queue.prefix, last, queue.width)
-            ahead = tx.one("SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?",
-                           (day, queue.id))
-            cur = tx.conn.execute(
+            # each statement is a round trip on PostgreSQL, inside the hall's lock: the row
+            # comes back from its INSERT, and the people ahead from the queue's count after it
+            row = tx.one(
                 "INSERT INTO tickets (day, number, queue, service, channel, kiosk, priority, "
                 "priority_by, needs_help, appointment_at, state, token, issued_at, order_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?) RETURNING *",
                 (day, number, queue.id, service.id, channel, kiosk, priority,
                  granted_by if priority is not None else None, int(needs_help),
                  appointment_at, secrets.token_urlsafe(16), ts, ts))
-            ticket_id = cur.lastrowid
+            ticket_id = row["id"]
             if person is not None:
                 real_name.record(tx.conn, ticket_id, day, service.id, person,
                                  self.config.real_name.keep_days)
@@ -456,15 +458,14 @@ class HallService:
                 tx.conn.execute("INSERT INTO idempotency (key, ticket_id, created_at) "
                                 "VALUES (?, ?, ?)",
                                 (f"{idempotency_key}|{idempotency_body}", ticket_id, ts))
-            row = tx.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
             if granted_by is not None:  # a staff member issued it for a citizen: audited
                 audit(tx, Actor(granted_by, None), "ticket.issue", f"ticket:{ticket_id}", True,
                       priority)
-            view = self._ticket_view(tx.conn, row, ts, position=ahead[0] if ahead else 0)
+            summary = self.queue_summary(tx.conn, queue.id, day, ts)
+            view = self._ticket_view(tx.conn, row, ts, position=summary["waiting"] - 1)
             tx.emit("ticket.issued", {
                 "number": number, "queue": queue.id, "service": service.id,
-                "queues": [self.queue_summary(tx.conn, queue.id, day, ts)], "window": None,
-                "window_state": None})
+                "queues": [summary], "window": None, "window_state": None})
             if in_tx is not None:
                 in_tx(tx, view)
             return view, True
