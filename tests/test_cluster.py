@@ -353,7 +353,15 @@ def test_a_screen_whose_process_died_reconnects_with_since_and_misses_nothing(
                 reconnects += 1
                 assert reconnects == 1
                 since = got[-1]["seq"] if got else snapshot["seq"]
-                ws = await websockets.connect(f"{cluster.ws_url}?since={since}")
+                # as the screen page does: try again after a pause while the balancer has
+                # not yet marked the dead process down (it may answer 502 for a moment)
+                for attempt in range(20):
+                    try:
+                        ws = await websockets.connect(f"{cluster.ws_url}?since={since}")
+                        break
+                    except websockets.InvalidStatus:
+                        assert attempt < 19, "the balancer never took the dead process out"
+                        await asyncio.sleep(0.5)
                 assert ws.response.headers["X-Hall-Process"] != victim
                 continue
             except TimeoutError:
