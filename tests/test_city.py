@@ -8,7 +8,6 @@ import asyncio
 import csv
 import io
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ import pytest
 import websockets
 from playwright.sync_api import expect
 
+from hall.locate import hall_db
+from tests import backends
 from tests.browser import PASSWORD
 from tests.conftest import ROOT, CityServer, HallServer
 from tests.test_chinese_pages import check
@@ -75,8 +76,8 @@ def test_each_hall_numbers_its_own_tickets_and_hears_only_its_own_calls(
     # each hall's data in its own store beside the given one
     for hall, numbers in (("centre", ["A001", "A002"]), ("dongcheng", ["A001", "A002"]),
                           ("qiaotou", [])):
-        with sqlite3.connect(city.tmp / f"hall-{hall}.db") as db:
-            assert [r[0] for r in db.execute("SELECT number FROM tickets ORDER BY id")] == numbers
+        assert [r[0] for r in backends.tuples(
+            hall_db(str(city.db), hall), "SELECT number FROM tickets ORDER BY id")] == numbers
     dongcheng = city.hall_client("dongcheng").get("/api/hall").json()
     assert all(w["state"] == "closed" for w in dongcheng["windows"])
     assert dongcheng["recent_calls"] == []
@@ -199,8 +200,8 @@ def test_reports_across_halls_with_csv_and_the_city_audit(city: CityServer) -> N
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert rows[0][:4] == ["服务中心", "层级", "取号数", "办理数"] and rows[1:] == report["table"]
-    with sqlite3.connect(city.tmp / "hall-city.db") as db:
-        audit = db.execute("SELECT user, action, target, detail FROM audit ORDER BY id").fetchall()
+    audit = backends.tuples(hall_db(str(city.db), "city"),
+                            "SELECT user, action, target, detail FROM audit ORDER BY id")
     day = report["from"]
     assert audit[-3:] == [("shi", "login", None, "manager"),
                           ("shi", "city.report", f"period:{day}~{day}", None),
@@ -217,9 +218,8 @@ def test_user_add_puts_each_account_in_its_own_store(city: CityServer) -> None:
         city.add_city_user("li", "clerk")
     city.add_hall_user("dongcheng", "li", "admin")
     for hall, count in (("dongcheng", 1), ("centre", 0), ("city", 0)):
-        with sqlite3.connect(city.tmp / f"hall-{hall}.db") as db:
-            assert db.execute("SELECT COUNT(*) FROM users WHERE username = 'li'").fetchone()[0] \
-                == count
+        assert backends.tuples(hall_db(str(city.db), hall),
+                               "SELECT COUNT(*) FROM users WHERE username = 'li'") == [(count,)]
     log = city.log.read_text(encoding="utf-8")  # serve printed every hall's pages
     assert "城市总览 city overview" in log and f"{city.url}/city" in log
     for hall in HALLS:
