@@ -74,9 +74,10 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
         replace(replace(replace(replace(replace(replace(fmt,
             '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'), '%S', 'SS'))
 $$;
+-- over json, not jsonb: reading a path out of the text is quicker than building a tree
 CREATE OR REPLACE FUNCTION json_extract(data text, path text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT (data::jsonb) #>> string_to_array(substring(path from 3), '.')
+    SELECT (data::json) #>> string_to_array(substring(path from 3), '.')
 $$;
 CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$
@@ -105,30 +106,32 @@ LANGUAGE sql IMMUTABLE AS $$
         'YYYY-MM-DD')
 $$;
 -- SQLite's json_type: integer, real, text, true, false, null, array, object; NULL if absent
+-- (in plpgsql: the text is read once, where an SQL function would read it for each use)
 CREATE OR REPLACE FUNCTION json_type(data text, path text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE jsonb_typeof(v)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v json := (data::json) #> string_to_array(substring(path from 3), '.');
+BEGIN
+    RETURN CASE json_typeof(v)
         WHEN 'number' THEN CASE WHEN v::text ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
         WHEN 'string' THEN 'text'
         WHEN 'boolean' THEN v::text
-        ELSE jsonb_typeof(v)
-    END
-    FROM (SELECT (data::jsonb) #> string_to_array(substring(path from 3), '.') AS v) AS x
-$$;
+        ELSE json_typeof(v)
+    END;
+END $$;
 -- SQLite's json_each(data, path): a row per element of an array (key 0, 1, ...) or member of
 -- an object; `value` is the element's text, or its JSON text for an array or object
 CREATE OR REPLACE FUNCTION json_each(data text, path text) RETURNS TABLE (key text, value text)
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN jsonb_typeof(x.doc) = 'array' THEN (e.n - 1)::text ELSE e.k END,
+    SELECT CASE WHEN json_typeof(x.doc) = 'array' THEN (e.n - 1)::text ELSE e.k END,
            e.v #>> '{}'
-    FROM (SELECT (data::jsonb) #> string_to_array(substring(path from 3), '.') AS doc) AS x,
+    FROM (SELECT (data::json) #> string_to_array(substring(path from 3), '.') AS doc) AS x,
     LATERAL (
-        SELECT NULL::text AS k, a.v, a.n FROM jsonb_array_elements(
-            CASE WHEN jsonb_typeof(x.doc) = 'array' THEN x.doc ELSE '[]' END)
-            WITH ORDINALITY AS a(v, n)
+        SELECT NULL::text AS k, a.v, a.n FROM json_array_elements(
+            CASE WHEN json_typeof(x.doc) = 'array' THEN x.doc END) WITH ORDINALITY AS a(v, n)
         UNION ALL
-        SELECT o.key, o.value, 0 FROM jsonb_each(
-            CASE WHEN jsonb_typeof(x.doc) = 'object' THEN x.doc ELSE '{}' END) AS o
+        SELECT o.key, o.value, 0 FROM json_each(
+            CASE WHEN json_typeof(x.doc) = 'object' THEN x.doc END) AS o
     ) AS e
 $$;
 CREATE OR REPLACE FUNCTION bool_sum(acc bigint, x boolean) RETURNS bigint

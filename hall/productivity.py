@@ -83,19 +83,22 @@ au AS MATERIALIZED (
           AND target LIKE 'window:%' AND action IN ({actions})) AS a
     GROUP BY w, ts
 ),
+-- each event's window (a number) and the window's state after it, read out of the JSON once
+we AS MATERIALIZED (
+    SELECT seq, ts, type, json_extract(data, '$.window_state.state') AS st,
+           CASE WHEN json_type(data, '$.window') = 'integer'
+                THEN CAST(json_extract(data, '$.window') AS INTEGER) END AS w,
+           CASE WHEN type = 'window.paused' THEN json_extract(data, '$.reason') END AS reason
+    FROM ev
+),
 -- the window's state after each of its events, and who acted: the audit row the same
 -- transaction wrote (same window, same instant)
 wp AS MATERIALIZED (
     SELECT seq, ts, type, w, st, reason, clerk,
            MAX(CASE WHEN type = 'ticket.called' THEN ts END)
                OVER (PARTITION BY w ORDER BY seq ROWS UNBOUNDED PRECEDING) AS called_ts
-    FROM (SELECT x.*, au.user AS clerk
-          FROM (SELECT seq, ts, type, CAST(json_extract(data, '$.window') AS INTEGER) AS w,
-                       json_extract(data, '$.window_state.state') AS st,
-                       json_extract(data, '$.reason') AS reason,
-                       json_type(data, '$.window') AS wt FROM ev) AS x
-          LEFT JOIN au ON au.w = x.w AND au.ts = x.ts
-          WHERE st IS NOT NULL AND wt = 'integer') AS y
+    FROM (SELECT we.*, au.user AS clerk FROM we LEFT JOIN au ON au.w = we.w AND au.ts = we.ts
+          WHERE we.st IS NOT NULL AND we.w IS NOT NULL) AS y
 ),
 span AS MATERIALIZED (SELECT w, MIN(ts) AS first, COALESCE(:now, MAX(ts)) AS last
                       FROM wp GROUP BY w),
