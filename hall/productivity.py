@@ -144,9 +144,11 @@ tl AS (
     SELECT w, ts, served, pauses, walk, MAX(s) OVER run AS s, MAX(p) OVER run AS p,
            MAX(a) OVER run AS a, SUM(d) OVER run AS waiting, LEAD(ts) OVER next AS next
     FROM pts
-    -- LEAD in a window of its own: sharing the framed one makes SQLite redo the frame per row
-    WINDOW run AS (PARTITION BY w ORDER BY ts, seq ROWS UNBOUNDED PRECEDING),
-           next AS (PARTITION BY w ORDER BY ts, seq)
+    -- LEAD in a window of its own: sharing the framed one makes SQLite redo the frame per row;
+    -- an hour's or the day's end (no seq) before an event of the same instant, on either
+    -- database (SQLite's order for NULL, not PostgreSQL's)
+    WINDOW run AS (PARTITION BY w ORDER BY ts, seq NULLS FIRST ROWS UNBOUNDED PRECEDING),
+           next AS (PARTITION BY w ORDER BY ts, seq NULLS FIRST)
 ),
 iv AS (
     SELECT tl.w, substr(tl.a, 14) AS clerk,
