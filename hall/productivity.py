@@ -39,7 +39,12 @@ Definitions (docs/reports.md says the same for managers):
 How the query stays cheap (a day of a big hall is some 15,000 events): windows serving the same
 queues share one count of people waiting, and only the moments it turns from nobody to somebody
 or back join each window's timeline; the log is entered by primary key (`first_at`), never
-scanned; and every CTE read twice is materialized once.
+scanned; every CTE read twice is materialized once, and each event's JSON is read once.
+
+The query is written once for SQLite and PostgreSQL (hall/portable_sql.py; the JSON functions
+are hall/pg_schema.py's COMPAT there). PostgreSQL reads JSON text more slowly: a big hall's
+day (15,000 events, 48 windows) takes about 0.6 s there against 0.25 s on SQLite, the same
+rows to the millisecond.
 """
 
 from __future__ import annotations
