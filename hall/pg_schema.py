@@ -13,11 +13,14 @@ unix seconds), `printf` ('%0Nd'), `date` (a day moved by 'weekday N' and '±N da
 `julianday`, `round(x, digits)` (SQLite's: a float, half away from zero), `json_extract`,
 `json_type` and `json_each` over a path. They stop where SQLite's typing does: PostgreSQL's
 functions have one return type, so `json_extract` and `json_each`'s `value` are text (a query
-that wants a number says `CAST(... AS INTEGER)`, which SQLite reads the same), and
-`json_type` is how a query asks what a value is (SQLite's `typeof` has no counterpart). Where
-a portable form exists, the queries use it instead of a function here (hall/portable_sql.py).
-COMPAT is idempotent and hall/store_pg.py applies it at every start, under the hall's lock, so
-a database made by an older version gets the functions added since. Pure: no I/O.
+that wants a number says `CAST(... AS INTEGER)`, which SQLite reads the same; a JSON true is
+'true' where SQLite gives 1, and no report reads one), and `json_type` is how a query asks
+what a value is (SQLite's `typeof` has no counterpart). `printf` knows '%0Nd' of numbers
+from 0 up, the hall's keys and hours. Where a portable form exists, the queries use it
+instead of a function here (hall/portable_sql.py); tests/test_portable_sql.py holds both to
+SQLite's answers. COMPAT is idempotent and hall/store_pg.py applies it at every start, under
+the hall's lock, so a database made by an older version gets the functions added since.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -68,67 +71,82 @@ TRIGGERS: dict[int, str] = {
 
 # SQLite's functions, as far as the hall's queries use them
 COMPAT = r"""
+-- SQLite first rounds the instant to its whole millisecond (on its Julian-day scale, in the
+-- same double arithmetic), so 09:59:59.9996 is 10 o'clock on both databases
+-- (STABLE, as to_char is: then PostgreSQL inlines it into the query, four times quicker)
 CREATE OR REPLACE FUNCTION strftime(fmt text, ts double precision, modifier text)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT to_char(to_timestamp(ts) AT TIME ZONE 'UTC',
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT to_char(to_timestamp(
+            (floor(ts * 1000.0 + 210866760000000.0 + 0.5) - 210866760000000.0) / 1000.0)
+            AT TIME ZONE 'UTC',
         replace(replace(replace(replace(replace(replace(fmt,
             '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'), '%S', 'SS'))
 $$;
+-- over json, not jsonb: reading a path out of the text is quicker than building a tree
 CREATE OR REPLACE FUNCTION json_extract(data text, path text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT (data::jsonb) #>> string_to_array(substring(path from 3), '.')
+    SELECT (data::json) #>> string_to_array(substring(path from 3), '.')
 $$;
 CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT extract(epoch from t::timestamptz)::double precision / 86400.0 + 2440587.5
 $$;
 CREATE OR REPLACE FUNCTION printf(fmt text, n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT regexp_replace(fmt, '%0\d+d',
-        lpad(COALESCE(n, 0)::text, substring(fmt from '%0(\d+)d')::int, '0'))
+    SELECT regexp_replace(fmt, '%0\d+d', lpad(COALESCE(n, 0)::text,
+        greatest(substring(fmt from '%0(\d+)d')::int, length(COALESCE(n, 0)::text)), '0'))
 $$;
 -- SQLite's round(x, n) is a float rounded half away from zero; PostgreSQL has it for numeric
 CREATE OR REPLACE FUNCTION round(x double precision, digits integer) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$ SELECT pg_catalog.round(x::numeric, digits)::double precision $$;
--- date(day, modifier, modifier) over 'YYYY-MM-DD': the modifiers a report period uses
-CREATE OR REPLACE FUNCTION sqlite_date_modify(d date, modifier text) RETURNS date
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE
-        WHEN modifier ~ '^weekday [0-6]$'
-            THEN d + (substr(modifier, 9)::int - extract(dow from d)::int + 7) % 7
-        WHEN modifier ~ '^[+-]?[0-9]+ days?$' THEN d + split_part(modifier, ' ', 1)::int
-    END
-$$;
+-- date(day, modifier, modifier) over 'YYYY-MM-DD': the modifiers a report period uses (in
+-- plpgsql: a year's report by window and week calls it for some 100,000 roll-up rows)
 CREATE OR REPLACE FUNCTION date(day text, first text, second text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT to_char(sqlite_date_modify(sqlite_date_modify(make_date(
-        substr(day, 1, 4)::int, substr(day, 6, 2)::int, substr(day, 9, 2)::int), first), second),
-        'YYYY-MM-DD')
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    d date := make_date(substr(day, 1, 4)::int, substr(day, 6, 2)::int, substr(day, 9, 2)::int);
+    m text;
+BEGIN
+    FOREACH m IN ARRAY ARRAY[first, second] LOOP
+        IF m LIKE 'weekday _' AND substr(m, 9) BETWEEN '0' AND '6' THEN
+            d := d + (substr(m, 9)::int - extract(dow from d)::int + 7) % 7;
+        ELSIF m ~ '^[+-]?[0-9]+ days?$' THEN
+            d := d + split_part(m, ' ', 1)::int;
+        ELSE
+            RETURN NULL;
+        END IF;
+    END LOOP;
+    RETURN to_char(d, 'YYYY-MM-DD');
+END $$;
 -- SQLite's json_type: integer, real, text, true, false, null, array, object; NULL if absent
+-- (in plpgsql: the text is read once, where an SQL function would read it for each use)
 CREATE OR REPLACE FUNCTION json_type(data text, path text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE jsonb_typeof(v)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v json := (data::json) #> string_to_array(substring(path from 3), '.');
+BEGIN
+    RETURN CASE json_typeof(v)
         WHEN 'number' THEN CASE WHEN v::text ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
         WHEN 'string' THEN 'text'
         WHEN 'boolean' THEN v::text
-        ELSE jsonb_typeof(v)
-    END
-    FROM (SELECT (data::jsonb) #> string_to_array(substring(path from 3), '.') AS v) AS x
-$$;
+        ELSE json_typeof(v)
+    END;
+END $$;
 -- SQLite's json_each(data, path): a row per element of an array (key 0, 1, ...) or member of
--- an object; `value` is the element's text, or its JSON text for an array or object
+-- an object, or one row (key NULL) for a single value; `value` is the element's text, or its
+-- JSON text for an array or object; no row where the path leads nowhere
 CREATE OR REPLACE FUNCTION json_each(data text, path text) RETURNS TABLE (key text, value text)
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN jsonb_typeof(x.doc) = 'array' THEN (e.n - 1)::text ELSE e.k END,
+    SELECT CASE WHEN json_typeof(x.doc) = 'array' THEN (e.n - 1)::text ELSE e.k END,
            e.v #>> '{}'
-    FROM (SELECT (data::jsonb) #> string_to_array(substring(path from 3), '.') AS doc) AS x,
+    FROM (SELECT (data::json) #> string_to_array(substring(path from 3), '.') AS doc) AS x,
     LATERAL (
-        SELECT NULL::text AS k, a.v, a.n FROM jsonb_array_elements(
-            CASE WHEN jsonb_typeof(x.doc) = 'array' THEN x.doc ELSE '[]' END)
-            WITH ORDINALITY AS a(v, n)
+        SELECT NULL::text AS k, a.v, a.n FROM json_array_elements(
+            CASE WHEN json_typeof(x.doc) = 'array' THEN x.doc END) WITH ORDINALITY AS a(v, n)
         UNION ALL
-        SELECT o.key, o.value, 0 FROM jsonb_each(
-            CASE WHEN jsonb_typeof(x.doc) = 'object' THEN x.doc ELSE '{}' END) AS o
+        SELECT o.key, o.value, 0 FROM json_each(
+            CASE WHEN json_typeof(x.doc) = 'object' THEN x.doc END) AS o
+        UNION ALL
+        SELECT NULL, x.doc, 0 WHERE json_typeof(x.doc) NOT IN ('array', 'object')
     ) AS e
 $$;
 CREATE OR REPLACE FUNCTION bool_sum(acc bigint, x boolean) RETURNS bigint

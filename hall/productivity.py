@@ -39,7 +39,12 @@ Definitions (docs/reports.md says the same for managers):
 How the query stays cheap (a day of a big hall is some 15,000 events): windows serving the same
 queues share one count of people waiting, and only the moments it turns from nobody to somebody
 or back join each window's timeline; the log is entered by primary key (`first_at`), never
-scanned; and every CTE read twice is materialized once.
+scanned; every CTE read twice is materialized once, and each event's JSON is read once.
+
+The query is written once for SQLite and PostgreSQL (hall/portable_sql.py; the JSON functions
+are hall/pg_schema.py's COMPAT there). PostgreSQL reads JSON text more slowly: a big hall's
+day (15,000 events, 48 windows) takes about 0.6 s there against 0.25 s on SQLite, the same
+rows to the millisecond.
 """
 
 from __future__ import annotations
@@ -83,19 +88,22 @@ au AS MATERIALIZED (
           AND target LIKE 'window:%' AND action IN ({actions})) AS a
     GROUP BY w, ts
 ),
+-- each event's window (a number) and the window's state after it, read out of the JSON once
+we AS MATERIALIZED (
+    SELECT seq, ts, type, json_extract(data, '$.window_state.state') AS st,
+           CASE WHEN json_type(data, '$.window') = 'integer'
+                THEN CAST(json_extract(data, '$.window') AS INTEGER) END AS w,
+           CASE WHEN type = 'window.paused' THEN json_extract(data, '$.reason') END AS reason
+    FROM ev
+),
 -- the window's state after each of its events, and who acted: the audit row the same
 -- transaction wrote (same window, same instant)
 wp AS MATERIALIZED (
     SELECT seq, ts, type, w, st, reason, clerk,
            MAX(CASE WHEN type = 'ticket.called' THEN ts END)
                OVER (PARTITION BY w ORDER BY seq ROWS UNBOUNDED PRECEDING) AS called_ts
-    FROM (SELECT x.*, au.user AS clerk
-          FROM (SELECT seq, ts, type, CAST(json_extract(data, '$.window') AS INTEGER) AS w,
-                       json_extract(data, '$.window_state.state') AS st,
-                       json_extract(data, '$.reason') AS reason,
-                       json_type(data, '$.window') AS wt FROM ev) AS x
-          LEFT JOIN au ON au.w = x.w AND au.ts = x.ts
-          WHERE st IS NOT NULL AND wt = 'integer') AS y
+    FROM (SELECT we.*, au.user AS clerk FROM we LEFT JOIN au ON au.w = we.w AND au.ts = we.ts
+          WHERE we.st IS NOT NULL AND we.w IS NOT NULL) AS y
 ),
 span AS MATERIALIZED (SELECT w, MIN(ts) AS first, COALESCE(:now, MAX(ts)) AS last
                       FROM wp GROUP BY w),
@@ -141,9 +149,11 @@ tl AS (
     SELECT w, ts, served, pauses, walk, MAX(s) OVER run AS s, MAX(p) OVER run AS p,
            MAX(a) OVER run AS a, SUM(d) OVER run AS waiting, LEAD(ts) OVER next AS next
     FROM pts
-    -- LEAD in a window of its own: sharing the framed one makes SQLite redo the frame per row
-    WINDOW run AS (PARTITION BY w ORDER BY ts, seq ROWS UNBOUNDED PRECEDING),
-           next AS (PARTITION BY w ORDER BY ts, seq)
+    -- LEAD in a window of its own: sharing the framed one makes SQLite redo the frame per row;
+    -- an hour's or the day's end (no seq) before an event of the same instant, on either
+    -- database (SQLite's order for NULL, not PostgreSQL's)
+    WINDOW run AS (PARTITION BY w ORDER BY ts, seq NULLS FIRST ROWS UNBOUNDED PRECEDING),
+           next AS (PARTITION BY w ORDER BY ts, seq NULLS FIRST)
 ),
 iv AS (
     SELECT tl.w, substr(tl.a, 14) AS clerk,

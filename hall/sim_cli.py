@@ -16,6 +16,7 @@ import sqlite3
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from hall.config import HallConfig
 from hall.sim_model import Profile, profile_from_config
@@ -29,12 +30,13 @@ from hall.simulate import (
     table,
     working_days,
 )
+from hall.store_pg import is_postgres
 
 
 def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--config", default="config.toml")
-    sim.add_argument("--db", default=None, help="keep the simulated days in this file "
-                     "(default: a temporary one)")
+    sim.add_argument("--db", default=None, help="keep the simulated days in this SQLite file "
+                     "(default: a temporary one; never a hall's PostgreSQL database)")
     sim.add_argument("--days", type=int, default=None, help="working days to play")
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--start", type=date.fromisoformat, default=None,
@@ -45,7 +47,8 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sim.add_argument("--from-history", nargs="?", const="var/hall.db", default=None,
                      metavar="DB", help="learn arrivals and handling from a hall's "
-                     "database (read only; default var/hall.db)")
+                     "database, a file or a postgresql:// URL (read only; default "
+                     "var/hall.db)")
     sim.add_argument("--weeks", type=int, default=4, help="weeks of history to learn from")
     sim.add_argument("--plan", action="store_true", help="the fewest windows per queue and "
                      "hour that keep the P90 wait within --target-p90")
@@ -96,6 +99,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else config.simulate.seed
     if args.plan:
         return _plan(config, profile, args, seed, about)
+    if args.db and is_postgres(args.db):
+        print(f"{_shown(args.db)} 是大厅的业务数据库，模拟不会写入它；"
+              "请用 --db 指定一个新的 SQLite 文件，或不指定（使用临时文件）", file=sys.stderr)
+        return 2
     bar = ProgressBar()
     options = Options(days=args.days or config.simulate.days, seed=seed, exact=args.exact,
                       start=args.start, db=Path(args.db) if args.db else None, progress=bar)
@@ -121,27 +128,48 @@ def _profile(config: HallConfig, args: argparse.Namespace
         return profile_from_config(config), {}
     from hall.sim_history import NoHistory, learn
 
-    path = Path(args.from_history)
-    if not path.exists():
-        print(f"数据库文件不存在：{path}", file=sys.stderr)
-        return None, {}
+    source = args.from_history
     today = datetime.now(config.hall.tz).date()
-    offset = datetime.now(config.hall.tz).utcoffset() or timedelta(0)
+    offset = int((datetime.now(config.hall.tz).utcoffset() or timedelta(0)).total_seconds())
+    if is_postgres(source):  # one read-only snapshot, on a connection of its own
+        import asyncpg
+
+        from hall.store_pg import read_once
+        failures: tuple[type[BaseException], ...] = (
+            OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError)
+    else:
+        if not Path(source).exists():
+            print(f"数据库文件不存在：{source}", file=sys.stderr)
+            return None, {}
+        failures = (sqlite3.Error,)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            learned = learn(conn, config, today, args.weeks, int(offset.total_seconds()))
-        finally:
-            conn.close()
+        if is_postgres(source):
+            learned = read_once(source, lambda conn: learn(conn, config, today, args.weeks,
+                                                           offset))
+        else:
+            conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            try:
+                learned = learn(conn, config, today, args.weeks, offset)
+            finally:
+                conn.close()
     except NoHistory as exc:
         print(f"无法从历史学习：最近 {args.weeks} 周（{exc}）", file=sys.stderr)
         return None, {}
-    except sqlite3.Error as exc:
-        print(f"无法读取数据库 {path}：{exc}", file=sys.stderr)
+    except failures as exc:
+        print(f"无法读取数据库 {_shown(source)}：{exc}", file=sys.stderr)
         return None, {}
     return learned.profile, {"history_days": learned.days,
                              "history_from": learned.first.isoformat(),
                              "history_to": learned.last.isoformat()}
+
+
+def _shown(db: str) -> str:
+    """A database as a message may name it: a URL without its password."""
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _plan(config: HallConfig, profile: Profile, args: argparse.Namespace, seed: int,

@@ -1,4 +1,5 @@
-"""The manager's report figures, aggregated inside SQLite and kept as daily roll-ups.
+"""The manager's report figures, aggregated inside the database and kept as daily roll-ups
+(one SQL for SQLite and PostgreSQL: hall/portable_sql.py).
 
 A year of a big hall is a million tickets; counting them row by row for each report takes
 tens of seconds on a busy 2-core server (bench/report_year.py measured 15–30 s). So each

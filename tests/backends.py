@@ -104,7 +104,8 @@ def server_env(tmp: Path) -> dict[str, str]:
 def rows(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     """Read (or, to set up a test's past, change) the hall's rows on either database, in the
     hall's own SQL dialect (hall/pg_sql.py turns it into PostgreSQL's). A change is committed
-    at once, as a second writer beside the running server."""
+    at once, as a second writer beside the running server. Also from inside an async test
+    (on a thread of its own then)."""
     if str(db).startswith("postgresql://"):
         try:
             asyncio.get_running_loop()
@@ -158,7 +159,8 @@ class _ThisThread:
 def connect(db: str | Path) -> Any:
     """A synchronous connection to the hall's database, as the hall's SQL functions take one
     (sqlite3's, or hall.store_pg's on PostgreSQL), each statement committed on its own; for a
-    test that writes a past or calls a report function on it. Close it with `close`."""
+    test that writes a past or calls a report function on it, from synchronous code (not
+    inside a running event loop). Close it with `close`."""
     if not str(db).startswith("postgresql://"):
         import sqlite3
         conn = sqlite3.connect(str(db), timeout=10, isolation_level=None)
@@ -195,21 +197,38 @@ def close(conn: Any) -> None:
         conn.close()
 
 
-def copy_rows(src: Path, db: str | Path, table: str, skip: tuple[str, ...] = ()) -> int:
+def migrate(db: str | Path) -> None:
+    """Give a new PostgreSQL database the hall's schema, as a server's first start would,
+    without the events a start writes (a past copied in afterwards stays in time order)."""
+    if str(db).startswith("postgresql://"):
+        from hall.store_pg import _migrate
+        conn = connect(db)
+        try:
+            _migrate(conn, 1)
+        finally:
+            close(conn)
+
+
+def copy_rows(src: Path, db: str | Path, table: str) -> int:
     """Add the rows of `table` in the SQLite file `src` (a simulation's days, say) to the
-    hall's database `db`, which has the schema; `skip`: columns left to `db` (a generated
-    key). How many rows."""
+    hall's database `db`, which has the schema, keys and all (on PostgreSQL a generated key
+    then goes on after the last one copied). How many rows."""
     import sqlite3
     with sqlite3.connect(str(src)) as source:
-        cursor = source.execute(f"SELECT * FROM {table}")
-        names = [d[0] for d in cursor.description if d[0] not in skip]
-        rows = [dict(zip([d[0] for d in cursor.description], r, strict=True)) for r in cursor]
+        cursor = source.execute(f"SELECT * FROM {table} ORDER BY rowid")
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
     conn = connect(db)
     try:
         conn.execute("BEGIN")
         conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) "
-                         f"VALUES ({', '.join('?' for _ in names)})",
-                         [tuple(r[n] for n in names) for r in rows])
+                         f"VALUES ({', '.join('?' for _ in names)})", rows)
+        if str(db).startswith("postgresql://"):
+            for (column,) in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                    "current_schema() AND table_name = ? AND is_identity = 'YES'", (table,)):
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                             f"(SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}), false)")
         conn.execute("COMMIT")
     finally:
         close(conn)

@@ -36,10 +36,11 @@ def test_words_postgresql_reserves_are_quoted() -> None:
     assert t.sql == 'SELECT "user", t."window" FROM audit JOIN tickets t ON t."window" = $1'
 
 
-def test_a_window_clause_is_not_a_column() -> None:
-    t = translate("SELECT window, SUM(x) OVER run FROM t WINDOW run AS (ORDER BY window)")
-    assert t.sql == ('SELECT "window", SUM(x) OVER run FROM t WINDOW run AS '
-                     '(ORDER BY "window")')
+def test_a_named_window_keeps_its_keyword() -> None:
+    t = translate("SELECT window, MAX(x) OVER run FROM t WINDOW run AS (PARTITION BY window), "
+                  "next AS (ORDER BY x)")
+    assert t.sql == ('SELECT "window", MAX(x) OVER run FROM t WINDOW run AS '
+                     '(PARTITION BY "window"), next AS (ORDER BY x)')
 
 
 def test_is_compares_values_as_sqlite_does() -> None:

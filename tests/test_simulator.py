@@ -26,6 +26,7 @@ from hall.routing import WindowRule, choose_next
 from hall.sim_halls import DayClock, FastHall, Ticket
 from hall.sim_model import profile_from_config
 from hall.simulate import Options, report, run
+from tests import backends
 from tests.conftest import DEMO_CONFIG, ROOT, HallServer
 
 MONDAY = date(2026, 12, 7)
@@ -122,9 +123,15 @@ def test_totals_are_what_the_manager_statistics_say(tmp_path: Path) -> None:
     """Simulate two days into a file (the last two working days: closed days, rolled up as
     the server rolls up its own), serve it, and read /api/manage/stats for them."""
     server = HallServer(tmp_path)
-    days = simulate("--json", "--db", str(server.db), "--days", "2", "--seed", "5")
+    on_file = backends.BACKEND != "postgresql"  # else the simulated days are copied in
+    target = server.db if on_file else tmp_path / "sim.db"
+    days = simulate("--json", "--db", str(target), "--days", "2", "--seed", "5")
     assert days.returncode == 0, days.stderr
     sim = json.loads(days.stdout)
+    if not on_file:
+        backends.migrate(server.db)
+        for table in ("tickets", "events"):
+            backends.copy_rows(target, server.db, table)
     first, last = sim["days"][0], sim["days"][-1]
     server.start()
     try:
@@ -255,6 +262,16 @@ def test_a_halls_own_database_is_never_written(tmp_path: Path) -> None:
     assert count == 1
 
 
+def test_a_postgresql_database_is_never_written() -> None:
+    """A simulation is kept in a SQLite file of its own; a postgresql:// URL is a hall's
+    database: refused before anything is connected or created, its password never shown."""
+    url = "postgresql://hall:s3cret-pw@127.0.0.1:1/hall"
+    done = simulate("--db", url, "--start", MONDAY.isoformat())
+    assert done.returncode == 2
+    assert "业务数据库" in done.stderr and "s3cret-pw" not in done.stderr
+    assert not (ROOT / "postgresql:").exists()  # not taken for a file's path
+
+
 def test_a_simulation_file_takes_the_next_days(tmp_path: Path) -> None:
     db = tmp_path / "sim.db"
     one = json.loads(simulate("--json", "--db", str(db), "--start", MONDAY.isoformat()).stdout)
@@ -298,7 +315,12 @@ def test_the_profile_is_learned_from_history(tmp_path: Path) -> None:
     start = date.fromordinal(today.toordinal() - 21)
     made = simulate("--json", "--db", str(db), "--days", "10", "--start", start.isoformat())
     assert made.returncode == 0, made.stderr
-    learned = simulate("--json", "--from-history", str(db), "--weeks", "4", "--days", "3",
+    history: str | Path = db
+    if backends.BACKEND == "postgresql":  # a hall's history in PostgreSQL, read by its URL
+        history = backends.new_db(tmp_path)
+        backends.migrate(history)
+        backends.copy_rows(db, history, "tickets")
+    learned = simulate("--json", "--from-history", str(history), "--weeks", "4", "--days", "3",
                        "--start", MONDAY.isoformat())
     assert learned.returncode == 0, learned.stderr
     data = json.loads(learned.stdout)
