@@ -77,12 +77,15 @@ CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$
     SELECT extract(epoch from t::timestamptz)::double precision / 86400.0 + 2440587.5
 $$;
+CREATE OR REPLACE FUNCTION round(x double precision, digits integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$ SELECT round(x::numeric, digits)::double precision $$;
 CREATE OR REPLACE FUNCTION bool_sum(acc bigint, x boolean) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT acc + CASE WHEN x THEN 1 ELSE 0 END $$;
-DO $$ BEGIN
-    CREATE AGGREGATE sum(boolean) (SFUNC = bool_sum, STYPE = bigint);
-EXCEPTION WHEN duplicate_function THEN NULL;
-END $$;
+CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = bool_sum, STYPE = bigint, INITCOND = '0');
+CREATE OR REPLACE FUNCTION total_add(acc double precision, x double precision)
+RETURNS double precision LANGUAGE sql IMMUTABLE AS $$ SELECT acc + coalesce(x, 0) $$;
+CREATE OR REPLACE AGGREGATE total(double precision) (SFUNC = total_add,
+                                                     STYPE = double precision, INITCOND = '0');
 """
 
 _TYPES = [

@@ -8,7 +8,7 @@ what differs is small and mechanical, and that is all this module rewrites:
 * placeholders: `?` and `:name` become `$1, $2, ...` (asyncpg's), with the order of the
   named ones returned so a dict of parameters can be laid out;
 * identifiers PostgreSQL reserves and SQLite does not (`window`, `user`) are quoted;
-* SQLite's `x IS ?` / `x IS NOT ?` (true for two NULLs) is `IS [NOT] DISTINCT FROM` there;
+* SQLite's `x IS ?` / `x IS NOT 'a'` (true for two NULLs) is `IS [NOT] DISTINCT FROM` there;
 * `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the
   table's primary key (`keys` names it);
 * an INSERT into a table with a generated key returns that key, which stands in for
@@ -83,7 +83,9 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
         drop = {words[1][0], words[2][0]}
         toks = [t for i, t in enumerate(toks) if i not in drop]
     toks = _null_safe_equality(toks)
-    for kind, value in toks:
+    toks = _subquery_aliases(toks)
+    clause = _window_clauses(toks)
+    for at, (kind, value) in enumerate(toks):
         if kind == "qmark":
             count += 1
             out.append(f"${count}")
@@ -94,7 +96,7 @@ def translate(sql: str, keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
                 positions[name] = count
                 names.append(name)
             out.append(f"${positions[name]}")
-        elif kind == "word" and value.lower() in QUOTED:
+        elif kind == "word" and value.lower() in QUOTED and at not in clause:
             out.append(f'"{value.lower()}"')
         else:
             out.append(value)
@@ -122,13 +124,26 @@ def arguments(translated: Translated, params: object) -> list[object]:
     return values
 
 
+def _window_clauses(toks: list[tuple[str, str]]) -> set[int]:
+    """Where `window` is the keyword of a WINDOW clause (`WINDOW w AS (...)`), not the
+    column of that name (which is quoted)."""
+    found = set()
+    for i, (kind, value) in enumerate(toks):
+        if kind == "word" and value.lower() == "window":
+            name = _next_solid(toks, i + 1)
+            as_ = _next_solid(toks, name + 1) if name is not None else None
+            if as_ is not None and toks[as_][1].lower() == "as" and toks[name][0] == "word":
+                found.add(i)
+    return found
+
+
 def _null_safe_equality(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """`IS ?` compares a value with a parameter in SQLite; PostgreSQL's IS takes only NULL,
+    """`IS ?` (or `IS 'text'`) compares two values in SQLite; PostgreSQL's IS takes only NULL,
     TRUE, FALSE, so `IS ?` becomes `IS NOT DISTINCT FROM ?` and `IS NOT ?` `IS DISTINCT FROM ?`."""
-    words = [i for i, (k, _) in enumerate(toks) if k in ("word", "qmark", "named")]
+    words = [i for i, (k, _) in enumerate(toks) if k in ("word", "qmark", "named", "string")]
     out = list(toks)
     for at, i in enumerate(words):
-        if toks[i][0] not in ("qmark", "named") or at == 0:
+        if toks[i][0] not in ("qmark", "named", "string") or at == 0:
             continue
         before = toks[words[at - 1]][1].lower()
         if before == "is":
@@ -137,6 +152,51 @@ def _null_safe_equality(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
             out[words[at - 2]] = ("word", "IS DISTINCT FROM")
             out[words[at - 1]] = ("space", "")
     return out
+
+
+_AFTER_FROM = frozenset({"where", "group", "order", "limit", "offset", "join", "left", "right",
+                         "inner", "outer", "cross", "full", "natural", "on", "using", "union",
+                         "except", "intersect", "having", "window"})
+
+
+def _subquery_aliases(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """PostgreSQL 15 wants a name on every subquery in FROM (`FROM (SELECT ...) AS s`),
+    which SQLite does without: one is given where it is missing."""
+    out = list(toks)
+    inserts: list[int] = []
+    for i, (kind, value) in enumerate(toks):
+        if kind != "word" or value.lower() not in ("from", "join"):
+            continue
+        j = _next_solid(toks, i + 1)
+        if j is None or toks[j][1] != "(":
+            continue
+        k = _next_solid(toks, j + 1)
+        if k is None or toks[k][1].lower() != "select":
+            continue
+        depth, end = 0, None
+        for m in range(j, len(toks)):
+            if toks[m][1] == "(":
+                depth += 1
+            elif toks[m][1] == ")":
+                depth -= 1
+                if depth == 0:
+                    end = m
+                    break
+        if end is None:
+            continue
+        after = _next_solid(toks, end + 1)
+        if after is None or toks[after][0] != "word" or toks[after][1].lower() in _AFTER_FROM:
+            inserts.append(end + 1)
+    for n, at in enumerate(sorted(inserts, reverse=True)):
+        out.insert(at, ("space", f" AS _sub{len(inserts) - n}"))
+    return out
+
+
+def _next_solid(toks: list[tuple[str, str]], start: int) -> int | None:
+    for i in range(start, len(toks)):
+        if toks[i][0] not in ("space", "comment"):
+            return i
+    return None
 
 
 def _q(column: str) -> str:

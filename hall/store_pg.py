@@ -536,8 +536,7 @@ def _migrate(conn: PgConnection, lock_key: int) -> None:
         version = rows[0][0] if rows else 0
         if not rows:
             conn.raw("INSERT INTO schema_version VALUES (0)")
-        if version < len(MIGRATIONS):
-            conn.script(COMPAT)
+        conn.script(COMPAT)  # every start: a function added since reaches older databases
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in statements(number, script, _statements):
                 conn.script(statement)
