@@ -448,7 +448,7 @@ class Event:
 
     def message(self) -> str:
         """The wire form, built once and sent to every subscriber as is (a call reaches
-        thousands of screens: encoding it for each cost a fifth of the fan-out)."""
+        thousands of screens; it used to be encoded again for each)."""
         if self._wire is None:
             self._wire = json.dumps({"seq": self.seq, "type": self.type, "data": self.data,
                                      "time": self.time}, ensure_ascii=False,

@@ -283,9 +283,10 @@ async def _connect(dsn: str, schema: str) -> asyncpg.Connection:
 class PgStore(Store):
     """Store's interface over PostgreSQL; see the module's docstring for the why."""
 
-    # Each change of a batch is a savepoint, and a transaction with more than 64 of them
-    # that wrote makes every other session's visibility checks look into pg_subtrans
-    # (PostgreSQL's subtransaction cache overflows), slowing all processes' reads.
+    # A batch run again after a refusal makes each change a savepoint, and a transaction
+    # with more than 64 of them that wrote makes every other session's visibility checks look
+    # into pg_subtrans (PostgreSQL's subtransaction cache overflows), slowing all processes'
+    # reads. (200 instead measured the same tickets/s within the noise, bench/cluster.py.)
     max_batch = 60
 
     def __init__(self, db: str, dsn: str, schema: str) -> None:

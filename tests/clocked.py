@@ -45,9 +45,11 @@ def demo_config(**booking: Any) -> HallConfig:
 
 
 class ClockedServer:
-    def __init__(self, tmp: Path, now: datetime, config: HallConfig | None = None) -> None:
+    def __init__(self, tmp: Path, now: datetime, config: HallConfig | None = None,
+                 db: str | Path | None = None) -> None:
+        """`db`: a database another server uses too (tests/test_cluster.py)."""
         self.tmp = tmp
-        self.db = backends.new_db(tmp)
+        self.db = db or backends.new_db(tmp)
         os.environ.update(backends.server_env(tmp))  # in-process: the store reads it
         self.clock = Clock(now)
         self.config = config or demo_config()

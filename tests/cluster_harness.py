@@ -10,9 +10,10 @@ Why haproxy and these settings (docs/deployment.md shows the same for a hall):
   at once. A slow answer is no failure (`timeout check 5s`): on a loaded machine every
   process is slow, and taking them all out would stop the hall.
 * `retries` with `option redispatch 1`: a request that could not be *sent* (connection
-  refused: the process is gone) is tried again on another process. A request that was sent
-  is never repeated by the balancer (it may have committed): the kiosk's `Idempotency-Key`
-  is what makes its own retry safe.
+  refused: the process is gone) is tried again on another process, and so is a GET (a
+  screen's WebSocket upgrade) that a dying process accepted but never answered. A POST that
+  was sent is never repeated by the balancer (it may have committed): the kiosk's
+  `Idempotency-Key` is what makes its own retry safe.
 * WebSockets pass through as they are (haproxy follows the Upgrade in HTTP mode); `timeout
   tunnel` of an hour keeps a hall screen's connection open between the server's 25 s
   heartbeats, and a process that dies closes its screens' connections, which then reconnect
@@ -61,6 +62,10 @@ def haproxy_config(port: int, servers: Sequence[tuple[str, int]], maxconn: int =
         "    option forwardfor",
         "    option redispatch 1",
         "    retries 3",
+        # a process killed between accepting a connection and answering leaves it empty:
+        # such a request is sent again to another process, unless it may have changed
+        # something (a POST is the kiosk's to retry, with its Idempotency-Key)
+        "    retry-on conn-failure empty-response",
         "    timeout connect 2s",
         "    timeout client 60s",
         "    timeout server 60s",
@@ -76,6 +81,7 @@ def haproxy_config(port: int, servers: Sequence[tuple[str, int]], maxconn: int =
         "    default_backend processes",
         "backend processes",
         "    balance roundrobin",
+        "    http-request disable-l7-retry unless METH_GET || METH_HEAD || METH_OPTIONS",
         "    option httpchk GET /api/hall",
         "    http-check expect status 200",
         "    http-response set-header X-Hall-Process %[srv_name]",
