@@ -469,9 +469,6 @@ def test_processes_connect_again_when_postgresql_ends_their_connections(
     assert [e["seq"] for e in got] == public_seqs(cluster.db, first, got[-1]["seq"])
 
 
-@pytest.mark.xfail(strict=True, reason="the day's roll-up of clerk productivity "
-                   "(hall/productivity.py) does not run on PostgreSQL yet: json_each, typeof, "
-                   "integer = text")
 def test_every_process_rolling_the_day_over_at_once_closes_it_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each process runs the midnight roll-over (and closes stale days when it starts): run
