@@ -687,9 +687,13 @@ def _disk_full(exc: BaseException | None) -> bool:
 
 def _translate(exc: BaseException) -> BaseException:
     if _disk_full(exc):
-        return errors.HallError(507, "disk_full",
-                                "服务器存储空间已满，本次操作未完成，请联系管理员")
+        return disk_full()
     return exc
+
+
+def disk_full() -> errors.HallError:
+    """The answer when the database's disk is full, on SQLite and on PostgreSQL alike."""
+    return errors.HallError(507, "disk_full", "服务器存储空间已满，本次操作未完成，请联系管理员")
 
 
 def private_dir(path: Path) -> None:

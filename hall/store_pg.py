@@ -59,7 +59,7 @@ from asyncpg.prepared_stmt import PreparedStatement
 from hall import audit, errors
 from hall.pg_schema import COMPAT, statements
 from hall.pg_sql import Translated, arguments, translate
-from hall.store import MIGRATIONS, Event, Store, Tx, _Op, _statements
+from hall.store import MIGRATIONS, Event, Store, Tx, _Op, _statements, disk_full
 
 T = TypeVar("T")
 
@@ -122,8 +122,7 @@ class _Loop:
     a greenlet switch and the round trip, and the loop serves other requests while the
     database answers."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self) -> None:
         self._lock = asyncio.Lock()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -147,9 +146,6 @@ class _Loop:
                 else:
                     pending = job.switch(value)
             return pending
-
-    def stop(self) -> None:
-        return None
 
 
 class Cursor:
@@ -309,8 +305,8 @@ class PgStore(Store):
         self.on_foreign: Callable[[list[Event]], Awaitable[None]] = _nothing
         self._delivered = 0
         self._feed_lock = asyncio.Lock()
-        self._writer_loop = _Loop("hall-pg-writer")
-        self._reader_loop = _Loop("hall-pg-reader")
+        self._writer_loop = _Loop()
+        self._reader_loop = _Loop()
         self._writer: PgConnection | None = None
         self._reader: PgConnection | None = None
         self._listener: asyncpg.Connection | None = None
@@ -393,7 +389,6 @@ class PgStore(Store):
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await loop.call(lambda c=conn, lp=loop: lp.run(c.conn.close(timeout=2)))
-            loop.stop()
 
     async def read(self, fn: Callable[[Any], T],  # type: ignore[override]
                    snapshot: bool = True) -> T:
@@ -671,8 +666,7 @@ def _run_ops(conn: PgConnection, ops: list[_Op[Any]], log: _Log, savepoints: boo
 def _translate(exc: BaseException) -> BaseException:
     """A database error inside one operation: the same answers as on SQLite."""
     if isinstance(exc, asyncpg.exceptions.DiskFullError):
-        return errors.HallError(507, "disk_full",
-                                "服务器存储空间已满，本次操作未完成，请联系管理员")
+        return disk_full()
     return exc
 
 
@@ -695,7 +689,7 @@ def read_once(db: str, fn: Callable[[Any], T]) -> T:
     PostgreSQL, on a connection of its own (the audit chain's long walk never holds up the
     server's reader), without migrating anything."""
     dsn, schema = split_dsn(db)
-    loop = _Loop("hall-pg-once")
+    loop = _Loop()
 
     def job() -> T:
         conn = PgConnection(loop, loop.run(_connect(dsn, schema)), schema)
@@ -704,7 +698,4 @@ def read_once(db: str, fn: Callable[[Any], T]) -> T:
         finally:
             loop.run(conn.conn.close())
 
-    try:
-        return asyncio.run(loop.call(job))
-    finally:
-        loop.stop()
+    return asyncio.run(loop.call(job))

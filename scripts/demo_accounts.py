@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from hall.passwords import temporary  # random, and keeping the password rules
+from hall.store_pg import is_postgres
 
 ACCOUNTS = [("clerk1", "clerk"), ("clerk2", "clerk"), ("clerk3", "clerk"),
             ("clerk5", "clerk"), ("clerk12", "clerk"), ("manager", "manager"),
@@ -25,7 +26,7 @@ def main() -> int:
     parser.add_argument("--sheet", default=None,
                         help="where the sheet goes (default: beside a SQLite file, else var/)")
     args = parser.parse_args()
-    beside = Path("var") if args.db.startswith("postgresql://") else Path(args.db).parent
+    beside = Path("var") if is_postgres(args.db) else Path(args.db).parent
     sheet = Path(args.sheet) if args.sheet else beside / "demo-accounts.txt"
     if sheet.exists():
         print(sheet.read_text(encoding="utf-8"))

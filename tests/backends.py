@@ -25,6 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hall.store_pg import is_postgres
+
 BACKEND = os.environ.get("HALL_TEST_BACKEND", "sqlite")
 PG_BIN = Path(os.environ.get("HALL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 _numbers = itertools.count(1)
@@ -106,7 +108,7 @@ def rows(db: str | Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[st
     hall's own SQL dialect (hall/pg_sql.py turns it into PostgreSQL's). A change is committed
     at once, as a second writer beside the running server. Also from inside an async test
     (on a thread of its own then)."""
-    if str(db).startswith("postgresql://"):
+    if is_postgres(db):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -161,7 +163,7 @@ def connect(db: str | Path) -> Any:
     (sqlite3's, or hall.store_pg's on PostgreSQL), each statement committed on its own; for a
     test that writes a past or calls a report function on it, from synchronous code (not
     inside a running event loop). Close it with `close`."""
-    if not str(db).startswith("postgresql://"):
+    if not is_postgres(db):
         import sqlite3
         conn = sqlite3.connect(str(db), timeout=10, isolation_level=None)
         conn.row_factory = sqlite3.Row
@@ -200,7 +202,7 @@ def close(conn: Any) -> None:
 def migrate(db: str | Path) -> None:
     """Give a new PostgreSQL database the hall's schema, as a server's first start would,
     without the events a start writes (a past copied in afterwards stays in time order)."""
-    if str(db).startswith("postgresql://"):
+    if is_postgres(db):
         from hall.store_pg import _migrate
         conn = connect(db)
         try:
@@ -223,7 +225,7 @@ def copy_rows(src: Path, db: str | Path, table: str) -> int:
         conn.execute("BEGIN")
         conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) "
                          f"VALUES ({', '.join('?' for _ in names)})", rows)
-        if str(db).startswith("postgresql://"):
+        if is_postgres(db):
             for (column,) in conn.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_schema = "
                     "current_schema() AND table_name = ? AND is_identity = 'YES'", (table,)):
@@ -238,7 +240,7 @@ def copy_rows(src: Path, db: str | Path, table: str) -> int:
 def stored_bytes(db: str | Path) -> bytes:
     """Everything the database holds, as bytes on disk would show it to someone who took it:
     the SQLite file and its WAL, or a full `pg_dump` of the PostgreSQL database."""
-    if str(db).startswith("postgresql://"):
+    if is_postgres(db):
         return subprocess.run([str(PG_BIN / "pg_dump"), "--no-owner", str(db)],
                               check=True, capture_output=True).stdout
     path = Path(db)
@@ -248,7 +250,7 @@ def stored_bytes(db: str | Path) -> bytes:
 
 def drop_trigger(db: str | Path, name: str) -> None:
     """What someone tampering with the audit log would do first."""
-    rows(db, f"DROP TRIGGER {name}" + (" ON audit" if str(db).startswith("postgresql://")
+    rows(db, f"DROP TRIGGER {name}" + (" ON audit" if is_postgres(db)
                                        else ""))
 
 

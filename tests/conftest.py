@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hall.store_pg import is_postgres
 from tests import backends
 
 # the Chromium fixtures `browser` and `new_page`, for the page tests
@@ -87,7 +88,7 @@ class HallServer:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **backends.server_env(tmp)}
         if db is not None:
             self.env.pop("HALL_DATA_DIR", None)
-            if str(db).startswith("postgresql://"):
+            if is_postgres(db):
                 self.env["HALL_DATA_DIR"] = str(tmp / "var")
         self.port = free_port()
         self.prefix = prefix

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from hall import audit_log
 from hall.audit import GENESIS, row_hash, verify_rows
+from hall.store_pg import is_postgres
 from tests import backends
 from tests.conftest import ROOT, HallServer
 
@@ -120,7 +121,7 @@ def _auditor(server: HallServer) -> httpx.Client:
 def _sqlite3_shell(db: str | Path, sql: str) -> None:
     """Edit the live database as someone at the server would: the sqlite3 shell (or, without
     it, Python's sqlite3 with the same statements); psql on PostgreSQL."""
-    if str(db).startswith("postgresql://"):
+    if is_postgres(db):
         sql = sql.replace("DROP TRIGGER audit_no_update;", "DROP TRIGGER audit_no_update ON "
                           "audit;").replace(" user ", ' "user" ')
         done = subprocess.run([str(backends.PG_BIN / "psql"), str(db), "-v", "ON_ERROR_STOP=1",
