@@ -89,12 +89,19 @@ def cluster() -> Cluster:
     return _cluster
 
 
+_databases: dict[Path, str] = {}
+
+
 def new_db(tmp: Path) -> str | Path:
-    """A fresh database for one hall server: a file in `tmp`, or a new PostgreSQL database."""
+    """A fresh database for one hall server: a file in `tmp`, or a new PostgreSQL database.
+    Asked again for the same `tmp` (a test reopening its hall), the same database, as the
+    same file would be."""
     if BACKEND == "postgresql":
         # a store opened in the test's own process keeps its files in the test's dir too
         os.environ["HALL_DATA_DIR"] = str(tmp / "var")
-        return cluster().database()
+        if tmp not in _databases:
+            _databases[tmp] = cluster().database()
+        return _databases[tmp]
     return tmp / "hall.db"
 
 

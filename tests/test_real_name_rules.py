@@ -70,7 +70,7 @@ async def hall(tmp_path: Path) -> Hall:
     h = Hall()
     h.service = await HallService.open(config, backends.new_db(tmp_path), h.clock)
     to_close.append(h.service)
-    h.people = People(config, Sealer(tmp_path / "hall.key"), CardReads(120, 70, lambda: h.today))
+    h.people = People(config, Sealer(h.service.store.key_path), CardReads(120, 70, lambda: h.today))
     await h.service.open_window(7, CLERK)
     return h
 

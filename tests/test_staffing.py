@@ -264,7 +264,8 @@ BOSS = Actor("wang", "10.0.0.2")
 async def test_open_until_empty_serves_waiting_tickets_after_closing_time(
         tmp_path: Path, desk_for: Any) -> None:
     clock = Clock(datetime(2026, 12, 1, 17, 0, tzinfo=TZ))  # a Tuesday; the hall closes 17:30
-    service = await HallService.open(CONFIG, backends.new_db(tmp_path), clock)
+    db = backends.new_db(tmp_path)
+    service = await HallService.open(CONFIG, db, clock)
     to_close.append(service)
     staffing = desk_for(service)
     await staffing.change_queue("yibao", {"open_until_empty": True}, BOSS)
@@ -284,7 +285,7 @@ async def test_open_until_empty_serves_waiting_tickets_after_closing_time(
     clock.now = datetime(2026, 12, 2, 0, 0, 5, tzinfo=TZ)
     await service.close_stale_days()
     assert (await service.get_ticket(late[1]["token"]))["state"] == "missed"
-    rows = audit_rows(service.store.path, "close_day")
+    rows = audit_rows(db, "close_day")
     assert rows[-1][3] == "missed:1；延时服务：医保"
 
 
