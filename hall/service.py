@@ -56,11 +56,12 @@ from hall.model import (
     State,
     WindowState,
 )
-from hall.numbering import format_number, hall_day, parse_number
+from hall.numbering import hall_day, parse_number
 from hall.routing import WindowRule, callable_now, choose_next, requeue_order
 from hall.staffing import Overrides, effective
 from hall.store import Event, Store, Tx
 from hall.store_pg import open_store
+from hall.ticket_rows import COLUMNS, OLDEST, WAITING, insert_ticket
 
 RECENT_CALLS = 10
 HANDLING_SAMPLES = 20
@@ -236,17 +237,14 @@ class HallService:
 
     def queue_summary(self, conn: sqlite3.Connection, queue_id: str, day: str,
                       now: float) -> dict[str, Any]:
-        """Waiting count from the trigger-kept `waiting_counts` (a count over the tickets would
-        cost the hot issue path a scan per ticket); longest wait by the oldest place in line."""
+        # one statement (a round trip on PostgreSQL)
+        waiting, oldest = conn.execute(f"SELECT ({WAITING}), ({OLDEST})",
+                                       (day, queue_id, day, queue_id)).fetchone()
+        return self._summary(queue_id, waiting or 0, oldest, now)
+
+    def _summary(self, queue_id: str, waiting: int, oldest: float | None,
+                 now: float) -> dict[str, Any]:
         q = self.config.queue(queue_id)
-        # one statement (a round trip on PostgreSQL); the oldest by index order, not MIN():
-        # PostgreSQL's prepared plan of MIN() read every waiting ticket of the queue
-        # (bench/cluster.py), this reads one on either database
-        waiting, oldest = conn.execute(
-            "SELECT (SELECT waiting FROM waiting_counts WHERE day = ? AND queue = ?), "
-            "(SELECT order_at FROM tickets WHERE state = 'waiting' AND day = ? AND queue = ? "
-            "ORDER BY order_at LIMIT 1)", (day, queue_id, day, queue_id)).fetchone()
-        waiting = waiting or 0
         return {
             "id": q.id, "name": q.name, "prefix": q.prefix, "waiting": waiting,
             "eta_minutes": eta_minutes(waiting, self._handling.get(q.id, q.default_minutes),
@@ -432,24 +430,19 @@ class HallService:
             if person is not None:
                 real_name.check_limits(tx.conn, person, service.id, date.fromisoformat(day),
                                        self.config.real_name)
-            last = tx.one(
-                "INSERT INTO counters (queue, day, last) VALUES (?, ?, 1) "
-                "ON CONFLICT (queue, day) DO UPDATE SET last = counters.last + 1 RETURNING last",
-                (queue.id, day))[0]
-            cap = staffing_rows.daily_cap(tx.conn, queue.id)  # a manager's, else the file's
-            if last > (cap or self.base_config.queue(queue.id).daily_cap):
-                raise errors.conflict(
-                    f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
-            number = format_number(queue.prefix, last, queue.width)
-            # each statement is a round trip on PostgreSQL, inside the hall's lock: the row
-            # comes back from its INSERT, and the people ahead from the queue's count after it
-            row = tx.one(
-                "INSERT INTO tickets (day, number, queue, service, channel, kiosk, priority, "
-                "priority_by, needs_help, appointment_at, state, token, issued_at, order_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?) RETURNING *",
-                (day, number, queue.id, service.id, channel, kiosk, priority,
-                 granted_by if priority is not None else None, int(needs_help),
-                 appointment_at, secrets.token_urlsafe(16), ts, ts))
+
+            def check(counter: int, cap: int | None) -> None:  # a manager's cap, else the file's
+                if counter > (cap or self.base_config.queue(queue.id).daily_cap):
+                    raise errors.conflict(
+                        f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
+
+            values = dict(service=service.id, channel=channel, kiosk=kiosk, priority=priority,
+                          priority_by=granted_by if priority is not None else None,
+                          needs_help=int(needs_help), appointment_at=appointment_at,
+                          token=secrets.token_urlsafe(16), issued_at=ts)
+            numbered = insert_ticket(tx.conn, queue.id, day, queue.prefix, queue.width,
+                                     tuple(values[c] for c in COLUMNS), check)
+            row, number = numbered.row, numbered.row["number"]
             ticket_id = row["id"]
             if person is not None:
                 real_name.record(tx.conn, ticket_id, day, service.id, person,
@@ -461,7 +454,10 @@ class HallService:
             if granted_by is not None:  # a staff member issued it for a citizen: audited
                 audit(tx, Actor(granted_by, None), "ticket.issue", f"ticket:{ticket_id}", True,
                       priority)
-            summary = self.queue_summary(tx.conn, queue.id, day, ts)
+            # the queue before this ticket (hall/ticket_rows.py), and so after it
+            oldest = numbered.oldest
+            summary = self._summary(queue.id, numbered.waiting + 1,
+                                    ts if oldest is None else min(oldest, ts), ts)
             view = self._ticket_view(tx.conn, row, ts, position=summary["waiting"] - 1)
             tx.emit("ticket.issued", {
                 "number": number, "queue": queue.id, "service": service.id,

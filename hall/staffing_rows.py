@@ -24,14 +24,6 @@ def load(conn: sqlite3.Connection) -> Overrides:
     return Overrides(windows, queues)
 
 
-def daily_cap(conn: sqlite3.Connection, queue_id: str) -> int | None:
-    """The cap a manager set for `queue_id` (the issue path reads only this, not the whole
-    overrides: one primary-key look-up per ticket)."""
-    row = conn.execute("SELECT daily_cap FROM staffing_queues WHERE id = ?",
-                       (queue_id,)).fetchone()
-    return row[0] if row else None
-
-
 def issued(conn: sqlite3.Connection, queue_id: str, day: str) -> int:
     row = conn.execute("SELECT last FROM counters WHERE queue = ? AND day = ?",
                        (queue_id, day)).fetchone()

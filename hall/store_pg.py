@@ -34,8 +34,8 @@ anew; a read is tried once more; the listener LISTENs again and publishes what i
 from the table (tests/test_cluster.py ends every connection of three processes under load).
 
 Cost (bench/cluster.py, docs/bench-cluster.md): while a batch holds the hall's lock every
-other process waits, and each statement is a round trip, so the batch spends four round
-trips beside its changes' own statements and a ticket is four statements.
+other process waits, and each statement is a round trip, so the batch spends three round
+trips beside its changes' own statements, and a ticket is one statement (hall/ticket_rows.py).
 """
 
 from __future__ import annotations
@@ -188,6 +188,15 @@ class PgConnection:
     def execute(self, sql: str, params: Any = ()) -> Cursor:
         translated = translate(sql, self.keys, self.generated)
         return self._loop.run(self._execute(translated, arguments(translated, params)))
+
+    def native(self, sql: str, params: tuple[Any, ...]) -> asyncpg.Record:
+        """The one row of a statement written in PostgreSQL's own dialect (`$n`), prepared
+        once like the rest: for the hot path only (hall/ticket_rows.py)."""
+        cursor = self._loop.run(self._execute(Translated(sql, None, len(params)), list(params)))
+        row = cursor.fetchone()
+        if row is None:
+            raise ValueError("the statement returned no row")
+        return row
 
     def executemany(self, sql: str, seq: Any) -> Cursor:
         total = 0
@@ -585,16 +594,18 @@ def _read_snapshot(conn: PgConnection, fn: Callable[[Any], T]) -> T:
 
 
 class _Log:
-    """A batch's events, numbered under the hall's lock and written at its end."""
+    """A batch's events, numbered 1, 2, … under the hall's lock and written at its end, where
+    the statement that writes them adds the log's last seq (one round trip fewer per batch)."""
 
-    def __init__(self, last: int) -> None:
-        self.last = last
+    def __init__(self) -> None:
+        self.last = 0
         self.rows: list[tuple[int, str, str, str]] = []
 
 
 class PgTx(Tx):
-    """Tx whose events get the next seq of the batch's log (`_Log`) and reach the table with
-    the batch's last statement: one round trip fewer per change, and seqs without holes,
+    """Tx whose events are numbered within the batch's log (`_Log`; the statement that writes
+    them at the batch's end adds the log's last seq): one round trip fewer per change, and
+    seqs without holes,
     where an identity column would leave one for every change rolled back (and a screen
     replaying `since` just before such a hole would be told to resync, hall/ws.py)."""
 
@@ -608,16 +619,21 @@ class PgTx(Tx):
         return self._log.last
 
 
-APPEND_EVENTS = ("WITH added AS (INSERT INTO events (seq, time, type, data) "
-                 "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])) "
-                 "SELECT pg_notify($5, $6)")
+# $1.. $4 the batch's events numbered from 1, $5 the hall's channel, $6 how many: the events
+# follow the log's last seq (read here, under the lock), and the NOTIFY carries the new last.
+APPEND_EVENTS = ("WITH base AS (SELECT COALESCE(MAX(seq), 0) AS last FROM events), "
+                 "added AS (INSERT INTO events (seq, time, type, data) "
+                 "SELECT base.last + e.n, e.time, e.type, e.data FROM base, "
+                 "unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) "
+                 "AS e(n, time, type, data)) "
+                 "SELECT last, pg_notify($5, (last + $6::bigint)::text) FROM base")
 
 
 def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: str,
                more: Callable[[int], list[_Op[Any]]]) -> None:
     """One group commit under the hall's lock. Round trips are what it costs (while the lock
-    is held, every other process waits), so a batch spends four beside its changes' own
-    statements: BEGIN with the lock, the last seq, the events with their NOTIFY, COMMIT.
+    is held, every other process waits), so a batch spends three beside its changes' own
+    statements: BEGIN with the lock, the events with their seqs and NOTIFY, COMMIT.
     The changes run first without a savepoint each (a savepoint is one more round trip per
     change); when one is refused, the batch goes back to its start and runs again with one
     savepoint per change, so the refusal undoes only its own rows. `more(n)`: the changes
@@ -625,15 +641,18 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
     conn.script(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)}); SAVEPOINT batch")
     try:
         ops.extend(more(len(ops)))
-        first = int(conn.raw("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
-        log = _Log(first)
+        log = _Log()
         if not _run_ops(conn, ops, log, savepoints=False):
             conn.script("ROLLBACK TO SAVEPOINT batch")
-            log = _Log(first)
+            log = _Log()
             _run_ops(conn, ops, log, savepoints=True)
         if log.rows:
             seqs, times, types, data = (list(column) for column in zip(*log.rows, strict=True))
-            conn.raw(APPEND_EVENTS, seqs, times, types, data, channel, str(log.last))
+            base = int(conn.raw(APPEND_EVENTS, seqs, times, types, data, channel,
+                                log.last)[0][0])
+            for op in ops:
+                for event in op.events:
+                    event.seq += base
         conn.script("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):
