@@ -378,7 +378,12 @@ async def own_player(tmp_path: Path) -> None:
         assert [a is False for a in answers] == [False, False, False, True]
         assert await until(lambda: log.exists() and len(log.read_text().split()) == 3, 10)
         assert log.read_text().split() == [str(a) for a in answers[:3]]
-        assert [round(wav_seconds(a)) for a in answers[:3]] == [11, 6, 6]  # twice, once, once
+        twice, once, again = (wav_seconds(a) for a in answers[:3])
+        # twice, once, once (A001 and C001 take as long): ~11 s against ~6 s on this voice.
+        # Not to the second: a loaded run once gave a twice of 8 s (pyttsx3 lost part of the
+        # speech; tests/test_speech.py measures the speech itself), and the plan is what this
+        # test is about.
+        assert twice > once + 1 and abs(once - again) < 0.5, (twice, once, again)
         assert voice.dropped == 1
     finally:
         await voice.stop()
