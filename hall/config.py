@@ -13,6 +13,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -222,6 +223,15 @@ class Ratings:
     reasons: dict[int, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
 
 
+@lru_cache(maxsize=32)
+def _uncovered_from(first: date, days: int, covered_until: date | None,
+                    official: bool) -> date | None:
+    """Remembered: the alarm checks ask after every burst of the hall's events, and asking the
+    holiday calendar about 60 days was 4 % of a busy process's time (bench/cluster.py)."""
+    return uncovered_from(first, first + timedelta(days=days - 1), covered_until,
+                          official_workday if official else (lambda day: None))
+
+
 @dataclass(frozen=True)
 class Workdays:
     """The working-day calendar (hall.workdays): the official one from `chinese-calendar`
@@ -258,9 +268,7 @@ class Workdays:
 
     def uncovered_from(self, first: date, days: int = COVERAGE_DAYS) -> date | None:
         """The first of the next `days` days whose holidays nobody has declared, if any."""
-        official = official_workday if self.official else (lambda day: None)
-        return uncovered_from(first, first + timedelta(days=days - 1), self.covered_until,
-                              official)
+        return _uncovered_from(first, days, self.covered_until, self.official)
 
 
 def coverage_warning(workdays: Workdays, today: date) -> str | None:
