@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser import PASSWORD
 from tests.conftest import HallServer
-from tests.test_alarms_api import TINY, alarm_config
+from tests.test_alarms_api import TINY, active, alarm_config, wait_for
 
 LISTEN = """() => { window.__invalid = 0;
   document.addEventListener('invalid', () => window.__invalid++, true); }"""
@@ -83,6 +83,9 @@ def test_the_alarms_page_lists_the_record(server: HallServer, new_page: Any) -> 
 
     def pause_until_raised(reason: str) -> None:
         assert clerk.post("/api/windows/2/pause", json={"reason": reason}).status_code == 200
+        # the page lists what was raised when it loaded: load it once the alarm is there
+        # (raised a moment after the pause; later on a loaded machine)
+        wait_for(lambda: reason in ((active(boss, "pause_long") or {}).get("message") or ""))
         page.reload()
         expect(page.locator('#aa-body tr[data-kind="pause_long"]')).to_have_count(1)
 
