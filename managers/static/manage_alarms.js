@@ -32,8 +32,11 @@
   }
   const none = (cols, text) => Hall.h("tr", null, Hall.h("td", { colspan: cols, class: "muted" }, text));
 
-  async function loadActive() {
+  // `mine`: the load this answer belongs to; a newer load (a filter, an event) is on its way
+  // when it is not the last asked, and an older answer must not overwrite the newer one
+  async function loadActive(mine) {
     const list = (await Hall.api("GET", "/api/manage/alarms")).alarms;
+    if (mine !== undefined && mine !== asked) return;
     $("aa-count").textContent = "（" + list.length + " 条，待确认 " + list.filter((a) => !acked(a)).length + " 条）";
     $("aa-body").replaceChildren(...(list.length ? list.map((a) => Hall.h("tr",
       { class: acked(a) ? "" : "alarm", dataset: { alarm: a.id, kind: a.kind } },
@@ -42,8 +45,9 @@
       Hall.h("td", null, ackedText(a)), Hall.h("td", { class: "nowrap" }, ackCell(a)))) : [none(7, "暂无告警")]));
   }
 
-  async function loadHistory() {
+  async function loadHistory(mine) {
     const list = (await Hall.api("GET", M.url("/api/manage/alarms", Object.assign({ history: "1" }, filters)))).alarms;
+    if (mine !== asked) return;
     $("ah-count").textContent = "（" + list.length + " 条）";
     $("ah-body").replaceChildren(...(list.length ? list.map((a) => Hall.h("tr",
       { dataset: { alarm: a.id, kind: a.kind, status: a.status } },
@@ -56,7 +60,7 @@
   async function load() {
     const mine = ++asked;
     try {
-      await Promise.all([loadActive(), loadHistory()]);
+      await Promise.all([loadActive(mine), loadHistory(mine)]);
       if (mine === asked) M.say("");
     } catch (e) {
       M.fail(e);
