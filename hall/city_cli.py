@@ -14,14 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 
 from hall.city_config import CityConfig, load_deployment
 from hall.config import ConfigError, HallConfig
 from hall.locate import CITY, hall_db
+
+T = TypeVar("T")
 
 Lines = Callable[[HallConfig], list[str]]  # cli.warnings, cli.notes
 
@@ -73,23 +76,32 @@ def user_add(args: argparse.Namespace, password: str) -> int:
     if args.staff_no:
         print("城市管理账号不登录窗口，不用 --staff-no", file=sys.stderr)
         return 1
-    from hall import errors
     from hall.city_desk import CityDesk
 
-    async def run() -> None:
+    async def run() -> bool:
         desk = await CityDesk.open(hall_db(args.db, CITY), deployment.tz)
         try:
             await desk.add_user(args.name, args.role, password)
         finally:
             await desk.close()
+        return True
 
-    try:
-        asyncio.run(run())
-    except errors.HallError as exc:
-        print(exc.message, file=sys.stderr)
+    if run_refusable(run()) is None:
         return 1
     print(f"user {args.name} ({args.role}) added to the city")
     return 0
+
+
+def run_refusable(work: Coroutine[Any, Any, T]) -> T | None:
+    """Run a command's `work` on a store: None when the hall refused it (its Chinese message
+    printed on stderr), so every command reports a refusal alike."""
+    from hall import errors
+
+    try:
+        return asyncio.run(work)
+    except errors.HallError as exc:
+        print(exc.message, file=sys.stderr)
+        return None
 
 
 def add_arguments(add: argparse.ArgumentParser, city: bool) -> None:

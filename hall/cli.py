@@ -10,7 +10,6 @@ another server) says why in Chinese on stderr and exits non-zero without holding
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import socket
@@ -198,22 +197,19 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if target is None:
         return 1
     config, db = target
-    from hall import errors
     from hall.auth import Auth
     from hall.service import HallService
 
-    async def run() -> None:
+    async def run() -> bool:
         service = await HallService.open(config, db)
         try:
             await Auth(service).add_user(args.name, args.role, password,
                                          staff_no=args.staff_no, pin=pin)
         finally:
             await service.close()
+        return True
 
-    try:
-        asyncio.run(run())
-    except errors.HallError as exc:
-        print(exc.message, file=sys.stderr)
+    if city_cli.run_refusable(run()) is None:
         return 1
     print(f"user {args.name} ({args.role}) added")
     return 0
@@ -251,7 +247,6 @@ def _with_credentials(args: argparse.Namespace, fn: Any) -> Any:
     if target is None:
         return None
     config, db = target
-    from hall import errors
     from hall.credentials import Credentials
     from hall.service import HallService
 
@@ -263,13 +258,7 @@ def _with_credentials(args: argparse.Namespace, fn: Any) -> Any:
         finally:
             await service.close()
 
-    try:
-        return asyncio.run(run())
-    except errors.HallError as exc:
-        print(exc.message, file=sys.stderr)
-        return None
-
-
+    return city_cli.run_refusable(run())
 
 
 def asyncpg_errors() -> type[Exception]:
