@@ -54,6 +54,7 @@ from hall.limits import TicketLimits
 from hall.service import HallService
 from hall.staffing_desk import StaffingDesk
 from hall.ws import manage_endpoint, websocket_endpoint
+from hall.ws_direct import DirectFrames
 
 
 def build_app(config: HallConfig, db_path: str | Path,
@@ -127,7 +128,8 @@ def build_app(config: HallConfig, db_path: str | Path,
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(perimeter.Perimeter, public_url=config.hall.public_url)],
+        middleware=[Middleware(DirectFrames),
+                    Middleware(perimeter.Perimeter, public_url=config.hall.public_url)],
         exception_handlers={
             errors.HallError: api.hall_error,
             HTTPException: api.http_error,

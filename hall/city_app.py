@@ -36,6 +36,7 @@ from hall.city_figures import HallReader
 from hall.config import HallConfig
 from hall.limits import parse_networks
 from hall.locate import CITY, hall_db, voice_dir
+from hall.ws_direct import DirectFrames
 
 
 def hall_url(city: CityConfig, hall_id: str, base: str) -> str:
@@ -87,7 +88,8 @@ def build_city_app(city: CityConfig, db: str, clock: Any = None,
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(perimeter.Perimeter, public_url=city.public_url)],
+        middleware=[Middleware(DirectFrames),
+                    Middleware(perimeter.Perimeter, public_url=city.public_url)],
         exception_handlers={
             errors.HallError: api.hall_error,
             HTTPException: api.http_error,

@@ -47,9 +47,15 @@ class Subscriber:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=limit)
         self.overflowed = False
         self.on_overflow: Callable[[], None] | None = None
+        # Set by the sender only while it waits with nothing in hand (hall/ws.py): the event
+        # is written at once, or answers False and is queued as before (hall/ws_direct.py).
+        self.direct: Callable[[Event], bool] | None = None
 
     def offer(self, event: Event) -> None:
         if self.overflowed:
+            return
+        if self.direct is not None and event is not HEARTBEAT and self.queue.empty() \
+                and self._written(self.direct, event):
             return
         try:
             self.queue.put_nowait(event)
@@ -57,6 +63,14 @@ class Subscriber:
             self.overflowed = True
             if self.on_overflow is not None:
                 self.on_overflow()
+
+    @staticmethod
+    def _written(direct: Callable[[Event], bool], event: Event) -> bool:
+        """A failing write is the queue's to retry: publishing goes on to the next screen."""
+        try:
+            return direct(event)
+        except Exception:
+            return False
 
 
 # Offered to every subscriber on a timer and sent as {"type": "ping"}: a screen that vanished

@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 import aiosqlite
 
 from hall import audit, errors, productivity, stats
+from hall.ws_frames import text_frame
 
 T = TypeVar("T")
 
@@ -445,6 +446,7 @@ class Event:
     type: str
     data: dict[str, Any]
     _wire: str | None = field(default=None, init=False, repr=False, compare=False)
+    _frame: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def message(self) -> str:
         """The wire form, built once and sent to every subscriber as is (a call reaches
@@ -454,6 +456,13 @@ class Event:
                                      "time": self.time}, ensure_ascii=False,
                                     separators=(",", ":"))
         return self._wire
+
+    def frame(self) -> bytes:
+        """`message()` as one WebSocket text frame, built once for every screen it is written
+        to (hall/ws_direct.py)."""
+        if self._frame is None:
+            self._frame = text_frame(self.message().encode())
+        return self._frame
 
 
 class Tx:

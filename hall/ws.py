@@ -37,6 +37,8 @@ from hall.auth import COOKIE
 from hall.events import HEARTBEAT, Subscriber, public_message
 from hall.service import HallService
 from hall.store import Event
+from hall.ws_direct import EXTENSION, FrameWriter
+from hall.ws_frames import text_frame
 
 Render = Callable[[Event], str | None]
 Check = Callable[[], Awaitable[bool]]
@@ -100,8 +102,28 @@ async def _send_all(ws: WebSocket, service: HallService, sub: Subscriber,
             sent = snapshot["seq"]
             await ws.send_text(json.dumps({"type": "snapshot", "seq": sent, "data": snapshot},
                                           ensure_ascii=False, separators=(",", ":")))
+        frames: FrameWriter | None = (ws.scope.get("extensions") or {}).get(EXTENSION)
+
+        def deliver(event: Event) -> bool:
+            """Straight to the transport (hall/ws_direct.py), called by the publisher while
+            this loop waits with its queue empty, so nothing sent before it is still queued."""
+            nonlocal sent
+            if event.seq <= sent:
+                return True
+            text = render(event)
+            if text is not None:
+                frame = event.frame() if text is event.message() else text_frame(text.encode())
+                if frames is None or not frames.write(frame):
+                    return False
+            sent = event.seq
+            return True
+
         while True:
-            event = await sub.queue.get()
+            sub.direct = deliver if frames is not None else None
+            try:
+                event = await sub.queue.get()
+            finally:
+                sub.direct = None
             if event is HEARTBEAT:
                 if check is not None and not await check():
                     return  # logged out or deactivated: the endpoint closes the socket

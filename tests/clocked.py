@@ -59,7 +59,7 @@ class ClockedServer:
         self.app = build_app(self.config, self.db, clock=self.clock, public_url=self.url)
         self.server = uvicorn.Server(uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning",
-            ws_per_message_deflate=False))
+            ws="websockets-sansio", ws_per_message_deflate=False))  # as hall/cli.py
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self._clients: list[httpx.Client] = []
