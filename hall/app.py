@@ -51,8 +51,10 @@ from hall.config import HallConfig
 from hall.credentials import Credentials
 from hall.feedback import Feedback
 from hall.limits import TicketLimits
+from hall.limits_shared import SharedLimits
 from hall.service import HallService
 from hall.staffing_desk import StaffingDesk
+from hall.store_pg import PgStore
 from hall.ws import manage_endpoint, websocket_endpoint
 from hall.ws_direct import DirectFrames
 
@@ -74,9 +76,11 @@ def build_app(config: HallConfig, db_path: str | Path,
         app.state.appointments = Appointments(service)
         app.state.card_reads, app.state.people = real_name_api.people_for(service)
         limits = config.limits
-        app.state.limits = TicketLimits(
-            limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
-            limits.tickets_per_minute_per_kiosk, limits.tickets_per_day_per_kiosk)
+        counts = (limits.tickets_per_minute_per_client, limits.tickets_per_day_per_client,
+                  limits.tickets_per_minute_per_kiosk, limits.tickets_per_day_per_kiosk)
+        # several processes may serve a hall on PostgreSQL: its counts are shared there
+        app.state.limits = (SharedLimits(service.store, *counts)
+                            if isinstance(service.store, PgStore) else TicketLimits(*counts))
         app.state.device_health = lambda: []
         try:
             stop_devices = await start_devices(

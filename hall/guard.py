@@ -17,6 +17,7 @@ from hall import errors
 from hall.auth import COOKIE as SESSION_COOKIE
 from hall.credentials import COOKIE, HEADER, Credentials, Device
 from hall.limits import Network, TicketLimits, client_address, parse_networks
+from hall.limits_shared import SharedLimits
 from hall.numbering import hall_day
 from hall.prefix import cookie_path
 from hall.service import Actor, HallService
@@ -59,12 +60,12 @@ async def kiosk_of(request: Request) -> str | None:
 
 async def take_ticket(request: Request) -> None:
     """Count one ticket for this kiosk or address, or refuse with 429 (counting nothing)."""
-    limits: TicketLimits = request.app.state.limits
+    limits: TicketLimits | SharedLimits = request.app.state.limits
     device = await device_of(request)
     kiosk = device.name if device is not None and device.kind == "kiosk" else None
     service = _service(request)
     now = service.clock()
-    refusal = limits.take(kiosk, client_of(request), now.timestamp(),
+    refusal = await limits.claim(kiosk, client_of(request), now.timestamp(),
                           hall_day(now, service.config.hall.tz).isoformat())
     if refusal is None:
         return

@@ -215,3 +215,50 @@ def statements(number: int, script: str, split: object) -> list[str]:
     if number in TRIGGERS:
         out.append(TRIGGERS[number])
     return out
+
+
+# The per-client ticket counts of a hall served by several processes (hall/limits_shared.py):
+# one row per address or kiosk, taken under its row lock, so two processes counting the same
+# client see each other. UNLOGGED: a count is worth less than the WAL it would cost every
+# ticket, and a database crash forgets it as a server restart forgets the in-memory counts of
+# one process (hall/limits.py). Idempotent, applied at every start like COMPAT.
+# ticket_take answers NULL (taken), -1 (the day's limit reached) or the seconds until the
+# minute's window lets one more through; a refusal counts nothing.
+TICKET_TAKES = r"""
+CREATE UNLOGGED TABLE IF NOT EXISTS ticket_takes (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    day TEXT NOT NULL,
+    day_count BIGINT NOT NULL,
+    recent DOUBLE PRECISION[] NOT NULL,
+    PRIMARY KEY (kind, key));
+CREATE INDEX IF NOT EXISTS ticket_takes_day ON ticket_takes (day);
+CREATE OR REPLACE FUNCTION ticket_take(k text, who text, today text, at double precision,
+                                       per_minute bigint, per_day bigint)
+RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE
+    kept double precision[];
+    counted bigint;
+BEGIN
+    INSERT INTO ticket_takes VALUES (k, who, today, 0, '{}') ON CONFLICT (kind, key) DO NOTHING;
+    SELECT CASE WHEN day = today THEN day_count ELSE 0 END,
+           ARRAY(SELECT h FROM unnest(recent) AS h WHERE h > at - 60 ORDER BY h)
+      INTO counted, kept
+      FROM ticket_takes WHERE kind = k AND key = who FOR UPDATE;
+    IF per_minute > 0 AND cardinality(kept) >= per_minute THEN
+        RETURN greatest(0, kept[cardinality(kept) - per_minute + 1] + 60 - at);
+    END IF;
+    IF per_day > 0 AND counted >= per_day THEN
+        RETURN -1;
+    END IF;
+    IF per_minute > 0 THEN
+        kept := kept || at;
+        kept := kept[greatest(1, cardinality(kept) - per_minute + 1):];
+    ELSE
+        kept := '{}';
+    END IF;
+    UPDATE ticket_takes SET day = today, day_count = counted + 1, recent = kept
+     WHERE kind = k AND key = who;
+    RETURN NULL;
+END $$;
+"""

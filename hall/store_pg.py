@@ -57,7 +57,7 @@ import greenlet
 from asyncpg.prepared_stmt import PreparedStatement
 
 from hall import audit, errors
-from hall.pg_schema import COMPAT, statements
+from hall.pg_schema import COMPAT, TICKET_TAKES, statements
 from hall.pg_sql import Translated, arguments, translate
 from hall.store import MIGRATIONS, Event, Store, Tx, _Op, _statements, disk_full
 
@@ -551,6 +551,7 @@ def _migrate(conn: PgConnection, lock_key: int) -> None:
             conn.raw("INSERT INTO schema_version VALUES (0)")
         # every start: a newer hall may bring more of SQLite's functions (CREATE OR REPLACE)
         conn.script(COMPAT)
+        conn.script(TICKET_TAKES)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in statements(number, script, _statements):
                 conn.script(statement)

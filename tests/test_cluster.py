@@ -495,3 +495,40 @@ def test_every_process_rolling_the_day_over_at_once_closes_it_once(
     assert [r["state"] for r in backends.rows(db, "SELECT state FROM tickets")] == ["missed"] * 5
     assert len(backends.rows(db, "SELECT seq FROM events WHERE type = 'hall.closed'")) == 1
     assert backends.rows(db, "SELECT day FROM figures_days") == [{"day": "2026-03-02"}]
+
+
+# the balancer is the hall's own proxy: its X-Forwarded-For names the client
+LIMITED = ('\n[limits]\ntickets_per_minute_per_client = 5\ntickets_per_day_per_client = 8\n'
+           'trusted_proxies = ["127.0.0.1"]\n')
+
+
+def test_a_client_spread_over_three_processes_gets_its_limit_once(tmp_path: Path) -> None:
+    """The balancer spreads one address's burst over every process; the hall's limit is
+    still five a minute for that address, not five per process (the counts are in the
+    database: hall/limits_shared.py), and another address still gets its own."""
+    config = roomy_config(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + LIMITED, encoding="utf-8")
+    with HallCluster(tmp_path, config, backends.cluster().database()) as cluster:
+
+        async def burst(address: str, count: int) -> list[httpx.Response]:
+            transport = httpx.AsyncHTTPTransport(local_address=address)
+            async with httpx.AsyncClient(base_url=cluster.url, transport=transport,
+                                         timeout=30) as client:
+                gate = asyncio.Semaphore(6)
+
+                async def one() -> httpx.Response:
+                    async with gate:
+                        return await client.post("/api/tickets", json={"service": "consult"})
+
+                return list(await asyncio.gather(*(one() for _ in range(count))))
+
+        answers = asyncio.run(burst("127.0.0.2", 60))
+        assert {r.headers["X-Hall-Process"] for r in answers} == {"p1", "p2", "p3"}
+        assert [r.status_code for r in answers].count(201) == 5
+        refused = [r for r in answers if r.status_code != 201]
+        assert {(r.status_code, r.json()["error"]["code"]) for r in refused} == {
+            (429, "too_many_tickets")}
+        assert "取号过于频繁" in refused[0].json()["error"]["message"]
+        assert asyncio.run(burst("127.0.0.3", 1))[0].status_code == 201
+        waiting = backends.rows(cluster.db, "SELECT COUNT(*) AS n FROM tickets")[0]["n"]
+        assert waiting == 6  # the refused took no number
