@@ -66,7 +66,7 @@ async def take_ticket(request: Request) -> None:
     service = _service(request)
     now = service.clock()
     refusal = await limits.claim(kiosk, client_of(request), now.timestamp(),
-                          hall_day(now, service.config.hall.tz).isoformat())
+                                 hall_day(now, service.config.hall.tz).isoformat())
     if refusal is None:
         return
     if refusal.per == "minute":
