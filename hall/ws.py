@@ -14,6 +14,11 @@ loop at once, even while a send is blocked on a client that stopped
 reading; the client is then told to resync if its socket still takes data, and closed. A screen
 that comes back reconnects with `since` and misses nothing.
 
+A live event reaches a screen whose sender waits with nothing queued by a frame written
+straight to its connection while the publisher goes through the subscribers (hall/ws_direct.py:
+a task step per screen was most of a call's cost at 5,000 screens); whenever that cannot be
+done in order (a send in hand, a paused transport, a closing socket) the event takes the queue.
+
 Two doors, one stream: `/ws` is public (screens, pads, tablets, phones) and leaves out what
 `hall.events.public_message` says is private (好差评, 差评 and 办不成事 alarms and case steps);
 `/ws/manage` sends every event, to a manager's or admin's session only (the session cookie is
