@@ -11,8 +11,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +31,7 @@ from hall.events import public_message
 from hall.store import Event
 from hall.ws_direct import EXTENSION, DirectFrames, FrameWriter
 from hall.ws_frames import text_frame
-from tests.clocked import ClockedServer
+from tests.clocked import TZ, ClockedServer
 from tests.conftest import free_port
 
 
@@ -112,10 +112,8 @@ def test_screens_get_every_call_in_order_written_straight_to_them(tmp_path: Path
         server.stop()
 
 
-def _now() -> Any:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    return datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday
+def _now() -> datetime:
+    return datetime(2026, 12, 2, 10, 0, tzinfo=TZ)  # a Wednesday, the hall open
 
 
 class _Probe:
