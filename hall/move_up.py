@@ -55,6 +55,7 @@ from hall.move_up_plan import (
     row_converter,
     schema_problems,
 )
+from hall.pg_schema import PG_ONLY_TABLES
 
 BATCH = 5000
 EXIT_REFUSED = 1  # refused, or the copy did not check out: the target is left unchanged
@@ -173,8 +174,8 @@ class Target:
                 "SELECT c.table_name, c.column_name, c.udt_name FROM information_schema.columns c "
                 "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
                 "AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
-                "WHERE c.table_schema = current_schema() AND c.table_name <> 'schema_version' "
-                "ORDER BY c.table_name, c.ordinal_position"):
+                "WHERE c.table_schema = current_schema() AND c.table_name <> ALL($1::text[]) "
+                "ORDER BY c.table_name, c.ordinal_position", list(PG_ONLY_TABLES)):
             self.kinds.setdefault(table, {})[column] = kind
 
     def fetch(self, sql: str, *args: Any) -> list[Any]:

@@ -217,6 +217,10 @@ def statements(number: int, script: str, split: object) -> list[str]:
     return out
 
 
+# Tables only PostgreSQL has, which a hall moving up from SQLite (hall/move_up.py) neither
+# copies nor expects in its file: the migrations' own record, and the shared ticket counts.
+PG_ONLY_TABLES = ("schema_version", "ticket_takes")
+
 # The per-client ticket counts of a hall served by several processes (hall/limits_shared.py):
 # one row per address or kiosk, taken under its row lock, so two processes counting the same
 # client see each other. UNLOGGED: a count is worth less than the WAL it would cost every
