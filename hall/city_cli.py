@@ -29,14 +29,19 @@ T = TypeVar("T")
 Lines = Callable[[HallConfig], list[str]]  # cli.warnings, cli.notes
 
 
-def load(path: str) -> HallConfig | CityConfig | None:
-    """One hall's config or a city's; None (problems printed) when it has mistakes."""
+def reported(loader: Callable[[str], T], path: str) -> T | None:
+    """`loader(path)`, or None with its mistakes printed one per line."""
     try:
-        return load_deployment(path)
+        return loader(path)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return None
+
+
+def load(path: str) -> HallConfig | CityConfig | None:
+    """One hall's config or a city's; None (problems printed) when it has mistakes."""
+    return reported(load_deployment, path)
 
 
 def hall_target(args: argparse.Namespace) -> tuple[HallConfig, str] | None:

@@ -19,16 +19,11 @@ from typing import Any
 
 from hall import city_cli
 from hall.city_config import CityConfig
-from hall.config import ConfigError, HallConfig, coverage_warning, load_config
+from hall.config import HallConfig, coverage_warning, load_config
 
 
 def _load(path: str) -> HallConfig | None:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
-        return None
+    return city_cli.reported(load_config, path)
 
 
 def warnings(config: HallConfig) -> list[str]:
