@@ -124,7 +124,6 @@ class _Probe:
         self.written = 0
         self.refused = threading.Event()
         self.done = threading.Event()
-        self.offered: FrameWriter | None = None
         app = Starlette(routes=[WebSocketRoute("/ws", self.endpoint)],
                         middleware=[Middleware(DirectFrames)])
         self.port = free_port()
@@ -134,7 +133,7 @@ class _Probe:
 
     async def endpoint(self, ws: WebSocket) -> None:
         await ws.accept()
-        self.offered = writer = ws.scope["extensions"][EXTENSION]
+        writer: FrameWriter = ws.scope["extensions"][EXTENSION]
         for i in range(64 * 1024):  # 64 MiB at most
             frame = text_frame(f"{i:08d}".encode().ljust(1024, b"."))
             if not writer.write(frame):
