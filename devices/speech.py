@@ -10,6 +10,14 @@ Why the shape (stack-notes.md records each trap as seen on this machine):
   is complete only after the `finished-utterance` event, so the worker waits for it.
 * A wrong voice name raises nothing in pyttsx3; the worker checks it against the engine's
   voice list and answers an error instead of silently speaking English.
+* espeak-ng applies the rate and volume on a thread of its own, later, in its command queue,
+  while pyttsx3's engine sets the voice at once and its own start-up rate (200) is still
+  queued. A loaded CI machine once rendered a hall's first phrase at 200 instead of 150 (the
+  WAV 1.34 s short, exactly rate 200's length). So the worker's voice, rate and volume are
+  fixed for its life (its command line), applied once before the first phrase, and the
+  worker waits (`espeak_Synchronize`) until espeak has applied them, and before every phrase
+  until the previous one's callbacks are over; it then reads the rate back, and a phrase
+  is never rendered at a rate it was not asked for.
 * The speech is synthesised once and the announcement (chime + gap + speech + gap +
   speech …) is assembled with the `wave` module, so repetition costs no extra synthesis
   and the chime needs no second engine call.
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
@@ -32,6 +41,7 @@ import threading
 import wave
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from devices.chime import chime_pcm, samples_to_bytes, silence_samples
 
@@ -113,8 +123,10 @@ class SpeechRenderer:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+        settings = json.dumps({"voice": self.voice, "rate": self.rate, "volume": self.volume},
+                              ensure_ascii=False)
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "devices.speech", "--worker",
+            sys.executable, "-m", "devices.speech", "--worker", settings,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, env=env, cwd=str(_PACKAGE_ROOT))
         return self._proc
@@ -147,8 +159,7 @@ class SpeechRenderer:
         return json.loads(line)
 
     async def _synthesise(self, text: str, path: Path) -> None:
-        request = {"text": text, "path": str(path), "voice": self.voice, "rate": self.rate,
-                   "volume": self.volume}
+        request = {"text": text, "path": str(path)}
         last_error = ""
         for attempt in range(2):
             try:
@@ -232,7 +243,31 @@ class LocalPlayer:
 
 # -- the worker process ------------------------------------------------------------------------
 
-def _worker_main() -> None:
+class _Espeak:
+    """The two calls of espeak-ng's C API that pyttsx3 does not make usable: waiting for its
+    command queue to be empty, and reading a parameter's value in effect. The library is the
+    one pyttsx3 loaded (same soname, same handle)."""
+
+    RATE, VOLUME = 1, 2
+
+    def __init__(self) -> None:
+        lib = ctypes.CDLL("libespeak-ng.so.1")
+        self._synchronize = lib.espeak_Synchronize
+        self._synchronize.restype = ctypes.c_int
+        self._get = lib.espeak_GetParameter
+        self._get.argtypes = (ctypes.c_int, ctypes.c_int)
+        self._get.restype = ctypes.c_int
+
+    def settle(self) -> None:
+        """Return once espeak's own thread has run every queued command (settings, the last
+        phrase's callbacks)."""
+        self._synchronize()
+
+    def current(self, parameter: int) -> int:
+        return int(self._get(parameter, 1))
+
+
+def _worker_main(settings: dict[str, Any]) -> None:
     """Serve JSON-line render requests on stdin; answer on the original stdout.
 
     The espeak driver prints "Audio saved to …" on stdout, so the protocol channel is a
@@ -245,24 +280,35 @@ def _worker_main() -> None:
     import pyttsx3
 
     engine = pyttsx3.init("espeak")  # strong reference for the life of the worker
-    voices = {v.id.lower(): v.id for v in engine.getProperty("voices")}
+    espeak = _Espeak()
     finished = threading.Event()
     errors: list[str] = []
     engine.connect("finished-utterance", lambda name, completed: finished.set())
     engine.connect("error", lambda name, exception: errors.append(repr(exception)))
+    rate, volume = int(settings["rate"]), float(settings["volume"])
+    voices = {v.id.lower(): v.id for v in engine.getProperty("voices")}
+    voice = voices.get(str(settings["voice"]).lower())
+    refusal = f"ValueError: unknown voice {settings['voice']!r}" if voice is None else ""
+    if voice is not None:
+        espeak.settle()  # the driver's start-up rate and volume, applied before ours
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", rate)
+        engine.setProperty("volume", volume)
+        engine.runAndWait()  # nothing to say yet: runs the three settings
+        espeak.settle()
 
     for raw in sys.stdin:
         try:
+            if refusal:
+                raise RuntimeError(refusal)
             req = json.loads(raw)
-            voice = voices.get(str(req["voice"]).lower())
-            if voice is None:
-                raise ValueError(f"unknown voice {req['voice']!r}")
             path = Path(req["path"])
             path.unlink(missing_ok=True)
-            engine.setProperty("voice", voice)
-            engine.setProperty("rate", int(req["rate"]))
-            engine.setProperty("volume", float(req["volume"]))
             for attempt in range(EMPTY_RETRIES + 1):
+                espeak.settle()  # the last phrase's callbacks are over
+                if espeak.current(_Espeak.RATE) != rate:
+                    raise RuntimeError(f"espeak rate is {espeak.current(_Espeak.RATE)}, "
+                                       f"not {rate}")
                 finished.clear()
                 errors.clear()
                 engine.save_to_file(str(req["text"]), str(path))
@@ -281,5 +327,5 @@ def _worker_main() -> None:
         proto.write(json.dumps(answer) + "\n")
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
-    _worker_main()
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"] and len(sys.argv) == 3:
+    _worker_main(json.loads(sys.argv[2]))
