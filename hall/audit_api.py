@@ -8,13 +8,18 @@
 * `GET /api/manage/audit/chain` — the hash chain checked as `python -m hall audit verify`
   does, and whether the triggers that refuse edits are still there.
 Why the auditor and the admin, not managers: hall/audit_log.py.
+
+The same two answers serve the city's own log (hall/city_api.py): `respond` and
+`chain_status` take the log as an `AuditSource` (its store, the names its rows are read
+with, and where an export is itself audited), not a hall's service.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +29,12 @@ from starlette.routing import BaseRoute, Route
 
 from hall import audit_log, errors
 from hall.api import manager_of, ok, query_date, query_int
-from hall.auth import AUDIT_ROLES
+from hall.auth import AUDIT_ROLES, Session
 from hall.csv_export import ACTIONS, Exporter, spreadsheet_safe
 from hall.datefmt import day_text
 from hall.guard import client_of
-from hall.service import HallService
+from hall.service import Actor, HallService
+from hall.store import Store
 
 CSV_CHUNK = 2000
 # where an action came from, when it is not a network address
@@ -37,8 +43,18 @@ SOURCES = {"cli": "命令行", "qr_page": "号票二维码页面", "public": "�
 CSV_COLUMNS = ("id", "time", "user", "action", "target", "source", "success", "detail", "hash")
 
 
-def _service(request: Request) -> HallService:
-    return request.app.state.service
+@dataclass(frozen=True)
+class AuditSource:
+    """One audit log as the routes read it: a hall's, or the city's."""
+
+    store: Store
+    exporter: Exporter
+    record: Callable[[Actor, str, str | None, bool, str | None], Awaitable[None]]
+
+
+def _hall(request: Request) -> AuditSource:
+    service: HallService = request.app.state.service
+    return AuditSource(service.store, Exporter(service.config, service.tz), service.record_audit)
 
 
 def _filter(request: Request) -> audit_log.AuditFilter:
@@ -71,18 +87,24 @@ def row_view(ex: Exporter, row: dict[str, Any]) -> dict[str, Any]:
 
 async def audit(request: Request) -> Response:
     session = await manager_of(request, AUDIT_ROLES)
-    service = _service(request)
+    return await respond(request, session, _hall(request))
+
+
+async def respond(request: Request, session: Session, source: AuditSource) -> Response:
+    """A page of `source`'s log, or all of it as CSV (an export is itself audited)."""
     f = _filter(request)
-    ex = Exporter(service.config, service.tz)
+    ex = source.exporter
     if request.query_params.get("format") == "csv":
-        await service.record_audit(session.actor(client_of(request)), "audit.export", None,
-                                   True, _described(f))
-        return StreamingResponse(_csv(service, ex, f), media_type="text/csv; charset=utf-8",
+        await source.record(session.actor(client_of(request)), "audit.export", None, True,
+                            _described(f))
+        return StreamingResponse(_csv(source.store, ex, f),
+                                 media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition":
                                           'attachment; filename="audit.csv"'})
     before = query_int(request, "before")
     limit = max(1, min(audit_log.MAX_PAGE, query_int(request, "limit") or 200))
-    rows, after = await service.store.read(lambda conn: audit_log.page(conn, f, before, limit))
+    rows, after = await source.store.read(
+        lambda conn: audit_log.page(conn, f, before, limit))
     return ok({"audit": [row_view(ex, r) for r in rows], "next": after})
 
 
@@ -96,15 +118,14 @@ def _described(f: audit_log.AuditFilter) -> str | None:
     return "；".join(p for p in parts if p) or None
 
 
-async def _csv(service: HallService, ex: Exporter,
-               f: audit_log.AuditFilter) -> AsyncIterator[str]:
+async def _csv(store: Store, ex: Exporter, f: audit_log.AuditFilter) -> AsyncIterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([ex.header(k) for k in CSV_COLUMNS])
     yield "\ufeff" + out.getvalue()
     before: int | None = None
     while True:
-        rows, before = await service.store.read(
+        rows, before = await store.read(
             lambda conn, b=before: audit_log.page(conn, f, b, CSV_CHUNK))
         out = io.StringIO()
         writer = csv.writer(out)
@@ -118,7 +139,11 @@ async def _csv(service: HallService, ex: Exporter,
 
 async def chain(request: Request) -> Response:
     await manager_of(request, AUDIT_ROLES)
-    status = await audit_log.check(_service(request).store.db)
+    return await chain_status(_hall(request).store)
+
+
+async def chain_status(store: Store) -> Response:
+    status = await audit_log.check(store.db)
     return ok(status.as_json())
 
 

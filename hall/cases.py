@@ -688,7 +688,7 @@ class CaseDesk(Desk):
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             rows = conn.execute(
                 "SELECT * FROM complaints WHERE chief_window = ? AND status = 'assigned' "
-                "ORDER BY due, id", (window,)).fetchall()
+                "ORDER BY due IS NULL, due, id", (window,)).fetchall()
             return [{"id": r["id"], "reference": r["reference"], "status": r["status"],
                      "status_name": COMPLAINT_STATUS.get(r["status"], r["status"]),
                      "description": self.sealer.open(r["description"]), "service": r["service"],

@@ -9,6 +9,9 @@
   rows with `columns` and `table` (the cells people read); `?format=csv` is that table.
 * `GET /api/city/idle?from=&to=` — 明进暗不进: per hall, windows that served nobody and services
   nobody took a ticket for in the period; `?format=csv` one finding per line.
+* `GET /api/city/audit?from=&to=&user=&action=&success=&before=&limit=` and
+  `GET /api/city/audit/chain` — the city's own audit log, for the city's admin, answered as a
+  hall's `/api/manage/audit` is (hall/audit_api.py), CSV and chain check included.
 
 Dates are days (`YYYY-MM-DD`, both included, each hall counting its own day); without them,
 today. A hall's session is no city session: the cookie differs and is signed by another
@@ -25,11 +28,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hall import city_figures, errors
+from hall import audit_api, city_figures, errors
 from hall.api import query_date, read_json
 from hall.auth import Session
 from hall.city_desk import CITY_ROLES, COOKIE, CityDesk
 from hall.city_figures import IDLE_COLUMNS, REPORT_COLUMNS, HallReader
+from hall.csv_export import Exporter
 from hall.guard import client_of
 from hall.report_tables import Column, cell, csv_text
 from hall.reports_api import namer
@@ -159,6 +163,33 @@ async def idle(request: Request) -> Response:
                    _table(IDLE_COLUMNS, lines, {}), {"halls": halls})
 
 
+# The city's own log (its accounts' logins and the reports they asked for) is read by the city's
+# admin: the city has no auditor role, and a manager reading the log of their own actions is
+# what the halls' AUDIT_ROLES keep managers from (hall/audit_log.py).
+CITY_AUDIT_ROLES = ("admin",)
+
+
+async def _city_auditor(request: Request) -> Session:
+    session = await city_manager_of(request)
+    if session.role not in CITY_AUDIT_ROLES:
+        raise errors.forbidden("只有城市系统管理员可以查看城市审计日志")
+    return session
+
+
+def _audit_source(desk: CityDesk) -> audit_api.AuditSource:
+    return audit_api.AuditSource(desk.store, Exporter(None, desk.tz), desk.record_audit)
+
+
+async def audit(request: Request) -> Response:
+    session = await _city_auditor(request)
+    return await audit_api.respond(request, session, _audit_source(_desk(request)))
+
+
+async def audit_chain(request: Request) -> Response:
+    await _city_auditor(request)
+    return await audit_api.chain_status(_desk(request).store)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/api/city/login", login, methods=["POST"]),
@@ -167,4 +198,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/city/overview", overview, methods=["GET"]),
         Route("/api/city/report", report, methods=["GET"]),
         Route("/api/city/idle", idle, methods=["GET"]),
+        Route("/api/city/audit", audit, methods=["GET"]),
+        Route("/api/city/audit/chain", audit_chain, methods=["GET"]),
     ]

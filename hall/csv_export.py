@@ -147,7 +147,8 @@ DETAILS = {"bad password": "密码错误", "bad pin": "呼叫器密码错误", "
            "invalid_user_change": "修改内容不对", "invalid_user": "填写内容不对",
            "invalid_username": "用户名不对", "invalid_staff_no": "工号不对",
            "invalid_pin": "呼叫器密码不对", "invalid_active": "启用状态不对",
-           "window_in_use": "窗口已被占用", "needs_manager": "需管理员指派"}
+           "window_in_use": "窗口已被占用", "needs_manager": "需管理员指派",
+           "csv": "导出表格"}
 EVENTS = {"ticket.issued": "取号", "ticket.called": "叫号", "ticket.started": "开始办理",
           "ticket.finished": "办结", "ticket.skipped": "过号", "ticket.transferred": "转移",
           "ticket.held": "挂起", "window.paused": "暂停服务", "window.resumed": "恢复服务",
@@ -175,6 +176,7 @@ _TARGET_NAMES = {"window": "{}号窗口", "rectification": "差评整改 {}", "c
                  "places": "后移 {} 位", "cleared": "清除锁定记录 {} 条",
                  "rating": "评价 {}"}
 _TARGET = re.compile(rf"^({'|'.join(_TARGET_NAMES)}):(.*)$")
+_PERIOD = re.compile(r"^period:(\d{4}-\d{2}-\d{2})~(\d{4}-\d{2}-\d{2})$")
 _EPOCH_COLUMNS = {"created_at", "locked_until"}
 _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1
 
@@ -182,13 +184,16 @@ _YES_NO_COLUMNS = {"active", "chief", "appeal_upheld"}  # stored as 0/1
 class Exporter:
     """Turns the rows of one manager list into CSV text for people."""
 
-    def __init__(self, config: HallConfig, tz: tzinfo) -> None:
+    def __init__(self, config: HallConfig | None, tz: tzinfo) -> None:
+        """`config` None: rows of no hall (the city's own log), named without a hall's queues,
+        services and priority reasons."""
         self.config = config
         self.tz = tz
-        queues = {q.id: q.name for q in config.queues}
-        priorities = {**PRIORITIES, **{r.id: r.name for r in config.priority_reasons}}
+        queues = {q.id: q.name for q in config.queues} if config else {}
+        priorities = {**PRIORITIES,
+                      **({r.id: r.name for r in config.priority_reasons} if config else {})}
         outcomes = {k.value: v for k, v in OUTCOME_NAMES.items()}
-        services = {s.id: s.name for s in config.services}
+        services = {s.id: s.name for s in config.services} if config else {}
         self.codes: dict[str, dict[Any, str]] = {
             "state": {**{k.value: v for k, v in STATE_NAMES.items()}, **WINDOW_STATES},
             "kind": {**WINDOW_KINDS, **DEVICE_KINDS, **ALARM_KINDS},
@@ -266,6 +271,9 @@ class Exporter:
             return time_text(datetime.fromisoformat(value), self.tz)
         if _ISO_DAY.match(value):
             return day_text(value)
+        period = _PERIOD.match(value)
+        if period:  # the days a city report was asked for
+            return f"{day_text(period[1])}至{day_text(period[2])}"
         target = _TARGET.match(value)
         if target:  # window:None is a login refused before any window was named
             return "" if target[2] == "None" else _TARGET_NAMES[target[1]].format(target[2])

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from hall.csv_export import ACTIONS
 from hall.web import TEMPLATE_DIRS
 from managers.pages import STATIC
 
@@ -41,8 +42,25 @@ async def city(request: Request) -> Response:
         "halls": halls, "page_config": {"halls": halls, "city": config.name}})
 
 
+# What the city's log can hold: its accounts' sessions, what the command line does to them, the
+# reports across halls and the log's own exports. A city account runs no hall.
+CITY_ACTIONS = ("login", "logout", "user.add", "user.reset_password", "user.unlock",
+                "password.change", "city.report", "city.idle", "audit.export")
+
+
+async def city_audit(request: Request) -> Response:
+    """The city's own audit log: the page is a shell; /api/city/audit lets only the city's
+    admin read (hall/city_api.py)."""
+    config = request.app.state.city_config
+    return templates.TemplateResponse(request, "city_audit.html", {
+        "theme": "light", "hall_name": config.name, "page_title": "城市审计日志",
+        "page_config": {"city": config.name,
+                        "actions": [{"action": k, "name": ACTIONS[k]} for k in CITY_ACTIONS]}})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/city", city, methods=["GET"], name="city"),
+        Route("/city/audit", city_audit, methods=["GET"], name="city_audit"),
         Mount("/static/managers", StaticFiles(directory=STATIC), name="static-managers"),
     ]

@@ -499,6 +499,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CityServer]:
     server.start()
     try:
         server.add_city_user("boss")
+        server.add_city_user("root", "admin")
         server.add_hall_user("qiaotou", "clerk1", "clerk")
         server.hall_issue("qiaotou", "yibao-card")
         clerk = server.hall_login("qiaotou", "clerk1", 1)
@@ -531,11 +532,22 @@ def city_refused(page: Page, server: CityServer) -> None:
     expect(page.locator("#f-from-problem")).to_be_visible()
 
 
+def city_audit(page: Page, server: CityServer) -> None:
+    """The city's own audit log, as its admin reads it."""
+    city_login(page, server)
+    _login(page, "root")
+    page.click("#nav-audit a")
+    expect(page.locator("#chain")).to_have_attribute("data-ok", "1")
+    expect(page.locator("#rows tr").first).to_be_visible()
+
+
 CITY_STATES: dict[str, tuple[Callable[[Page, CityServer], None], tuple[int, int]]] = {
     "city-login": (city_login, (1280, 800)),
     "city-overview": (city_overview, (1920, 1080)),
     "city-overview-narrow": (city_overview, (390, 844)),
     "city-refused": (city_refused, (1280, 800)),
+    "city-audit": (city_audit, (1280, 800)),
+    "city-audit-narrow": (city_audit, (390, 844)),
 }
 
 

@@ -56,6 +56,15 @@ def check(page: Page, where: str, seen: list[str]) -> None:
     seen.append(where)
 
 
+def check_allowing(allowed: list[str], page: Page, where: str, seen: list[str]) -> None:
+    """`check`, with `allowed` (names people gave, a hash to note down) taken as data too."""
+    ALLOWED.extend(allowed)
+    try:
+        check(page, where, seen)
+    finally:
+        del ALLOWED[-len(allowed):]
+
+
 def _ready(pad: Page) -> None:
     """The pad's step has its answer (no key is taken while a step is on its way)."""
     expect(pad.locator("body.busy")).to_have_count(0)
@@ -237,11 +246,7 @@ def test_accounts_audit_and_password_pages_speak_chinese(hall_server: HallServer
     seen: list[str] = []
 
     def check_here(page: Page, where: str) -> None:
-        ALLOWED.extend(allowed)
-        try:
-            check(page, where, seen)
-        finally:
-            del ALLOWED[-len(allowed):]
+        check_allowing(allowed, page, where, seen)
 
     admin = new_page(1920, 1080)
     admin.goto(server.url + "/manage/accounts")

@@ -21,7 +21,7 @@ from hall.locate import hall_db
 from tests import backends
 from tests.browser import PASSWORD
 from tests.conftest import ROOT, CityServer, HallServer
-from tests.test_chinese_pages import check
+from tests.test_chinese_pages import check, check_allowing
 
 HALLS = ("centre", "dongcheng", "qiaotou")
 
@@ -208,6 +208,41 @@ def test_reports_across_halls_with_csv_and_the_city_audit(city: CityServer) -> N
                           ("shi", "city.report", f"period:{day}~{day}", "csv")]
 
 
+def test_the_city_admin_reads_the_citys_own_audit_log_and_a_manager_may_not(
+        city: CityServer) -> None:
+    city.add_city_user("shi")
+    city.add_city_user("zhang", "admin")
+    boss = city.city_login("shi")
+    assert boss.get("/api/city/report?format=csv").status_code == 200
+    # a city manager reads the halls' figures, not the log of what city accounts did
+    for path in ("/api/city/audit", "/api/city/audit/chain", "/api/city/audit?format=csv"):
+        refused = boss.get(path)
+        assert refused.status_code == 403 and "城市系统管理员" in refused.json()["error"]["message"]
+    assert httpx.get(city.url + "/api/city/audit", timeout=10).status_code == 401
+    admin = city.city_login("zhang")
+    log = admin.get("/api/city/audit").json()
+    lines = [(r["user"], r["action_name"], r["target_text"], r["detail_text"])
+             for r in log["audit"]]
+    shown = [line for line in lines if line[0] == "shi"]
+    assert shown[0][1:] == ("查看跨中心统计", shown[0][2], "导出表格")
+    assert shown[0][2].endswith("日") and "至" in shown[0][2] and "period" not in shown[0][2]
+    assert shown[1][1] == "登录" and shown[1][3] == "管理员"
+    assert [line[1] for line in lines if line[0] == "zhang"] == ["登录"]
+    assert log["next"] is None
+    # filters, as on a hall's page: one user, one action
+    only = admin.get("/api/city/audit", params={"user": "shi", "action": "login"}).json()
+    assert [(r["user"], r["action"]) for r in only["audit"]] == [("shi", "login")]
+    chain = admin.get("/api/city/audit/chain").json()
+    assert chain["ok"] is True and chain["rows"] == len(lines)
+    exported = admin.get("/api/city/audit?format=csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["编号", "时间", "操作人", "操作"]
+    assert not any(c.isascii() and c.isalpha() for c in "".join(rows[0]))
+    # the export is audited before it is written, so it lists itself first
+    assert len(rows) == 2 + len(lines) and rows[1][2:4] == ["zhang", "导出审计日志"]
+
+
 def test_user_add_puts_each_account_in_its_own_store(city: CityServer) -> None:
     with pytest.raises(RuntimeError,
                        match="有多个大厅，请用 --hall 指定（centre、dongcheng、qiaotou）"):
@@ -278,6 +313,63 @@ def test_the_city_page_shows_the_three_halls_in_chromium(city: CityServer,
     page.click("#logout")
     expect(page.locator("#login")).to_be_visible()
     assert httpx.get(city.url + "/api/city/overview", timeout=10).status_code == 401
+
+
+def test_the_city_admin_reads_the_city_log_in_chromium(city: CityServer, new_page: Any) -> None:
+    city.add_city_user("boss")
+    city.add_city_user("root", "admin")
+    city.city_login("boss").get("/api/city/report").raise_for_status()
+    seen: list[str] = []
+
+    def check_here(page: Any, where: str) -> None:
+        # a user name, and the chain's head: a hash, to be noted down
+        check_allowing(["root", page.locator("#chain-head").inner_text()], page, where, seen)
+
+    page = new_page(1280, 800)
+    page.goto(city.url + "/city/audit")
+    expect(page.locator("#gate-text")).to_have_text("请先以城市系统管理员账号登录。")
+    check_here(page, "city audit, no session")
+    page.click("#gate a")
+    page.fill("#l-user", "root")
+    page.fill("#l-pass", PASSWORD)
+    page.click("#l-submit")
+    expect(page.locator("#nav-audit")).to_be_visible()
+    page.click("#nav-audit a")
+    expect(page).to_have_url(city.url + "/city/audit")
+    expect(page.locator("#chain")).to_have_attribute("data-ok", "1")
+    # the command line's two accounts; boss's login and report; root's login and the
+    # overview's report and 明进暗不进 check, which the login opened
+    expect(page.locator("#chain")).to_contain_text("完整：共 7 条记录")
+    rows = page.locator("#rows tr")
+    expect(rows).to_have_count(7)
+    lines = [[cell.strip() for cell in row.locator("td").all_inner_texts()]
+             for row in rows.all()]
+    # (the overview asks for its two tables at once: either may be logged first)
+    assert sorted(tuple(line[2:4]) for line in lines[:2]) == [
+        ("root", "查看明进暗不进检查"), ("root", "查看跨中心统计")]
+    assert [line[2:4] for line in lines[2:]] == [
+        ["root", "登录"], ["boss", "查看跨中心统计"], ["boss", "登录"], ["命令行", "添加用户"],
+        ["命令行", "添加用户"]]
+    assert all(line[6] == "成功" for line in lines)
+    assert "至" in lines[3][4] and lines[3][4].endswith("日")
+    check_here(page, "city audit")
+    page.fill("#f-user", "boss")
+    page.click("#f-submit")
+    expect(rows).to_have_count(2)
+    assert "user=boss" in page.url  # the filter survives a reload, as on a hall's page
+    assert "user=boss" in (page.get_attribute("#csv", "href") or "")
+    # a city manager is told the log is the admin's, and has no link to it
+    page.click("#logout")
+    expect(page).to_have_url(city.url + "/city")
+    page.fill("#l-user", "boss")
+    page.fill("#l-pass", PASSWORD)
+    page.click("#l-submit")
+    expect(page.locator("#view")).to_be_visible()
+    expect(page.locator("#nav-audit")).to_be_hidden()
+    page.goto(city.url + "/city/audit")
+    expect(page.locator("#gate-text")).to_have_text("只有城市系统管理员可以查看城市审计日志。")
+    expect(page.locator("#view")).to_be_hidden()
+    check_here(page, "city audit, a manager")
 
 
 def test_behind_a_proxy_every_hall_accepts_the_citys_public_address(tmp_path: Path) -> None:

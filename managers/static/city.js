@@ -28,6 +28,7 @@
     clearInterval(poll);
     poll = null;
     $("view").hidden = true;
+    $("city-nav").hidden = true;
     $("logout").hidden = true;
     $("who").textContent = "";
     $("login").hidden = false;
@@ -40,6 +41,8 @@
     $("who").textContent = me.user.username + "（" + (ROLE_NAMES[role] || role) + "）";
     $("login").hidden = true;
     $("view").hidden = false;
+    $("city-nav").hidden = false;
+    $("nav-audit").hidden = role !== "admin"; // the city's log is its admin's to read
     $("logout").hidden = false;
     loadOverview();
     if (!poll) poll = setInterval(loadOverview, POLL_MS);

@@ -50,7 +50,7 @@
   M.day = function (iso) {
     return iso ? Hall.dayText(iso) : "—";
   };
-  M.dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
+  M.dash = HallFilters.dash;
 
   /** Run fn once, `ms` after the last call (events come in bursts). */
   M.debounce = function (fn, ms) {
@@ -61,59 +61,12 @@
     };
   };
 
-  /** The filter form ↔ the address bar: a reload or a bookmark keeps the filters. */
-  M.readFilters = function (form) {
-    const out = {};
-    for (const el of form.elements) {
-      if (!el.name) continue;
-      if (el.type === "checkbox") {
-        if (el.checked) out[el.name] = "1";
-      } else if (el.dataset.date !== undefined) {
-        const day = Hall.parseDay(el.value); // typed as 年月日, sent as the API's 2026-01-31
-        if (day) out[el.name] = day;
-      } else if (el.value !== "") {
-        out[el.name] = el.value;
-      }
-    }
-    return out;
-  };
-  M.fillFilters = function (form) {
-    const q = new URLSearchParams(location.search);
-    for (const el of form.elements) {
-      if (!el.name || !q.has(el.name)) continue;
-      if (el.type === "checkbox") el.checked = q.get(el.name) === "1";
-      else if (el.dataset.date !== undefined) el.value = Hall.dayText(q.get(el.name));
-      else el.value = q.get(el.name);
-    }
-  };
-  M.keepFilters = function (filters) {
-    const qs = new URLSearchParams(filters).toString();
-    history.replaceState(null, "", location.pathname + (qs ? "?" + qs : ""));
-  };
-  /**
-   * Wire a filter form: fill it from the address bar, and on start and on every submit read
-   * it, keep it in the address bar and hand it to `onFilters` (which sets the CSV links);
-   * after a submit, `reload` fetches the list again.
-   */
-  M.bindFilters = function (form, onFilters, reload) {
-    function apply() {
-      const filters = M.readFilters(form);
-      M.keepFilters(filters);
-      onFilters(filters);
-    }
-    M.fillFilters(form);
-    apply();
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      apply();
-      reload();
-    });
-  };
-  /** A URL of this hall (Hall.url: with its prefix) with a query string. */
-  M.url = function (base, params) {
-    const qs = new URLSearchParams(params || {}).toString();
-    return Hall.url(base + (qs ? "?" + qs : ""));
-  };
+  // the filter form ↔ the address bar, and URLs with a query (filters.js)
+  M.readFilters = HallFilters.read;
+  M.fillFilters = HallFilters.fill;
+  M.keepFilters = HallFilters.keep;
+  M.bindFilters = HallFilters.bind;
+  M.url = HallFilters.url;
 
   /** A refusal: back to the login form for 401/403 (to the change-password form when the
    * password must be changed first), else the server's message on top. */
