@@ -266,3 +266,40 @@ BEGIN
     RETURN NULL;
 END $$;
 """
+
+
+# A batch's plain tickets (hall/ticket_rows.py `TicketDraft`) numbered and written by one call:
+# for each, in order, exactly `_ONE`'s statement (the counter, the manager's cap, the queue's
+# waiting count and oldest place as they were before it, the row), one round trip for all.
+# Applied at every start (CREATE OR REPLACE), like COMPAT.
+ISSUE_TICKETS = r"""
+CREATE OR REPLACE FUNCTION issue_tickets(
+    q text[], d text[], pre text[], w bigint[], svc text[], chan text[], kio text[],
+    pri text[], pri_by text[], help bigint[], appt double precision[], tok text[],
+    at double precision[])
+RETURNS TABLE (t tickets, counted_ bigint, cap_ bigint, waiting_ bigint,
+               oldest_ double precision)
+LANGUAGE plpgsql AS $$
+DECLARE
+    i integer;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(q, 1), 0) LOOP
+        INSERT INTO counters (queue, day, last) VALUES (q[i], d[i], 1)
+            ON CONFLICT (queue, day) DO UPDATE SET last = counters.last + 1
+            RETURNING last INTO counted_;
+        cap_ := (SELECT daily_cap FROM staffing_queues WHERE id = q[i]);
+        waiting_ := (SELECT waiting FROM waiting_counts WHERE day = d[i] AND queue = q[i]);
+        oldest_ := (SELECT order_at FROM tickets WHERE state = 'waiting' AND day = d[i]
+                      AND queue = q[i] ORDER BY order_at LIMIT 1);
+        INSERT INTO tickets (day, number, queue, service, channel, kiosk, priority,
+                             priority_by, needs_help, appointment_at, token, issued_at, state,
+                             order_at)
+            VALUES (d[i], pre[i] || lpad(counted_::text,
+                                         greatest(w[i]::integer, length(counted_::text)), '0'),
+                    q[i], svc[i], chan[i], kio[i], pri[i], pri_by[i], help[i], appt[i], tok[i],
+                    at[i], 'waiting', at[i])
+            RETURNING * INTO t;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+"""

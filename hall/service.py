@@ -61,7 +61,7 @@ from hall.routing import WindowRule, callable_now, choose_next, requeue_order
 from hall.staffing import Overrides, effective
 from hall.store import Event, Store, Tx
 from hall.store_pg import open_store
-from hall.ticket_rows import COLUMNS, OLDEST, WAITING, insert_ticket
+from hall.ticket_rows import COLUMNS, OLDEST, WAITING, TicketDraft, insert_ticket
 
 RECENT_CALLS = 10
 HANDLING_SAMPLES = 20
@@ -416,6 +416,16 @@ class HallService:
             self.config, queue, person, priority, granted_by, appointment_at is not None,
             date.fromisoformat(day))
 
+        columns = dict(service=service.id, channel=channel, kiosk=kiosk, priority=priority,
+                       priority_by=granted_by if priority is not None else None,
+                       needs_help=int(needs_help), appointment_at=appointment_at,
+                       token=secrets.token_urlsafe(16), issued_at=ts)
+        values = tuple(columns[c] for c in COLUMNS)
+        # a plain ticket writes its row and nothing else: its batch may write it ahead
+        plain = idempotency_key is None and person is None and granted_by is None \
+            and in_tx is None
+        draft = TicketDraft(queue.id, day, queue.prefix, queue.width, values) if plain else None
+
         def issue(tx: Tx) -> tuple[dict[str, Any], bool]:
             if idempotency_key is not None:
                 # stored as "<key>|<body digest>": the range finds the key whatever the body
@@ -436,12 +446,8 @@ class HallService:
                     raise errors.conflict(
                         f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
 
-            values = dict(service=service.id, channel=channel, kiosk=kiosk, priority=priority,
-                          priority_by=granted_by if priority is not None else None,
-                          needs_help=int(needs_help), appointment_at=appointment_at,
-                          token=secrets.token_urlsafe(16), issued_at=ts)
             numbered = insert_ticket(tx.conn, queue.id, day, queue.prefix, queue.width,
-                                     tuple(values[c] for c in COLUMNS), check)
+                                     values, check)
             row, number = numbered.row, numbered.row["number"]
             ticket_id = row["id"]
             if person is not None:
@@ -466,7 +472,7 @@ class HallService:
                 in_tx(tx, view)
             return view, True
 
-        view, created = await self.store.write(issue, now)
+        view, created = await self.store.write(issue, now, draft=draft)
         if person is not None:
             view["real_name"] = person.public()
         if created:

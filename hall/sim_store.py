@@ -52,7 +52,8 @@ class SimStore:
         self.conn.execute("COMMIT")
         self.conn.execute("BEGIN IMMEDIATE")
 
-    async def write(self, fn: Callable[[Tx], T], now: datetime) -> T:
+    async def write(self, fn: Callable[[Tx], T], now: datetime, draft: Any = None) -> T:
+        """`draft` is for PostgreSQL's batches (hall/store_pg.py); here `fn` writes its rows."""
         conn = self.conn
         tx = Tx(conn, now)
         conn.execute("SAVEPOINT op")

@@ -510,6 +510,7 @@ class _Op(Generic[T]):
     error: BaseException | None = None
     events: list[Event] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
+    draft: Any = None  # what PostgreSQL's batch may write ahead for it (hall/store_pg.py)
 
 
 class Store:
@@ -563,10 +564,13 @@ class Store:
         await self._writer.close()
         await self._reader.close()
 
-    async def write(self, fn: Callable[[Tx], T], now: datetime) -> T:
-        """Run `fn` in its own savepoint of the next group commit; return once it is on disk."""
+    async def write(self, fn: Callable[[Tx], T], now: datetime, draft: Any = None) -> T:
+        """Run `fn` in its own savepoint of the next group commit; return once it is on disk.
+        `draft`: the row `fn` will write, said ahead, which a PostgreSQL batch writes together
+        with its other changes' (hall/store_pg.py `Draft`); SQLite has no round trips to
+        save and lets `fn` write it."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait(_Op(fn, now, future))
+        self._pending.put_nowait(_Op(fn, now, future, draft=draft))
         return await future
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -35,7 +35,10 @@ from the table (tests/test_cluster.py ends every connection of three processes u
 
 Cost (bench/cluster.py, docs/bench-cluster.md): while a batch holds the hall's lock every
 other process waits, and each statement is a round trip, so the batch spends three round
-trips beside its changes' own statements, and a ticket is one statement (hall/ticket_rows.py).
+trips beside its changes' own statements. A ticket is one statement (hall/ticket_rows.py),
+and a batch's plain tickets together are one: each says its row ahead (`Draft`), the batch
+writes them all in one call before its changes run, tickets first, and each change takes
+its row from `PgConnection.prefetched`.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -57,7 +60,7 @@ import greenlet
 from asyncpg.prepared_stmt import PreparedStatement
 
 from hall import audit, errors
-from hall.pg_schema import COMPAT, TICKET_TAKES, statements
+from hall.pg_schema import COMPAT, ISSUE_TICKETS, TICKET_TAKES, statements
 from hall.pg_sql import Translated, arguments, translate
 from hall.store import MIGRATIONS, Event, Store, Tx, _Op, _statements, disk_full
 
@@ -184,6 +187,8 @@ class PgConnection:
         self.in_transaction = False
         self._prepared: dict[str, tuple[PreparedStatement, tuple[str, ...]]] = {}
         self.pid = conn.get_server_pid()  # the server process, also once the connection is gone
+        # what a batch wrote ahead for its changes, taken by each as it runs (`Draft`)
+        self.prefetched: dict[str, Any] = {}
 
     def execute(self, sql: str, params: Any = ()) -> Cursor:
         translated = translate(sql, self.keys, self.generated)
@@ -556,6 +561,7 @@ def _migrate(conn: PgConnection, lock_key: int) -> None:
             for statement in statements(number, script, _statements):
                 conn.script(statement)
             conn.raw("UPDATE schema_version SET version = $1", number)
+        conn.script(ISSUE_TICKETS)  # after the migrations: it returns the tickets' row type
         conn.raw("COMMIT")
     except BaseException:
         conn.raw("ROLLBACK")
@@ -642,9 +648,11 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
     conn.script(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)}); SAVEPOINT batch")
     try:
         ops.extend(more(len(ops)))
+        _write_ahead(conn, ops)
         log = _Log()
         if not _run_ops(conn, ops, log, savepoints=False):
             conn.script("ROLLBACK TO SAVEPOINT batch")
+            conn.prefetched.clear()  # rolled back: each change writes its own row now
             log = _Log()
             _run_ops(conn, ops, log, savepoints=True)
         if log.rows:
@@ -659,6 +667,30 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
         with contextlib.suppress(Exception):
             conn.script("ROLLBACK")
         raise
+    finally:
+        conn.prefetched.clear()
+
+
+class Draft(Protocol):
+    """What a change can say of itself before it runs, so that a batch writes the rows of all
+    its changes of one kind in one round trip (hall/ticket_rows.py `TicketDraft`): the change
+    then finds its row in `PgConnection.prefetched` instead of writing it."""
+
+    @staticmethod
+    def write_all(conn: PgConnection, drafts: list[Any]) -> None: ...
+
+
+def _write_ahead(conn: PgConnection, ops: list[_Op[Any]]) -> None:
+    """Changes with a draft go first, in their order, their rows written together; the others
+    follow in theirs. Changes in one batch were all waiting at once, so any order of them is
+    one the hall could have seen; this one keeps the event log in the order the rows were
+    written (a call in the same batch comes after the tickets it may call)."""
+    drafts: list[Draft] = [op.draft for op in ops if op.draft is not None]
+    if len(drafts) < 2:  # one alone costs the same round trip either way
+        return
+    ops.sort(key=lambda op: op.draft is None)  # stable: each group keeps its order
+    for kind in dict.fromkeys(type(d) for d in drafts):
+        kind.write_all(conn, [d for d in drafts if type(d) is kind])
 
 
 def _run_ops(conn: PgConnection, ops: list[_Op[Any]], log: _Log, savepoints: bool) -> bool:

@@ -68,14 +68,59 @@ class Numbered:
     oldest: float | None  # the queue's oldest place in line before it
 
 
+@dataclass(frozen=True)
+class TicketDraft:
+    """A ticket said ahead of its change (`insert_ticket`'s arguments): a PostgreSQL batch
+    writes all of its drafts in one call of `issue_tickets` (hall/pg_schema.py) before its
+    changes run, and each change then finds its row by its token instead of a round trip of
+    its own. Under the hall's lock that round trip was most of a ticket's time: every other
+    process waits for it (docs/bench-cluster.md). Only a plain ticket has a draft: one with an
+    idempotency key, a real name or more to do in its change may write nothing (a retry
+    answered with the first ticket) or more than its row, so it runs as before."""
+
+    queue: str
+    day: str
+    prefix: str
+    width: int
+    values: tuple[Any, ...]  # COLUMNS
+
+    @property
+    def token(self) -> str:
+        return str(self.values[_TOKEN])
+
+    @staticmethod
+    def write_all(conn: PgConnection, drafts: list[TicketDraft]) -> None:
+        columns = list(zip(*(d.values for d in drafts), strict=True))
+        v = dict(zip(COLUMNS, columns, strict=True))
+        rows = conn.raw(
+            "SELECT * FROM issue_tickets($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            [d.queue for d in drafts], [d.day for d in drafts], [d.prefix for d in drafts],
+            [int(d.width) for d in drafts], list(v["service"]), list(v["channel"]),
+            list(v["kiosk"]), list(v["priority"]), list(v["priority_by"]),
+            [int(x) for x in v["needs_help"]],
+            [None if x is None else float(x) for x in v["appointment_at"]],
+            list(v["token"]), [float(x) for x in v["issued_at"]])
+        for draft, row in zip(drafts, rows, strict=True):
+            conn.prefetched[draft.token] = {**dict(row["t"]), "counted_": row["counted_"],
+                                            "cap_": row["cap_"], "waiting_": row["waiting_"],
+                                            "oldest_": row["oldest_"]}
+
+
+_TOKEN = COLUMNS.index("token")
+
+
 def insert_ticket(conn: Any, queue: str, day: str, prefix: str, width: int,
                   values: tuple[Any, ...],
                   check: Callable[[int, int | None], None]) -> Numbered:
     """Number the next ticket of `queue` on `day` and write it with `values` (COLUMNS).
     `check(counter, manager's cap)` refuses by raising, before the number is formatted: the
-    refusal rolls the counter and any row back with the change."""
+    refusal rolls the counter and any row back with the change. On PostgreSQL the row may
+    have been written already by the batch (`TicketDraft`)."""
     if isinstance(conn, PgConnection):
-        row = conn.native(_ONE, (queue, day, prefix, width, *values))
+        row = conn.prefetched.pop(values[_TOKEN], None) or conn.native(
+            _ONE, (queue, day, prefix, width, *values))
+        if (row["queue"], row["day"]) != (queue, day):
+            raise ValueError(f"ticket {row['number']} was written ahead for another queue")
         check(row["counted_"], row["cap_"])
         if row["number"] != format_number(prefix, row["counted_"], width):
             raise ValueError(f"ticket number {row['number']} is not its counter's")
