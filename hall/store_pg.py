@@ -221,6 +221,11 @@ class PgConnection:
         args = [_coerce(value, kind) for value, kind in zip(args, kinds, strict=True)]
         try:
             rows = await stmt.fetch(*args)
+        except (asyncpg.exceptions.CharacterNotInRepertoireError,
+                asyncpg.exceptions.UntranslatableCharacterError) as exc:
+            # SQLite stores a NUL character in text; PostgreSQL refuses it
+            raise errors.HallError(400, "invalid_text",
+                                   "输入含有无法保存的字符，请检查后重新提交") from exc
         except (OverflowError, asyncpg.exceptions.DataError,
                 asyncpg.exceptions.NumericValueOutOfRangeError) as exc:
             # SQLite takes any number; PostgreSQL's BIGINT ends at 2**63: a value from the
@@ -648,7 +653,13 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
     conn.script(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)}); SAVEPOINT batch")
     try:
         ops.extend(more(len(ops)))
-        _write_ahead(conn, ops)
+        try:
+            _write_ahead(conn, ops)
+        except LOST:
+            raise
+        except Exception:  # a row the database refuses (a NUL in a kiosk's name): no batch
+            conn.script("ROLLBACK TO SAVEPOINT batch")  # fails for one change; each writes
+            conn.prefetched.clear()  # its own row, and only that one is refused
         log = _Log()
         if not _run_ops(conn, ops, log, savepoints=False):
             conn.script("ROLLBACK TO SAVEPOINT batch")

@@ -126,3 +126,21 @@ async def test_calls_in_the_same_batches_never_come_before_the_tickets_they_call
             assert event["number"] in issued_at, event  # heard issued before called
             called += 1
     assert called > 0
+
+
+async def test_a_ticket_the_database_refuses_fails_alone_not_its_batch(
+        db: str, batches: list[int]) -> None:
+    """A kiosk name with a NUL character, which PostgreSQL cannot store, sent among others:
+    the others get their tickets, it gets a clear refusal, and no number is lost."""
+    service = await HallService.open(demo_config(), db, Clock(NOW))
+    try:
+        answers = await asyncio.gather(
+            service.issue_ticket("yibao-card", kiosk="kiosk\x00one"),
+            *(service.issue_ticket("yibao-card") for _ in range(10)), return_exceptions=True)
+    finally:
+        await service.close()
+    bad, *good = answers
+    assert isinstance(bad, errors.HallError) and (bad.status, bad.code) == (400, "invalid_text")
+    assert "字符" in bad.message
+    assert sorted(a["number"] for a in good) == [format_number("A", i, 3) for i in range(1, 11)]
+    assert max(batches) > 1
