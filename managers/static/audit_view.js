@@ -3,8 +3,9 @@
  * first with filters kept in the address bar, pages by keyset (the server's `next`; a stack of
  * the pages seen for 较新的记录), and the same filters as CSV. Names come from the server
  * (action_name, target_text…): the page only lays them out. Whose log and how a refusal is
- * shown is the page's: `HallAuditView({api, fail, say})` returns `ready`, which the page calls
- * once its session is known. The filter helpers are filters.js's. */
+ * shown is the page's: `HallAuditView({api, fail, say})` (`api`: the log's URL as Hall.url made
+ * it) returns `ready`, which the page calls once its session is known. The filter helpers are
+ * filters.js's. */
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);

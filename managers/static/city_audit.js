@@ -27,7 +27,7 @@
     } catch (e) {
       /* the session may have ended already */
     }
-    location.href = "/city";
+    location.href = Hall.url("/city");
   });
 
   (async function () {
@@ -46,7 +46,7 @@
       return;
     }
     const view = HallAuditView({
-      api: "/api/city/audit",
+      api: Hall.url("/api/city/audit"),
       fail: fail,
       say: (text, kind) => Hall.say($("m-msg"), text, kind),
     });

@@ -3,6 +3,6 @@
 (function () {
   "use strict";
   const M = HallManage;
-  const view = HallAuditView({ api: "/api/manage/audit", fail: M.fail, say: M.say });
+  const view = HallAuditView({ api: Hall.url("/api/manage/audit"), fail: M.fail, say: M.say });
   M.start({ ready: view.ready });
 })();
