@@ -14,10 +14,10 @@ Why the shape (stack-notes.md records each trap as seen on this machine):
   while pyttsx3's engine sets the voice at once and its own start-up rate (200) is still
   queued. A loaded CI machine once rendered a hall's first phrase at 200 instead of 150 (the
   WAV 1.34 s short, exactly rate 200's length). So the worker's voice, rate and volume are
-  fixed for its life (its command line), applied once before the first phrase, and the
-  worker waits (`espeak_Synchronize`) until espeak has applied them, and before every phrase
-  until the previous one's callbacks are over; it then reads the rate back, and a phrase
-  is never rendered at a rate it was not asked for.
+  fixed for its life (its command line); before every phrase it reads the rate in effect
+  back from espeak and sets it again until espeak's thread has applied it (`_Espeak.ensure`;
+  `espeak_Synchronize` alone was not enough), so a phrase is never said at a rate nobody
+  asked for.
 * The speech is synthesised once and the announcement (chime + gap + speech + gap +
   speech …) is assembled with the `wave` module, so repetition costs no extra synthesis
   and the chime needs no second engine call.
@@ -38,6 +38,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -244,8 +245,8 @@ class LocalPlayer:
 # -- the worker process ------------------------------------------------------------------------
 
 class _Espeak:
-    """The two calls of espeak-ng's C API that pyttsx3 does not make usable: waiting for its
-    command queue to be empty, and reading a parameter's value in effect. The library is the
+    """The calls of espeak-ng's C API that the worker makes itself: setting a parameter,
+    reading the value in effect, and waiting for espeak's command queue. The library is the
     one pyttsx3 loaded (same soname, same handle)."""
 
     RATE, VOLUME = 1, 2
@@ -257,14 +258,32 @@ class _Espeak:
         self._get = lib.espeak_GetParameter
         self._get.argtypes = (ctypes.c_int, ctypes.c_int)
         self._get.restype = ctypes.c_int
+        self._set = lib.espeak_SetParameter
+        self._set.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
+        self._set.restype = ctypes.c_int
 
     def settle(self) -> None:
-        """Return once espeak's own thread has run every queued command (settings, the last
-        phrase's callbacks)."""
+        """Return once espeak's own thread is idle (the last phrase's callbacks over)."""
         self._synchronize()
 
     def current(self, parameter: int) -> int:
         return int(self._get(parameter, 1))
+
+    def ensure(self, rate: int, volume: float, within: float = 5.0) -> bool:
+        """The rate and volume in effect before a phrase, set again until espeak's thread has
+        applied them. Waiting for the queue alone was not enough: on a loaded CI machine the
+        rate still read 200 (pyttsx3's start-up value) after `espeak_Synchronize`, which
+        only waits while a command runs, not while one is still queued."""
+        deadline = time.monotonic() + within
+        while True:
+            self.settle()
+            if self.current(self.RATE) == rate:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            self._set(self.RATE, rate, 0)
+            self._set(self.VOLUME, int(round(volume * 100)), 0)
+            time.sleep(0.02)
 
 
 def _worker_main(settings: dict[str, Any]) -> None:
@@ -292,10 +311,8 @@ def _worker_main(settings: dict[str, Any]) -> None:
     if voice is not None:
         espeak.settle()  # the driver's start-up rate and volume, applied before ours
         engine.setProperty("voice", voice)
-        engine.setProperty("rate", rate)
-        engine.setProperty("volume", volume)
-        engine.runAndWait()  # nothing to say yet: runs the three settings
-        espeak.settle()
+        engine.runAndWait()  # nothing to say yet: runs the setting
+        espeak.ensure(rate, volume)
 
     for raw in sys.stdin:
         try:
@@ -305,8 +322,7 @@ def _worker_main(settings: dict[str, Any]) -> None:
             path = Path(req["path"])
             path.unlink(missing_ok=True)
             for attempt in range(EMPTY_RETRIES + 1):
-                espeak.settle()  # the last phrase's callbacks are over
-                if espeak.current(_Espeak.RATE) != rate:
+                if not espeak.ensure(rate, volume):  # and the last phrase's callbacks over
                     raise RuntimeError(f"espeak rate is {espeak.current(_Espeak.RATE)}, "
                                        f"not {rate}")
                 finished.clear()
