@@ -307,7 +307,7 @@ def _worker_main(settings: dict[str, Any]) -> None:
     rate, volume = int(settings["rate"]), float(settings["volume"])
     voices = {v.id.lower(): v.id for v in engine.getProperty("voices")}
     voice = voices.get(str(settings["voice"]).lower())
-    refusal = f"ValueError: unknown voice {settings['voice']!r}" if voice is None else ""
+    refusal = f"unknown voice {settings['voice']!r}" if voice is None else ""
     if voice is not None:
         espeak.settle()  # the driver's start-up rate and volume, applied before ours
         engine.setProperty("voice", voice)
@@ -317,7 +317,7 @@ def _worker_main(settings: dict[str, Any]) -> None:
     for raw in sys.stdin:
         try:
             if refusal:
-                raise RuntimeError(refusal)
+                raise ValueError(refusal)
             req = json.loads(raw)
             path = Path(req["path"])
             path.unlink(missing_ok=True)

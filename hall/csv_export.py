@@ -189,11 +189,12 @@ class Exporter:
         services and priority reasons."""
         self.config = config
         self.tz = tz
-        queues = {q.id: q.name for q in config.queues} if config else {}
-        priorities = {**PRIORITIES,
-                      **({r.id: r.name for r in config.priority_reasons} if config else {})}
+        hall_queues, reasons, hall_services = (
+            (config.queues, config.priority_reasons, config.services) if config else ((), (), ()))
+        queues = {q.id: q.name for q in hall_queues}
+        priorities = {**PRIORITIES, **{r.id: r.name for r in reasons}}
         outcomes = {k.value: v for k, v in OUTCOME_NAMES.items()}
-        services = {s.id: s.name for s in config.services} if config else {}
+        services = {s.id: s.name for s in hall_services}
         self.codes: dict[str, dict[Any, str]] = {
             "state": {**{k.value: v for k, v in STATE_NAMES.items()}, **WINDOW_STATES},
             "kind": {**WINDOW_KINDS, **DEVICE_KINDS, **ALARM_KINDS},

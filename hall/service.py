@@ -420,11 +420,11 @@ class HallService:
                        priority_by=granted_by if priority is not None else None,
                        needs_help=int(needs_help), appointment_at=appointment_at,
                        token=secrets.token_urlsafe(16), issued_at=ts)
-        values = tuple(columns[c] for c in COLUMNS)
+        draft = TicketDraft(queue.id, day, queue.prefix, queue.width,
+                            tuple(columns[c] for c in COLUMNS))
         # a plain ticket writes its row and nothing else: its batch may write it ahead
         plain = idempotency_key is None and person is None and granted_by is None \
             and in_tx is None
-        draft = TicketDraft(queue.id, day, queue.prefix, queue.width, values) if plain else None
 
         def issue(tx: Tx) -> tuple[dict[str, Any], bool]:
             if idempotency_key is not None:
@@ -446,8 +446,7 @@ class HallService:
                     raise errors.conflict(
                         f"{queue.name}今日号源已发完；如有空闲窗口，请直接到窗口咨询", "daily_cap")
 
-            numbered = insert_ticket(tx.conn, queue.id, day, queue.prefix, queue.width,
-                                     values, check)
+            numbered = insert_ticket(tx.conn, draft, check)
             row, number = numbered.row, numbered.row["number"]
             ticket_id = row["id"]
             if person is not None:
@@ -472,7 +471,7 @@ class HallService:
                 in_tx(tx, view)
             return view, True
 
-        view, created = await self.store.write(issue, now, draft=draft)
+        view, created = await self.store.write(issue, now, draft=draft if plain else None)
         if person is not None:
             view["real_name"] = person.public()
         if created:

@@ -657,13 +657,13 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
             _write_ahead(conn, ops)
         except LOST:
             raise
-        except Exception:  # a row the database refuses (a NUL in a kiosk's name): no batch
-            conn.script("ROLLBACK TO SAVEPOINT batch")  # fails for one change; each writes
-            conn.prefetched.clear()  # its own row, and only that one is refused
+        except Exception:
+            # a row the database refuses (a NUL in a kiosk's name) fails no batch: each
+            # change writes its own row, and only that one is refused
+            _back_to_start(conn)
         log = _Log()
         if not _run_ops(conn, ops, log, savepoints=False):
-            conn.script("ROLLBACK TO SAVEPOINT batch")
-            conn.prefetched.clear()  # rolled back: each change writes its own row now
+            _back_to_start(conn)
             log = _Log()
             _run_ops(conn, ops, log, savepoints=True)
         if log.rows:
@@ -680,6 +680,13 @@ def _run_batch(conn: PgConnection, ops: list[_Op[Any]], lock_key: int, channel: 
         raise
     finally:
         conn.prefetched.clear()
+
+
+def _back_to_start(conn: PgConnection) -> None:
+    """The batch undone to just after its lock, rows written ahead included: from here each
+    change writes its own."""
+    conn.script("ROLLBACK TO SAVEPOINT batch")
+    conn.prefetched.clear()
 
 
 class Draft(Protocol):

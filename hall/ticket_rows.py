@@ -70,11 +70,11 @@ class Numbered:
 
 @dataclass(frozen=True)
 class TicketDraft:
-    """A ticket said ahead of its change (`insert_ticket`'s arguments): a PostgreSQL batch
-    writes all of its drafts in one call of `issue_tickets` (hall/pg_schema.py) before its
-    changes run, and each change then finds its row by its token instead of a round trip of
-    its own. Under the hall's lock that round trip was most of a ticket's time: every other
-    process waits for it (docs/bench-cluster.md). Only a plain ticket has a draft: one with an
+    """A ticket's row as its change will write it (`insert_ticket`). Said ahead, a PostgreSQL
+    batch writes all of its drafts in one call of `issue_tickets` (hall/pg_schema.py) before
+    its changes run, and each change then finds its row by its token instead of a round trip
+    of its own. Under the hall's lock that round trip was most of a ticket's time: every other
+    process waits for it (docs/bench-cluster.md). Only a plain ticket is said ahead: one with an
     idempotency key, a real name or more to do in its change may write nothing (a retry
     answered with the first ticket) or more than its row, so it runs as before."""
 
@@ -109,15 +109,16 @@ class TicketDraft:
 _TOKEN = COLUMNS.index("token")
 
 
-def insert_ticket(conn: Any, queue: str, day: str, prefix: str, width: int,
-                  values: tuple[Any, ...],
+def insert_ticket(conn: Any, ticket: TicketDraft,
                   check: Callable[[int, int | None], None]) -> Numbered:
-    """Number the next ticket of `queue` on `day` and write it with `values` (COLUMNS).
+    """Number the next ticket of its queue on its day and write it with its values (COLUMNS).
     `check(counter, manager's cap)` refuses by raising, before the number is formatted: the
     refusal rolls the counter and any row back with the change. On PostgreSQL the row may
-    have been written already by the batch (`TicketDraft`)."""
+    have been written already by the batch (`TicketDraft.write_all`)."""
+    queue, day, prefix, width, values = (ticket.queue, ticket.day, ticket.prefix, ticket.width,
+                                         ticket.values)
     if isinstance(conn, PgConnection):
-        row = conn.prefetched.pop(values[_TOKEN], None) or conn.native(
+        row = conn.prefetched.pop(ticket.token, None) or conn.native(
             _ONE, (queue, day, prefix, width, *values))
         if (row["queue"], row["day"]) != (queue, day):
             raise ValueError(f"ticket {row['number']} was written ahead for another queue")
